@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// Builds the firmware: config -> packets (mqtt-packet, here in Node) -> one Espruino-safe bundle.
+//   node build.mjs [--config espruino.config.json] [--out dist/tablecall.js] [--target device|sim]
+import * as esbuild from 'esbuild'
+import { writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs'
+import { dirname, resolve, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { loadConfig, ConfigError } from './tools/build/config.mjs'
+import { deviceSettings } from './tools/build/packets.mjs'
+import { checkEspruino } from './tools/build/espruino-check.mjs'
+import { sourceLocator } from './tools/build/sourcemap.mjs'
+
+const ROOT = dirname(fileURLToPath(import.meta.url))
+
+// What Espruino 2v29 cannot parse: esbuild lowers what it can and fails the build on the rest.
+export const ESPRUINO_UNSUPPORTED = [
+  'array-spread', 'async-await', 'async-generator', 'class-field', 'class-private-accessor',
+  'class-private-brand-check', 'class-private-field', 'class-private-method', 'class-private-static-accessor',
+  'class-private-static-field', 'class-private-static-method', 'class-static-blocks', 'class-static-field',
+  'default-argument', 'destructuring', 'exponent-operator', 'for-await', 'generator', 'logical-assignment',
+  'nested-rest-binding', 'new-target', 'nullish-coalescing', 'object-rest-spread', 'optional-catch-binding',
+  'optional-chain', 'rest-argument', 'unicode-escapes'
+]
+
+export class BuildError extends Error {}
+
+const esbuildOptions = (entry, settings) => ({
+  entryPoints: [entry],
+  bundle: true,
+  // cjs keeps require('net') a plain call to Espruino's require (iife would wrap it in a shim using
+  // Proxy); the banner and footer keep every name out of Espruino's global scope, where E, D16... live.
+  format: 'cjs',
+  platform: 'node',
+  banner: { js: '(function(){' },
+  footer: { js: '})();' },
+  target: 'es2015',
+  supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map(f => [f, false])),
+  define: { __TABLECALL__: JSON.stringify(settings) },
+  charset: 'ascii',
+  legalComments: 'none',
+  write: false,
+  logLevel: 'silent',
+  external: ['net', 'Wifi', 'Storage'],
+  absWorkingDir: ROOT
+})
+
+async function bundle (options) {
+  try {
+    return await esbuild.build(options)
+  } catch (err) {
+    if (!err.errors) throw err
+    throw new BuildError(err.errors.map(e => {
+      const at = e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ` : ''
+      return `${at}${e.text.replace(/ to the configured target environment .*? is not supported yet/, ' is not supported by Espruino 2v29')}`
+    }).join('\n'))
+  }
+}
+
+/**
+ * @param {{configPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object}} options
+ * @returns {Promise<{outPath: string, bytes: number, modules: {[file: string]: number}, config: object, code: string}>}
+ * @throws ConfigError or BuildError; nothing is written then
+ */
+export async function build ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env } = {}) {
+  const config = loadConfig({ configPath: resolve(configPath), target, env })
+  const settings = deviceSettings(config, target)
+
+  // Readable build first: its source map lets every problem name the TypeScript line.
+  const readable = await bundle({ ...esbuildOptions(entry, settings), sourcemap: 'external', outfile: 'out.js' })
+  const js = readable.outputFiles.find(f => f.path.endsWith('.js')).text
+  const map = readable.outputFiles.find(f => f.path.endsWith('.map')).text
+  const problems = checkEspruino(js, sourceLocator(map, ROOT))
+  if (problems.length) throw new BuildError(problems.join('\n'))
+
+  const minified = await bundle({ ...esbuildOptions(entry, settings), minify: true, metafile: true, outfile: 'out.js' })
+  const code = minified.outputFiles[0].text
+  // The minifier rewrites code; check what ships too.
+  const late = checkEspruino(code)
+  if (late.length) throw new BuildError(`the minifier produced code Espruino cannot run:\n${late.join('\n')}`)
+
+  const out = resolve(outPath)
+  mkdirSync(dirname(out), { recursive: true })
+  const tmp = `${out}.${process.pid}.tmp`
+  try {
+    writeFileSync(tmp, code)
+    renameSync(tmp, out)
+  } finally {
+    rmSync(tmp, { force: true })
+  }
+  const inputs = Object.values(minified.metafile.outputs)[0].inputs
+  const modules = Object.fromEntries(Object.entries(inputs).map(([file, info]) => [file, info.bytesInOutput]))
+  return { outPath: out, bytes: Buffer.byteLength(code), modules, config, code }
+}
+
+export function sizeReport ({ outPath, bytes, modules }) {
+  const rows = Object.entries(modules).sort((a, b) => b[1] - a[1]).map(([file, n]) => `  ${String(n).padStart(6)}  ${file}`)
+  return [`${relative(process.cwd(), outPath)}: ${bytes} bytes minified`, ...rows].join('\n')
+}
+
+async function main () {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: 'espruino.config.json' },
+      out: { type: 'string', default: 'dist/tablecall.js' },
+      target: { type: 'string', default: 'device' },
+      quiet: { type: 'boolean', default: false }
+    }
+  })
+  if (!['device', 'sim'].includes(values.target)) throw new BuildError(`--target: "${values.target}" is not known (fix: use device or sim)`)
+  const result = await build({ configPath: values.config, outPath: values.out, target: values.target })
+  if (!values.quiet) console.log(sizeReport(result))
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch(err => {
+    if (err instanceof ConfigError) console.error(`build: ${err.problems.length === 1 ? 'a problem' : `${err.problems.length} problems`} in the configuration; nothing was written:\n${err.message}`)
+    else if (err instanceof BuildError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`build: failed; nothing was written:\n${err.message}`)
+    else throw err
+    process.exitCode = 1
+  })
+}

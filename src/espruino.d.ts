@@ -1,0 +1,64 @@
+// What the firmware uses of Espruino's API beyond @types/espruino (which lacks these), and the
+// settings build.mjs inlines. Types only: nothing here reaches the device.
+
+declare const console: { log(...text: unknown[]): void }
+
+declare namespace E {
+  function on(event: 'init' | 'kill', callback: () => void): void
+  function on(event: 'errorFlag', callback: (flags: string[]) => void): void
+  function enableWatchdog(timeout: number, isAuto?: boolean): void
+}
+
+interface EspruinoSocket {
+  write(data: string): void
+  end(): void
+  on(event: 'data', callback: (data: string) => void): void
+  on(event: 'close' | 'end', callback: () => void): void
+  on(event: 'error', callback: (err: { code?: number, message?: string }) => void): void
+}
+
+interface WifiModule {
+  connect(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void
+  getIP(callback: (err: unknown, info: { ip: string }) => void): void
+  on(event: 'disconnected', callback: (details: { reason?: string | number }) => void): void
+}
+
+interface StorageModule {
+  readJSON(name: string, noExceptions: boolean): unknown
+  writeJSON(name: string, data: unknown): boolean
+}
+
+declare function require(name: 'net'): { connect(options: { host: string, port: number }, callback: () => void): EspruinoSocket }
+declare function require(name: 'Wifi'): WifiModule
+declare function require(name: 'Storage'): StorageModule
+
+/** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
+declare const __TABLECALL__: {
+  target: 'device' | 'sim'
+  ssid: string
+  pass: string
+  host: string
+  port: number
+  keepalive: number
+  qos: 0 | 1
+  topic: string
+  pins: string[]
+  tables: number[]
+  debounceMs: number
+  /** Each packet is split where the device id goes: join the pieces with the id. */
+  connect: string[]
+  online: string[]
+  press: string[][]
+  /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
+  idAt: number[]
+  ping: string
+}
+
+// Espruino accepts a pin's name ("D16") wherever it takes a pin.
+declare function pinMode(pin: string, mode: 'input_pulldown' | 'input'): void
+declare function setWatch(f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
+
+// Espruino's timers take and return plain numbers.
+declare function setTimeout(callback: () => void, ms: number): number
+declare function setInterval(callback: () => void, ms: number): number
+declare function clearTimeout(id: number): void

@@ -1,0 +1,200 @@
+// The MQTT client: one connection state machine and an outgoing store of presses. A press is
+// forgotten only after its PUBACK (QoS 1) or once written (QoS 0); while the network or the broker is
+// down presses wait, in order, in a bounded queue.
+import { decode, withPacketId, CONNACK, PUBACK } from './codec'
+import { retry } from './retry'
+
+export interface MqttOptions {
+  host: string
+  port: number
+  /** seconds; 0 = no pings */
+  keepalive: number
+  qos: 0 | 1
+  connect: string
+  online: string
+  /** one PUBLISH per button */
+  press: string[]
+  idAt: number[]
+  ping: string
+}
+
+export interface Mqtt {
+  /** The network is up: connect. */
+  up(): void
+  /** The network is gone: drop the connection, keep the presses. */
+  down(): void
+  /** Button `index` was pressed. */
+  press(index: number): void
+}
+
+interface Entry {
+  button: number
+  /** packet id once sent (QoS 1) */
+  id: number
+}
+
+const QUEUE_MAX = 32
+const CONNACK_MS = 10000
+const PUBACK_MS = 10000
+const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
+
+// Connection states
+const OFFLINE = 0
+const CONNECTING = 1
+const WAIT_CONNACK = 2
+const CONNECTED = 3
+
+export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
+  const net = require('net')
+  let state = OFFLINE
+  let networkUp = false
+  let sock: EspruinoSocket | undefined
+  let rx = ''
+  let store: Entry[] = []
+  let lastId = 0
+  let dropped = 0
+  let pingTimer: number | undefined
+  let deadTimer: number | undefined
+  let ackTimer: number | undefined
+  const reconnect = retry('mqtt: connecting', log, () => connect())
+
+  const stop = (t: number | undefined) => {
+    if (t !== undefined) clearTimeout(t)
+    return undefined
+  }
+
+  const write = (data: string) => {
+    if (!sock) return
+    sock.write(data)
+    // Keepalive: ping only when nothing else was sent for a whole period.
+    pingTimer = stop(pingTimer)
+    if (o.keepalive) pingTimer = setTimeout(() => write(o.ping), o.keepalive * 1000)
+  }
+
+  // Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
+  const expectWithin = (ms: number, what: string) => {
+    deadTimer = stop(deadTimer)
+    if (ms) deadTimer = setTimeout(() => lost(what), ms)
+  }
+
+  const lost = (why: string) => {
+    if (!sock) return
+    const s = sock
+    sock = undefined
+    log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+    state = OFFLINE
+    rx = ''
+    pingTimer = stop(pingTimer)
+    deadTimer = stop(deadTimer)
+    ackTimer = stop(ackTimer)
+    try {
+      s.end()
+    } catch (e) {
+      // already closed
+    }
+    if (networkUp) reconnect.later()
+  }
+
+  const send = (entry: Entry) => {
+    if (!o.qos) {
+      write(o.press[entry.button])
+      store.splice(store.indexOf(entry), 1)
+      return
+    }
+    // A press sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
+    const dup = entry.id !== 0
+    if (!dup) entry.id = lastId = lastId % 65535 + 1
+    write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup))
+    if (dup) log('mqtt: sent table press again (packet ' + entry.id + ', DUP)')
+    if (ackTimer === undefined) ackTimer = setTimeout(resendUnacked, PUBACK_MS)
+  }
+
+  const resendUnacked = () => {
+    ackTimer = undefined
+    store.slice().forEach(send)
+  }
+
+  const onPacket = (type: number, value: number) => {
+    expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+    if (type === CONNACK) {
+      if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
+      if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
+      state = CONNECTED
+      reconnect.reset()
+      log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' : ''))
+      write(o.online)
+      store.slice().forEach(send)
+    } else if (type === PUBACK) {
+      for (let i = 0; i < store.length; i++) {
+        if (store[i].id === value) {
+          store.splice(i, 1)
+          break
+        }
+      }
+      if (!store.length) ackTimer = stop(ackTimer)
+    }
+  }
+
+  const receive = (data: string) => {
+    let rest: string | null = null
+    try {
+      rest = decode(rx + data, onPacket)
+    } catch (e) {
+      // decode never throws; this only keeps a surprise from escaping into the event loop
+    }
+    if (rest === null) lost('malformed data from the broker')
+    else if (sock) rx = rest
+  }
+
+  const connect = () => {
+    if (!networkUp || state !== OFFLINE) return
+    state = CONNECTING
+    let s: EspruinoSocket
+    try {
+      s = net.connect({ host: o.host, port: o.port }, () => {
+        if (sock !== s) return
+        state = WAIT_CONNACK
+        write(o.connect)
+      })
+    } catch (e) {
+      state = OFFLINE
+      log('mqtt: cannot reach ' + o.host + ':' + o.port + ' (' + e + ')')
+      reconnect.later()
+      return
+    }
+    sock = s
+    expectWithin(CONNACK_MS, 'no CONNACK from ' + o.host + ':' + o.port + ' within ' + CONNACK_MS / 1000 + ' s')
+    s.on('data', data => {
+      if (sock === s) receive(data)
+    })
+    s.on('error', err => {
+      if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
+    })
+    s.on('close', () => {
+      if (sock === s) lost('broker closed the connection')
+    })
+  }
+
+  return {
+    up: () => {
+      networkUp = true
+      connect()
+    },
+    down: () => {
+      networkUp = false
+      reconnect.cancel()
+      lost('network down')
+    },
+    press: (button: number) => {
+      store.push({ button: button, id: 0 })
+      if (store.length > QUEUE_MAX) {
+        store.shift()
+        dropped++
+        log('mqtt: queue full, dropped the oldest waiting press (' + dropped + ' dropped so far)')
+      }
+      if (state === CONNECTED) send(store[store.length - 1])
+      // A guest is waiting: try the broker now rather than at the end of a long backoff.
+      else reconnect.now()
+    }
+  }
+}

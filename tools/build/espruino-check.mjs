@@ -1,0 +1,259 @@
+// Rejects JavaScript that parses in Node but fails on Espruino 2v29: syntax it cannot parse, globals
+// and methods it lacks, function declarations used before they run (Espruino does not hoist them),
+// and the class forms it cannot run. Works on esbuild's output; positions map back to the sources.
+import * as acorn from 'acorn'
+import { base as walkBase } from 'acorn-walk'
+
+export const MISSING_GLOBALS = ['Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'TextEncoder', 'TextDecoder', 'Buffer', 'queueMicrotask', 'setImmediate', 'globalThis', 'BigInt']
+
+// Property reads that exist in Node but not on Espruino, with what to write instead.
+const MISSING_MEMBERS = {
+  includes: 'Array.prototype.includes is missing: use indexOf(x) >= 0',
+  padStart: 'String.prototype.padStart is missing: concatenate and slice, e.g. ("000" + s).slice(-3)',
+  padEnd: 'String.prototype.padEnd is missing: concatenate and slice',
+  'Array.from': 'Array.from is missing: build the array with a loop',
+  'Number.isInteger': 'Number.isInteger is missing: use x % 1 === 0',
+  'Object.fromEntries': 'Object.fromEntries is missing: build the object with a loop',
+  'process.nextTick': 'process.nextTick is missing: use setTimeout(fn, 0)'
+}
+
+const UNPARSABLE = {
+  ObjectPattern: 'destructuring',
+  ArrayPattern: 'destructuring',
+  AssignmentPattern: 'a default parameter',
+  RestElement: 'a rest parameter',
+  SpreadElement: 'spread syntax',
+  ChainExpression: 'optional chaining (?.)',
+  AwaitExpression: 'await',
+  YieldExpression: 'a generator (yield)'
+}
+
+const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
+
+/**
+ * @param {string} code JavaScript as esbuild wrote it
+ * @param {(line: number, column: number) => string} where turns a 1-based line and 0-based column into "file:line"
+ * @returns {string[]} one message per problem, empty when Espruino can run the code
+ */
+export function checkEspruino (code, where = (line, column) => `bundle:${line}:${column + 1}`) {
+  const problems = []
+  let ast
+  try {
+    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', locations: true })
+  } catch (err) {
+    return [`${where(err.loc.line, err.loc.column)}: cannot parse: ${err.message}`]
+  }
+  const report = (node, text) => problems.push(`${where(node.loc.start.line, node.loc.start.column)}: ${text}`)
+  const refs = []
+  analyse(ast, report, refs)
+  checkDeclarationOrder(refs, report)
+  return [...new Set(problems)]
+}
+
+class Scope {
+  constructor (node, parent, isFunction, fnDepth) {
+    this.node = node
+    this.fnDepth = fnDepth
+    this.parent = parent
+    this.isFunction = isFunction
+    this.names = new Map()
+  }
+
+  functionScope () {
+    let s = this
+    while (!s.isFunction) s = s.parent
+    return s
+  }
+
+  lookup (name) {
+    for (let s = this; s; s = s.parent) if (s.names.has(name)) return s.names.get(name)
+    return undefined
+  }
+}
+
+// Names a pattern binds (params and declarators); destructuring itself is reported elsewhere.
+function boundNames (pattern, out = []) {
+  if (!pattern) return out
+  if (pattern.type === 'Identifier') out.push(pattern)
+  else if (pattern.type === 'ObjectPattern') pattern.properties.forEach(p => boundNames(p.type === 'RestElement' ? p.argument : p.value, out))
+  else if (pattern.type === 'ArrayPattern') pattern.elements.forEach(e => boundNames(e, out))
+  else if (pattern.type === 'AssignmentPattern') boundNames(pattern.left, out)
+  else if (pattern.type === 'RestElement') boundNames(pattern.argument, out)
+  return out
+}
+
+// Declares, before any reference is resolved, every name a scope's own statements bind.
+function declare (scope, statements) {
+  const visit = (node, inNestedBlock) => {
+    if (!node || typeof node.type !== 'string') return
+    switch (node.type) {
+      case 'VariableDeclaration':
+        for (const d of node.declarations) {
+          const target = node.kind === 'var' ? scope.functionScope() : (inNestedBlock ? null : scope)
+          if (target) boundNames(d.id).forEach(id => target.names.set(id.name, { node: d, kind: node.kind, scope: target }))
+        }
+        if (node.kind === 'var') node.declarations.forEach(d => visit(d.init, true))
+        return
+      case 'FunctionDeclaration':
+        if (!inNestedBlock) scope.names.set(node.id.name, { node, kind: 'function', scope })
+        return
+      case 'ClassDeclaration':
+        if (!inNestedBlock) scope.names.set(node.id.name, { node, kind: 'class', scope })
+        return
+      default:
+        if (FUNCTIONS.has(node.type) || node.type === 'ClassExpression') return
+        // var inside nested blocks still belongs to the function scope
+        for (const key of Object.keys(node)) {
+          const child = node[key]
+          if (Array.isArray(child)) child.forEach(c => visit(c, true))
+          else if (child && typeof child.type === 'string') visit(child, true)
+        }
+    }
+  }
+  statements.forEach(s => visit(s, false))
+}
+
+function analyse (ast, report, refs) {
+  const walk = (node, scope, fnStack) => {
+    if (!node) return
+    if (Object.hasOwn(UNPARSABLE, node.type)) report(node, `${UNPARSABLE[node.type]}: Espruino 2v29 cannot parse it`)
+    if ((node.type === 'LogicalExpression' && node.operator === '??') || (node.type === 'AssignmentExpression' && node.operator === '??=')) report(node, 'nullish coalescing (??): Espruino 2v29 cannot parse it')
+    if (FUNCTIONS.has(node.type) && (node.async || node.generator)) report(node, `${node.async ? 'an async function' : 'a generator'}: Espruino 2v29 cannot parse it`)
+
+    switch (node.type) {
+      case 'Program': {
+        const s = new Scope(node, null, true, 0)
+        declare(s, node.body)
+        node.body.forEach(n => walk(n, s, fnStack))
+        return
+      }
+      case 'FunctionDeclaration':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression': {
+        const s = new Scope(node, scope, true, fnStack.length + 1)
+        if (node.type === 'FunctionExpression' && node.id) s.names.set(node.id.name, { node, kind: 'self', scope: s })
+        node.params.forEach(p => boundNames(p).forEach(id => s.names.set(id.name, { node: p, kind: 'param', scope: s })))
+        node.params.forEach(p => walk(p, s, fnStack))
+        const inner = fnStack.concat(node)
+        if (node.body.type === 'BlockStatement') {
+          declare(s, node.body.body)
+          node.body.body.forEach(n => walk(n, s, inner))
+        } else walk(node.body, s, inner)
+        return
+      }
+      case 'BlockStatement':
+      case 'StaticBlock': {
+        const s = new Scope(node, scope, false, fnStack.length)
+        declare(s, node.body)
+        node.body.forEach(n => walk(n, s, fnStack))
+        return
+      }
+      case 'ForStatement':
+      case 'ForInStatement':
+      case 'ForOfStatement': {
+        const s = new Scope(node, scope, false, fnStack.length)
+        const head = node.init || node.left
+        if (head && head.type === 'VariableDeclaration') declare(s, [head])
+        for (const key of ['init', 'left', 'test', 'update', 'right', 'body']) walk(node[key], s, fnStack)
+        return
+      }
+      case 'CatchClause': {
+        const s = new Scope(node, scope, false, fnStack.length)
+        boundNames(node.param).forEach(id => s.names.set(id.name, { node: node.param, kind: 'catch', scope: s }))
+        walk(node.body, s, fnStack)
+        return
+      }
+      case 'ClassDeclaration':
+      case 'ClassExpression':
+        checkClass(node, scope, report)
+        walk(node.superClass, scope, fnStack)
+        node.body.body.forEach(member => {
+          if (member.computed) walk(member.key, scope, fnStack)
+          walk(member.value, scope, fnStack)
+          if (member.type === 'StaticBlock') walk(member, scope, fnStack)
+        })
+        return
+      case 'VariableDeclarator':
+        if (node.id.type !== 'Identifier') walk(node.id, scope, fnStack)
+        walk(node.init, scope, fnStack)
+        return
+      case 'Identifier':
+        resolve(node, scope, fnStack, report, refs)
+        return
+      case 'MemberExpression': {
+        const name = node.computed ? null : node.property.name
+        const dotted = node.object.type === 'Identifier' && name ? `${node.object.name}.${name}` : null
+        if (dotted && Object.hasOwn(MISSING_MEMBERS, dotted) && !scope.lookup(node.object.name)) report(node, MISSING_MEMBERS[dotted])
+        else if (name && Object.hasOwn(MISSING_MEMBERS, name)) report(node.property, MISSING_MEMBERS[name])
+        walk(node.object, scope, fnStack)
+        if (node.computed) walk(node.property, scope, fnStack)
+        return
+      }
+      case 'Property':
+        if (node.computed) walk(node.key, scope, fnStack)
+        walk(node.value, scope, fnStack)
+        return
+      case 'UnaryExpression':
+        // `typeof X` is how code probes for an optional global; it never throws.
+        if (node.operator === 'typeof' && node.argument.type === 'Identifier') return
+        walk(node.argument, scope, fnStack)
+        return
+      case 'LabeledStatement':
+        walk(node.body, scope, fnStack)
+        return
+      case 'BreakStatement':
+      case 'ContinueStatement':
+      case 'MetaProperty':
+        return
+      default:
+        walkBase[node.type](node, null, child => walk(child, scope, fnStack))
+    }
+  }
+  walk(ast, null, [])
+}
+
+function resolve (id, scope, fnStack, report, refs) {
+  const binding = scope.lookup(id.name)
+  if (!binding) {
+    if (MISSING_GLOBALS.includes(id.name)) report(id, `${id.name}: Espruino 2v29 has no ${id.name}`)
+    return
+  }
+  const decl = binding.node
+  if (decl.id === id) return // the declaration itself
+  const holdsFunction = binding.kind === 'function' || (decl.type === 'VariableDeclarator' && decl.init && FUNCTIONS.has(decl.init.type))
+  // `via`: the outermost function between the reference and the binding's scope; the reference runs when it is called.
+  if (holdsFunction) refs.push({ id, binding, via: fnStack[binding.scope.fnDepth] || null })
+}
+
+// A function declaration binds its name where it stands on Espruino; a use that runs before that fails.
+function checkDeclarationOrder (refs, report) {
+  const carriers = new Map() // function node -> the binding that names it
+  for (const r of refs) carriers.set(r.binding.kind === 'function' ? r.binding.node : r.binding.node.init, r.binding)
+  for (const r of refs) {
+    if (r.binding.kind !== 'function') continue
+    const decl = r.binding.node
+    const name = decl.id.name
+    if (r.via === null) {
+      if (r.id.start < decl.start) report(r.id, `function ${name} is used before its declaration; Espruino does not hoist function declarations (fix: move the declaration above this line)`)
+      continue
+    }
+    // Used inside another function: fails if that function is called before `name` is declared.
+    const carrier = carriers.get(r.via)
+    const call = carrier && refs.find(c => c.binding === carrier && c.via === null && c.id.start < decl.start)
+    if (call) report(call.id, `${call.id.name}() runs before function ${name} is declared (it uses ${name}); Espruino does not hoist function declarations (fix: move ${name} above this line)`)
+  }
+}
+
+function checkClass (node, scope, report) {
+  if (!node.superClass) return
+  const name = node.id ? node.id.name : 'an anonymous class'
+  if (node.type === 'ClassExpression') {
+    report(node, `class expression ${name} extends another class: Espruino 2v29 cannot run it (fix: a class declaration that does not refer to itself in static members)`)
+    return
+  }
+  const sup = node.superClass
+  const binding = sup.type === 'Identifier' ? scope.lookup(sup.name) : undefined
+  if (!binding || binding.kind !== 'class') {
+    report(sup, `class ${name} extends ${sup.type === 'Identifier' ? sup.name : 'an expression'}, which is not a class declaration: Espruino 2v29 can only extend classes declared with \`class\``)
+  }
+}

@@ -1,0 +1,68 @@
+// Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
+// carries byte strings instead of an encoder: it only fills in its id and the packet id.
+import mqttPacket from 'mqtt-packet'
+import { ID_PLACEHOLDER } from './config.mjs'
+
+// Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
+// so lengths and offsets computed here hold on the device.
+export const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
+export const ID_LENGTH = ID_MARKER.length
+
+const encode = packet => mqttPacket.generate(packet).toString('latin1')
+const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
+
+// The device joins these pieces with its id; a packet without the id is a single piece.
+const pieces = packet => packet.split(ID_MARKER)
+
+export function connectPacket (mqtt) {
+  return encode({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: mark(mqtt.clientId),
+    keepalive: mqtt.keepalive,
+    username: mqtt.username,
+    password: mqtt.password === undefined ? undefined : Buffer.from(mqtt.password),
+    will: { topic: mark(mqtt.statusTopic), payload: Buffer.from('offline'), qos: 1, retain: true }
+  })
+}
+
+export function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, dup = false }) {
+  return encode({ cmd: 'publish', topic: mark(topic), payload: Buffer.from(payload), qos, retain, dup, messageId: qos ? messageId : undefined })
+}
+
+export const messageFor = (template, table) => template.replaceAll('{n}', String(table))
+
+// Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
+function packetIdOffset (fields) {
+  const a = publishPacket({ ...fields, messageId: 0x0102 })
+  const b = publishPacket({ ...fields, messageId: 0x0304 })
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i
+  throw new Error('mqtt-packet produced no packet id')
+}
+
+/** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
+export function deviceSettings (config, target) {
+  const { mqtt } = config
+  const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
+  return {
+    target,
+    ssid: config.wifi ? config.wifi.ssid : '',
+    pass: config.wifi ? config.wifi.password : '',
+    host: mqtt.host,
+    port: mqtt.port,
+    keepalive: mqtt.keepalive,
+    qos: mqtt.qos,
+    topic: mqtt.topic,
+    pins: config.buttons.map(b => b.pin),
+    tables: config.buttons.map(b => b.table),
+    debounceMs: config.debounceMs,
+    connect: pieces(connectPacket(mqtt)),
+    online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: 'online', qos: 0, retain: true })),
+    press: press.map(fields => pieces(publishPacket(fields))),
+    // Offsets are in the joined packet; the id is ID_LENGTH characters, like the marker.
+    idAt: mqtt.qos ? press.map(packetIdOffset) : [],
+    ping: encode({ cmd: 'pingreq' })
+  }
+}
