@@ -188,6 +188,7 @@ function render() {
     el.querySelector('.state-text').textContent = calling ? 'Calling' : 'Idle';
     el.querySelector('.wait').textContent = calling ? formatWait(tile.waitMs) : '';
     el.querySelector('.count').textContent = calling && tile.count > 1 ? `pressed ${tile.count}×` : '';
+    el.dataset.marker = tile.longest ? 'longest' : tile.newest ? 'newest' : '';
     el.querySelector('.marker').textContent = tile.longest ? 'Longest wait' : tile.newest ? 'Newest' : '';
     el.setAttribute('aria-label', tileLabel(tile));
   }
