@@ -174,6 +174,7 @@ function analyse (ast, report, refs) {
         })
         return
       case 'VariableDeclarator':
+        if (node.init && node.init.type === 'ClassExpression' && node.id.type === 'Identifier') node.init.nameHint = node.id.name
         if (node.id.type !== 'Identifier') walk(node.id, scope, fnStack)
         walk(node.init, scope, fnStack)
         return
@@ -244,16 +245,19 @@ function checkDeclarationOrder (refs, report) {
   }
 }
 
+// esbuild writes top-level classes as `var A = class extends B {}`, which Espruino runs; a class
+// expression that names itself, or any class extending something that is not a class, it cannot.
 function checkClass (node, scope, report) {
   if (!node.superClass) return
-  const name = node.id ? node.id.name : 'an anonymous class'
-  if (node.type === 'ClassExpression') {
-    report(node, `class expression ${name} extends another class: Espruino 2v29 cannot run it (fix: a class declaration that does not refer to itself in static members)`)
+  const name = node.id ? node.id.name : node.nameHint || 'an anonymous class'
+  if (node.type === 'ClassExpression' && node.id) {
+    report(node, `class expression ${name} extends another class: Espruino 2v29 cannot run a named class expression with extends (fix: a class declaration that does not refer to itself in static members)`)
     return
   }
   const sup = node.superClass
   const binding = sup.type === 'Identifier' ? scope.lookup(sup.name) : undefined
-  if (!binding || binding.kind !== 'class') {
+  const isClass = binding && (binding.kind === 'class' || (binding.node.type === 'VariableDeclarator' && binding.node.init && binding.node.init.type === 'ClassExpression'))
+  if (!isClass) {
     report(sup, `class ${name} extends ${sup.type === 'Identifier' ? sup.name : 'an expression'}, which is not a class declaration: Espruino 2v29 can only extend classes declared with \`class\``)
   }
 }

@@ -1,0 +1,169 @@
+// The build: refuses what Espruino 2v29 cannot run, refuses bad configs without writing anything,
+// and embeds exactly the packets mqtt-packet generates.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import vm from 'node:vm'
+import mqttPacket from 'mqtt-packet'
+import { build } from '../build.mjs'
+import { importSrc } from './helpers/src-module.mjs'
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'tablecall-build-'))
+const fixture = name => `test/fixtures/build/${name}.ts`
+const base = JSON.parse(readFileSync('espruino.config.json', 'utf8'))
+const env = { WIFI_SSID: 'Restaurant', WIFI_PASSWORD: 'secret' }
+
+function configFile (config) {
+  const file = join(tmp(), 'config.json')
+  writeFileSync(file, JSON.stringify(config))
+  return file
+}
+
+const forbidden = {
+  destructuring: /destructuring is not supported by Espruino/,
+  'default-param': /default arguments is not supported by Espruino/,
+  spread: /array spread is not supported by Espruino/,
+  rest: /rest arguments? is not supported by Espruino|rest parameter/,
+  async: /async functions is not supported by Espruino/,
+  generator: /generator/,
+  map: /Map: Espruino 2v29 has no Map/,
+  set: /Set: Espruino 2v29 has no Set/,
+  symbol: /Symbol: Espruino 2v29 has no Symbol/,
+  includes: /Array.prototype.includes is missing/,
+  'used-before-declaration': /function hello is used before its declaration/,
+  'called-before-declaration': /run\(\) runs before function hello is declared/,
+  'named-class-expression': /class expression Inner extends another class/,
+  'extends-function': /class New extends Old, which is not a class declaration/
+}
+
+for (const [name, message] of Object.entries(forbidden)) {
+  test(`build refuses ${name}, naming it and its source line`, async () => {
+    const outPath = join(tmp(), 'out.js')
+    await assert.rejects(build({ entry: fixture(name), outPath, env, target: 'sim' }), err => {
+      assert.match(err.message, message)
+      assert.match(err.message, new RegExp(`${name}\\.ts:\\d+`))
+      return true
+    })
+    assert.equal(existsSync(outPath), false, 'nothing written')
+  })
+}
+
+test('a clean fixture builds', async () => {
+  const outPath = join(tmp(), 'out.js')
+  const result = await build({ entry: fixture('clean'), outPath, env, target: 'sim' })
+  assert.equal(readFileSync(outPath, 'utf8'), result.code)
+  assert.ok(result.bytes > 0)
+})
+
+const invalid = {
+  'missing ssid for a device': [c => { c.wifi.ssid = '' }, /wifi\.ssid: empty/, {}],
+  'duplicate pins': [c => { c.buttons[1].pin = 'D16' }, /buttons\[1\]\.pin: "D16" is already used by buttons\[0\]/],
+  'duplicate tables': [c => { c.buttons[2].table = 1 }, /buttons\[2\]\.table: 1 is already used by buttons\[0\]/],
+  'pin outside D0-D28': [c => { c.buttons[0].pin = 'D29' }, /buttons\[0\]\.pin: "D29" is not valid \(fix: GPIO pin, D0 to D28/],
+  'pin name that is not a pin': [c => { c.buttons[0].pin = 'GP16' }, /buttons\[0\]\.pin: "GP16" is not valid/],
+  'topic with +': [c => { c.mqtt.topic = 'calls/+/x' }, /mqtt\.topic: .* wildcard/],
+  'topic with #': [c => { c.mqtt.topic = 'calls/#' }, /mqtt\.topic: .* wildcard/],
+  'empty topic': [c => { c.mqtt.topic = '' }, /mqtt\.topic: must not be empty/],
+  'topic over 65,535 bytes': [c => { c.mqtt.topic = 'x'.repeat(65536) }, /mqtt\.topic: longer than MQTT's 65,535 bytes/],
+  'port 0': [c => { c.mqtt.port = 0 }, /mqtt\.port: 0 is below 1/],
+  'port 65536': [c => { c.mqtt.port = 65536 }, /mqtt\.port: 65536 is above 65535/],
+  'keepalive negative': [c => { c.mqtt.keepalive = -1 }, /mqtt\.keepalive: -1 is below 0/],
+  'keepalive too large': [c => { c.mqtt.keepalive = 65536 }, /mqtt\.keepalive: 65536 is above 65535/],
+  'qos 2': [c => { c.mqtt.qos = 2 }, /mqtt\.qos: 2 is not allowed \(fix: use one of 0, 1\)/],
+  'unknown key (typo)': [c => { c.mqtt.keepAlive = 30 }, /mqtt\.keepAlive: unknown setting \(fix: did you mean "keepalive"\?\)/],
+  'unknown top-level key': [c => { c.debounce = 30 }, /debounce: unknown setting \(fix: did you mean "debounceMs"\?\)/],
+  'message without {n}': [c => { c.message = 'a button is pressed' }, /message: "a button is pressed" is not valid/],
+  'port as a string': [c => { c.mqtt.port = '1883' }, /mqtt\.port: expected a whole number/],
+  'no buttons': [c => { c.buttons = [] }, /buttons: needs at least 1 entry/]
+}
+
+for (const [name, [change, message, useEnv = env]] of Object.entries(invalid)) {
+  test(`config: ${name} is refused with its field and nothing is written`, async () => {
+    const config = structuredClone(base)
+    change(config)
+    const outPath = join(tmp(), 'out.js')
+    await assert.rejects(build({ configPath: configFile(config), outPath, env: useEnv }), err => {
+      assert.match(err.message, message)
+      assert.match(err.message, /fix:/)
+      return true
+    })
+    assert.equal(existsSync(outPath), false)
+  })
+}
+
+test('config: every problem is reported at once', async () => {
+  const config = structuredClone(base)
+  config.mqtt.port = 0
+  config.mqtt.qos = 3
+  config.buttons[0].pin = 'X'
+  await assert.rejects(build({ configPath: configFile(config), outPath: join(tmp(), 'o.js'), env }), err => err.problems.length === 3)
+})
+
+test('config: malformed JSON is named, not thrown as a stack', async () => {
+  const file = join(tmp(), 'config.json')
+  writeFileSync(file, '{ "mqtt": ')
+  await assert.rejects(build({ configPath: file, outPath: join(tmp(), 'o.js'), env }), /config\.json: .*fix: correct the JSON syntax/)
+})
+
+test('config: secrets come from the local overlay, then the environment', async () => {
+  const dir = tmp()
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify(base))
+  writeFileSync(join(dir, 'cfg.local.json'), JSON.stringify({ wifi: { ssid: 'FromFile', password: 'p1' } }))
+  const fromFile = await build({ configPath: join(dir, 'cfg.json'), outPath: join(dir, 'a.js'), env: {} })
+  assert.equal(fromFile.config.wifi.ssid, 'FromFile')
+  const fromEnv = await build({ configPath: join(dir, 'cfg.json'), outPath: join(dir, 'b.js'), env: { WIFI_SSID: 'FromEnv', MQTT_USERNAME: 'u', MQTT_PASSWORD: 'pw' } })
+  assert.equal(fromEnv.config.wifi.ssid, 'FromEnv')
+  assert.equal(fromEnv.config.wifi.password, 'p1')
+  assert.equal(fromEnv.config.mqtt.username, 'u')
+})
+
+const SERIAL_ID = 'abcdef01'
+const joinId = pieces => pieces.join(SERIAL_ID)
+
+test('embedded packets are byte-identical to mqtt-packet.generate()', async () => {
+  const config = structuredClone(base)
+  config.mqtt.username = 'user'
+  config.mqtt.password = 'pass'
+  const s = await embeddedSettingsFromBundle(config)
+  const fill = t => t.replaceAll('{id}', SERIAL_ID)
+  const gen = p => mqttPacket.generate(p).toString('latin1')
+  assert.equal(joinId(s.connect), gen({
+    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: fill(config.mqtt.clientId),
+    keepalive: 60, username: 'user', password: Buffer.from('pass'),
+    will: { topic: fill(config.mqtt.statusTopic), payload: Buffer.from('offline'), qos: 1, retain: true }
+  }))
+  assert.equal(joinId(s.online), gen({ cmd: 'publish', topic: fill(config.mqtt.statusTopic), payload: 'online', qos: 0, retain: true }))
+  assert.equal(s.ping, gen({ cmd: 'pingreq' }))
+  const { withPacketId } = await importSrc('src/codec.ts')
+  config.buttons.forEach((b, i) => {
+    const packet = joinId(s.press[i])
+    for (let id = 1; id <= 65535; id++) {
+      for (const dup of [false, true]) {
+        const expected = gen({ cmd: 'publish', topic: fill(config.mqtt.topic), payload: `button ${b.table} is pressed`, qos: 1, messageId: id, dup, retain: false })
+        const actual = withPacketId(packet, s.idAt[i], id, dup)
+        if (actual !== expected) assert.equal(Buffer.from(actual, 'latin1').toString('hex'), Buffer.from(expected, 'latin1').toString('hex'), `table ${b.table}, id ${id}, dup ${dup}`)
+      }
+    }
+  })
+})
+
+test('QoS 0 packets need no id and match mqtt-packet; non-ASCII text survives the bundle', async () => {
+  const config = structuredClone(base)
+  config.mqtt.qos = 0
+  config.mqtt.topic = 'café/{id}/tische'
+  config.message = 'Tisch {n} ruft ☎'
+  const s = await embeddedSettingsFromBundle(config)
+  assert.deepEqual(s.idAt, [])
+  assert.equal(joinId(s.press[2]), mqttPacket.generate({ cmd: 'publish', topic: `café/${SERIAL_ID}/tische`, payload: 'Tisch 3 ruft ☎', qos: 0, retain: false }).toString('latin1'))
+})
+
+// The settings as the bundle carries them: built with a probe entry that prints them.
+async function embeddedSettingsFromBundle (config) {
+  const dir = tmp()
+  const result = await build({ configPath: configFile(config), outPath: join(dir, 'probe.js'), env, entry: 'test/fixtures/build/print-settings.ts' })
+  let seen
+  vm.runInNewContext(result.code, { print: s => { seen = JSON.parse(s) } })
+  return seen
+}
