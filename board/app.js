@@ -66,7 +66,7 @@ function apply(raw) {
   const next = resolveSettings(new URLSearchParams(), raw);
   const errors = validateSettings(next);
   if (Object.keys(errors).length) {
-    setBanner('info', 'Open Settings and enter the call topic of your buttons.');
+    setState('unconfigured', 'info', 'Open Settings and enter the call topic of your buttons.');
     openSettings(raw, errors);
     return false;
   }
