@@ -6,7 +6,7 @@ const MAX_MS = 60000
 export interface Retry {
   /** Schedules the action after the next backoff delay, unless one is already scheduled. */
   later(): void
-  /** Runs a scheduled action now (the backoff keeps growing). */
+  /** Runs a scheduled action now; if it fails, the next wait is the one just cut short, not longer. */
   now(): void
   /** After a good connection: the next failure waits the first delay again. */
   reset(): void
@@ -15,6 +15,8 @@ export interface Retry {
 
 export function retry(what: string, log: (line: string) => void, action: () => void): Retry {
   let step = 0
+  // whether the pending wait moved the backoff on a step
+  let grew = false
   let timer: number | undefined
   const run = () => {
     timer = undefined
@@ -24,7 +26,8 @@ export function retry(what: string, log: (line: string) => void, action: () => v
     later: () => {
       if (timer !== undefined) return
       const base = Math.min(MAX_MS, FIRST_MS * Math.pow(2, step))
-      if (base < MAX_MS) step++
+      grew = base < MAX_MS
+      if (grew) step++
       const ms = Math.round(base * (0.75 + Math.random() * 0.5))
       log(what + ' again in ' + (ms / 1000).toFixed(1) + ' s')
       timer = setTimeout(run, ms)
@@ -32,6 +35,7 @@ export function retry(what: string, log: (line: string) => void, action: () => v
     now: () => {
       if (timer === undefined) return
       clearTimeout(timer)
+      if (grew) step--
       run()
     },
     reset: () => {

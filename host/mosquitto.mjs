@@ -1,0 +1,87 @@
+// Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
+// (optionally with a password file), stopped by its own pid.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync, rmSync, existsSync, chmodSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import net from 'node:net'
+
+const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(p => existsSync(p))
+
+export const haveMosquitto = () => Boolean(MOSQUITTO)
+
+function freePort () {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    }).on('error', reject)
+  })
+}
+
+// Resolves once the broker accepts TCP connections, or rejects with what it printed.
+function listening (port, child, output, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs
+    const fail = why => reject(new Error(`mosquitto did not start (${why}): ${output.join('').trim()}`))
+    child.once('exit', code => fail(`exited with ${code}`))
+    const attempt = () => {
+      const s = net.connect(port, '127.0.0.1')
+      s.once('connect', () => { s.destroy(); resolve() })
+      s.once('error', () => {
+        if (Date.now() > deadline) fail(`no listener on ${port} within ${timeoutMs} ms`)
+        else setTimeout(attempt, 20)
+      })
+    }
+    attempt()
+  })
+}
+
+/**
+ * @param {{users?: {[name: string]: string}}} options users: a password file is generated and anonymous clients refused
+ * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>}>}
+ */
+export async function startMosquitto ({ users } = {}) {
+  if (!MOSQUITTO) throw new Error('mosquitto is not installed (fix: apt-get install -y mosquitto)')
+  const dir = mkdtempSync(join(tmpdir(), 'tablecall-mosquitto-'))
+  // Started as root, mosquitto drops to its own user, which must be able to read these files.
+  chmodSync(dir, 0o755)
+  const port = await freePort()
+  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning']
+  if (users) {
+    const file = join(dir, 'passwords')
+    writeFileSync(file, '')
+    for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', file, name, password])
+    chmodSync(file, 0o644)
+    lines.push('allow_anonymous false', `password_file ${file}`)
+  } else lines.push('allow_anonymous true')
+  const conf = join(dir, 'mosquitto.conf')
+  writeFileSync(conf, lines.join('\n') + '\n')
+
+  let child = null
+  const broker = {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async start () {
+      const output = []
+      child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+      child.stdout.on('data', d => output.push(String(d)))
+      child.stderr.on('data', d => output.push(String(d)))
+      await listening(port, child, output, 5000)
+      child.removeAllListeners('exit')
+    },
+    async stop () {
+      if (!child || child.exitCode !== null) return
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      await exited
+      child = null
+    },
+    async close () {
+      await broker.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  await broker.start()
+  return broker
+}
