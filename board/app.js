@@ -2,7 +2,7 @@
 import mqtt from 'mqtt'
 import {
   CallBoard, ackTopic, deriveStatusTopic, formatWait, parseCall, parseTable, resolveSettings, templateToRegExp,
-  tileLabel, validateSettings,
+  tileLabel, validateSettings
 } from './model.js'
 
 // Replaced by board/serve.mjs at build time with `message` from espruino.config.json.
@@ -91,7 +91,7 @@ function connect () {
     clientId: `tablecall-board-${Math.random().toString(16).slice(2, 10)}`,
     reconnectPeriod: RECONNECT_MS,
     connectTimeout: 5000,
-    keepalive: 30,
+    keepalive: 30
   })
   const topics = [topic, ackTopic(topic), statusTopic].filter(Boolean)
   const self = client

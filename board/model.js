@@ -113,7 +113,7 @@ export class CallBoard {
         waitMs: now - call.since,
         count: call.count,
         longest: table === longest,
-        newest: table === newest,
+        newest: table === newest
       }
     })
   }

@@ -19,7 +19,7 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json',
+  '.map': 'application/json'
 }
 
 /** The device's `message` (config + local overlay, validated), so the board parses exactly what the buttons send. */
@@ -43,7 +43,7 @@ export async function buildBoard ({ outDir = join(ROOT, 'dist', 'board') } = {})
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
-    define: { __MESSAGE_TEMPLATE__: JSON.stringify(messageTemplate()) },
+    define: { __MESSAGE_TEMPLATE__: JSON.stringify(messageTemplate()) }
   })
   await Promise.all(STATIC_FILES.map((f) => copyFile(join(BOARD_DIR, f), join(outDir, f))))
   return outDir
@@ -75,7 +75,7 @@ export function serveStatic (dir, { port = 8080, host = '127.0.0.1' } = {}) {
         close: () => new Promise((done) => {
           server.closeAllConnections()
           server.close(done)
-        }),
+        })
       })
     })
   })
@@ -87,8 +87,8 @@ async function main () {
       'build-only': { type: 'boolean', default: false },
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
-      out: { type: 'string' },
-    },
+      out: { type: 'string' }
+    }
   })
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core'
 import { startBroker } from '../host/broker.mjs'
 import {
   CallBoard, DEFAULT_BROKER, deriveStatusTopic, formatWait, parseCall, parseTable, resolveSettings, templateToRegExp,
-  tileLabel, validateSettings,
+  tileLabel, validateSettings
 } from '../board/model.js'
 import { buildBoard, serveStatic } from '../board/serve.mjs'
 
@@ -125,7 +125,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        '--disable-background-networking', '--disable-component-update', '--disable-sync']
     })
     tester = await mqtt.connectAsync(broker.url, { reconnectPeriod: 200 })
     await tester.subscribeAsync(ACK, { qos: 1 })
