@@ -34,6 +34,15 @@ async function withRepl(options, fn) {
   }
 }
 
+async function withTempDir(fn) {
+  const dir = await mkdtemp(join(tmpdir(), 'flash-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 const indexOfLine = (lines, re) => lines.findIndex((l) => re.test(l));
 const STORAGE_WRITE = /^require\("Storage"\)\.write\("\.bootcde",/;
 
@@ -97,9 +106,8 @@ test('an unreachable port gives a one-line error', async () => {
   assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
 });
 
-test('espruino -n -o: the real firmware goes out as built, with no module download', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'flash-'));
-  try {
+test('espruino -n -o: the real firmware goes out as built, with no module download', () =>
+  withTempDir(async (dir) => {
     const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } });
     const out = join(dir, 'sent.js');
     await dryRun(built.outPath, out);
@@ -107,21 +115,14 @@ test('espruino -n -o: the real firmware goes out as built, with no module downlo
     assert.ok(sent.includes(built.code.trim()), 'the bundle is sent unchanged');
     assert.doesNotMatch(sent, /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added');
     assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module');
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('espruino -n -o: a module that is not built in is an error, not a download', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'flash-'));
-  try {
+test('espruino -n -o: a module that is not built in is an error, not a download', () =>
+  withTempDir(async (dir) => {
     const bundle = join(dir, 'needs-mqtt.js');
     await writeFile(bundle, 'var m = require("MQTT");\n');
     await assert.rejects(dryRun(bundle, join(dir, 'sent.js')), (e) => e instanceof FlashError && /needs module "MQTT"/.test(e.message));
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('port: --port wins, then flash.port, then the only USB serial port', async () => {
   const one = async () => [{ path: '/dev/ttyACM0', description: 'Raspberry Pi' }];

@@ -51,8 +51,8 @@ async function buildFirmware(configPath) {
   }
 }
 
-/** Rough upload time: EspruinoTools throttles slow consoles to 19 bytes per 50 ms (core/serial.js). */
-const uploadSeconds = (bytes, fast) => Math.ceil((bytes / 1024) * (fast ? 0.5 : 3.5));
+/** Rough upload time: EspruinoTools pauses 250 ms after each 1 KB Storage.write line (core/serial.js). */
+const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5);
 
 function nextSteps({ port, config, deviceOutput }) {
   const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1];
@@ -96,12 +96,12 @@ async function main(argv) {
   const info = await probeBoard(port);
   const fast = canSendFast(info);
   console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`);
-  console.log(`Saving to flash (about ${uploadSeconds(built.bytes, fast)} s; keep it plugged in) ...`);
+  console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`);
 
   // Ctrl-C also stops the espruino child (same process group): say what state the board is in.
   const onInterrupt = () => { console.error(interruptedMessage(port)); process.exit(130); };
   process.once('SIGINT', onInterrupt);
-  const uploadOut = await uploadBundle(port, built.outPath, { fast, timeoutSeconds: 30 + 3 * uploadSeconds(built.bytes, fast) });
+  const uploadOut = await uploadBundle(port, built.outPath, { fast, timeoutSeconds: 30 + 3 * uploadSeconds(built.bytes) });
   process.removeListener('SIGINT', onInterrupt);
 
   const verifyOut = await verifySaved(port, built.outPath);
