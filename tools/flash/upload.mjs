@@ -108,7 +108,7 @@ export async function uploadBundle(port, bundlePath, { fast, timeoutSeconds }) {
   const run = await runEspruino([...args, bundlePath, '-p', port], { timeoutMs: timeoutSeconds * 1000 });
   failIfNoConnection(run, port, timeoutSeconds);
   failIfModuleMissing(run.out);
-  if (!/Upload Complete/.test(run.out) || /Prompt not detected|Disconnected\./.test(run.out)) {
+  if (!/Upload Complete/.test(run.out) || /Disconnected\./.test(run.out)) {
     throw new FlashError(interruptedMessage(port));
   }
   return run.out;
