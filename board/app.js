@@ -1,7 +1,7 @@
 // Staff board: subscribes to the device's call/status topics over MQTT-over-WebSockets and shows one tile per table.
 import mqtt from 'mqtt'
 import {
-  CallBoard, ackTopic, deriveStatusTopic, formatWait, parseCall, parseTable, resolveSettings, templateToRegExp,
+  CallBoard, DEFAULT_BROKER, ackTopic, deriveStatusTopic, formatWait, parseCall, parseTable, resolveSettings, templateToRegExp,
   tileLabel, validateSettings
 } from './model.js'
 
@@ -54,7 +54,7 @@ function showErrors (errors) {
 
 function openSettings (raw, errors = {}) {
   const form = $('settings-form')
-  form.broker.value = raw.broker ?? settings?.broker ?? ''
+  form.broker.value = raw.broker || DEFAULT_BROKER
   form.topic.value = raw.topic ?? ''
   form.status.value = raw.status ?? ''
   form.status.placeholder = deriveStatusTopic(form.topic.value)

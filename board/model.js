@@ -67,7 +67,8 @@ export function validateSettings ({ broker, topic, statusTopic }) {
         : ''
   if (!topic) errors.topic = 'Call topic is required: enter the device topic, e.g. tablecall/1a2b3c4d/calls'
   else if (topicProblem(topic)) errors.topic = `Call topic ${topicProblem(topic)}`
-  if (statusTopic && topicProblem(statusTopic)) errors.statusTopic = `Status topic ${topicProblem(statusTopic)}`
+  // Skipped while the call topic is wrong: a derived status topic would only repeat that error.
+  if (!errors.topic && statusTopic && topicProblem(statusTopic)) errors.statusTopic = `Status topic ${topicProblem(statusTopic)}`
   return errors
 }
 

@@ -56,10 +56,11 @@ describe('board model', () => {
     assert.deepEqual(resolveSettings(new URLSearchParams(), {}), { broker: DEFAULT_BROKER, topic: '', statusTopic: '' })
     assert.equal(resolveSettings(new URLSearchParams('status=s/t'), stored).statusTopic, 's/t')
     assert.deepEqual(validateSettings({ broker: DEFAULT_BROKER, topic: TOPIC, statusTopic: STATUS }), {})
-    const errors = validateSettings({ broker: 'http://x', topic: 'tablecall/+/calls', statusTopic: 'a/#' })
+    const errors = validateSettings({ broker: 'http://x', topic: 'tablecall/+/calls', statusTopic: 'tablecall/+/status' })
     assert.match(errors.broker, /^Broker URL must start with ws:\/\/ or wss:\/\//)
     assert.match(errors.topic, /^Call topic must be one exact topic: remove \+ and #/)
-    assert.match(errors.statusTopic, /^Status topic/)
+    assert.equal(errors.statusTopic, undefined, 'one error for one mistake')
+    assert.match(validateSettings({ broker: DEFAULT_BROKER, topic: TOPIC, statusTopic: 'a/#' }).statusTopic, /^Status topic/)
     assert.match(validateSettings({ broker: DEFAULT_BROKER, topic: '', statusTopic: '' }).topic, /^Call topic is required/)
   })
 
@@ -314,6 +315,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     watch(page)
     await page.goto(site.url)
     await page.waitForSelector('#settings[open]', { timeout: 1000 })
+    assert.equal(await page.inputValue('#f-broker'), DEFAULT_BROKER)
     assert.equal(await page.getAttribute('body', 'data-mqtt'), 'unconfigured')
     assert.match(await page.textContent('#e-topic'), /^Call topic is required/)
 
