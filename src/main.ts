@@ -55,7 +55,7 @@ function start() {
     idAt: S.idAt,
     ping: S.ping
   }, log)
-  log('mqtt: calls go to "' + S.topic.split('{id}').join(id) + '" on ' + S.host + ':' + S.port)
+  log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
   watchButtons(S.pins, S.debounceMs, i => {
     log('btn: table ' + S.tables[i])
     mqtt.press(i)
