@@ -7,202 +7,202 @@
 // time = the last edge's time. lastTime is the previous *change* of the watched
 // pin whatever the edge filter (undefined before the first).
 
-export const PIN_COUNT = 30;
+export const PIN_COUNT = 30
 const MODES = ['analog', 'input', 'input_pullup', 'input_pulldown', 'output', 'opendrain', 'af_output',
-  'af_opendrain', 'opendrain_pullup', 'auto'];
+  'af_opendrain', 'opendrain_pullup', 'auto']
 
 /** 'D16' | 16 | Pin -> 16, or undefined when not a pin of this board. */
-export function pinNumber(pin) {
-  const n = typeof pin === 'string' && /^D\d+$/.test(pin) ? Number(pin.slice(1)) : Number(pin);
-  return Number.isInteger(n) && n >= 0 && n < PIN_COUNT ? n : undefined;
+export function pinNumber (pin) {
+  const n = typeof pin === 'string' && /^D\d+$/.test(pin) ? Number(pin.slice(1)) : Number(pin)
+  return Number.isInteger(n) && n >= 0 && n < PIN_COUNT ? n : undefined
 }
 
 /** Levels driven from outside the board; lives as long as the device (survives reboots). */
-export function createPinInputs() {
-  const driven = new Map(); // pin -> 0|1
-  let listener = () => {};
+export function createPinInputs () {
+  const driven = new Map() // pin -> 0|1
+  let listener = () => {}
   return {
     driven,
-    set(pin, level) {
-      const n = pinNumber(pin);
-      if (n === undefined) throw new Error(`setPin: "${pin}" is not a pin; use 'D0'..'D${PIN_COUNT - 1}' or 0..${PIN_COUNT - 1}`);
-      driven.set(n, level ? 1 : 0);
-      listener(n);
+    set (pin, level) {
+      const n = pinNumber(pin)
+      if (n === undefined) throw new Error(`setPin: "${pin}" is not a pin; use 'D0'..'D${PIN_COUNT - 1}' or 0..${PIN_COUNT - 1}`)
+      driven.set(n, level ? 1 : 0)
+      listener(n)
     },
-    onChange(fn) {
-      listener = fn;
-    },
-  };
+    onChange (fn) {
+      listener = fn
+    }
+  }
 }
 
-export function createPins({ realm, loop, scheduler, inputs }) {
-  const modes = new Map(); // pin -> mode set by the program
-  const outputs = new Map(); // pin -> level written
-  const watches = new Map(); // id -> watch
-  const lastLevel = new Map(); // pin -> level last seen by watches
+export function createPins ({ realm, loop, scheduler, inputs }) {
+  const modes = new Map() // pin -> mode set by the program
+  const outputs = new Map() // pin -> level written
+  const watches = new Map() // id -> watch
+  const lastLevel = new Map() // pin -> level last seen by watches
 
   const level = (n) => {
-    const mode = modes.get(n);
-    if (mode === 'output' || mode === 'opendrain') return outputs.get(n) ?? 0;
-    if (inputs.driven.has(n)) return inputs.driven.get(n);
-    return mode === 'input_pullup' || mode === 'opendrain_pullup' ? 1 : 0;
-  };
+    const mode = modes.get(n)
+    if (mode === 'output' || mode === 'opendrain') return outputs.get(n) ?? 0
+    if (inputs.driven.has(n)) return inputs.driven.get(n)
+    return mode === 'input_pullup' || mode === 'opendrain_pullup' ? 1 : 0
+  }
   const toPin = (pin) => {
-    const n = pinNumber(pin);
-    if (n === undefined) throw realm.error('Error', 'Invalid pin');
-    return n;
-  };
+    const n = pinNumber(pin)
+    if (n === undefined) throw realm.error('Error', 'Invalid pin')
+    return n
+  }
 
-  const PinClass = realm.fn(function Pin(value) {
-    const n = toPin(value);
-    return pinObjects[n];
-  });
-  const P = PinClass.prototype;
+  const PinClass = realm.fn(function Pin (value) {
+    const n = toPin(value)
+    return pinObjects[n]
+  })
+  const P = PinClass.prototype
   Object.assign(P, {
-    read: realm.fn(function () { return !!api.digitalRead(this); }),
-    write: realm.fn(function (v) { api.digitalWrite(this, v); }),
-    set: realm.fn(function () { api.digitalWrite(this, 1); }),
-    reset: realm.fn(function () { api.digitalWrite(this, 0); }),
+    read: realm.fn(function () { return !!api.digitalRead(this) }),
+    write: realm.fn(function (v) { api.digitalWrite(this, v) }),
+    set: realm.fn(function () { api.digitalWrite(this, 1) }),
+    reset: realm.fn(function () { api.digitalWrite(this, 0) }),
     toggle: realm.fn(function () {
-      const v = level(toPin(this)) ? 0 : 1;
-      api.digitalWrite(this, v);
-      return !!v;
+      const v = level(toPin(this)) ? 0 : 1
+      api.digitalWrite(this, v)
+      return !!v
     }),
-    mode: realm.fn(function (m) { api.pinMode(this, m); }),
-    getMode: realm.fn(function () { return api.getPinMode(this); }),
-    valueOf: realm.fn(function () { return pinIndex.get(this); }),
-    toString: realm.fn(function () { return `D${pinIndex.get(this)}`; }),
-    toJSON: realm.fn(function () { return `D${pinIndex.get(this)}`; }),
-  });
-  const pinIndex = new WeakMap();
+    mode: realm.fn(function (m) { api.pinMode(this, m) }),
+    getMode: realm.fn(function () { return api.getPinMode(this) }),
+    valueOf: realm.fn(function () { return pinIndex.get(this) }),
+    toString: realm.fn(function () { return `D${pinIndex.get(this)}` }),
+    toJSON: realm.fn(function () { return `D${pinIndex.get(this)}` })
+  })
+  const pinIndex = new WeakMap()
   const pinObjects = Array.from({ length: PIN_COUNT }, (_, n) => {
-    const p = realm.global.Object.create(P);
-    pinIndex.set(p, n);
-    return p;
-  });
+    const p = realm.global.Object.create(P)
+    pinIndex.set(p, n)
+    return p
+  })
 
-  function edge(n) {
-    const now = scheduler.now();
-    const high = level(n);
-    if (lastLevel.get(n) === high) return;
-    lastLevel.set(n, high);
+  function edge (n) {
+    const now = scheduler.now()
+    const high = level(n)
+    if (lastLevel.get(n) === high) return
+    lastLevel.set(n, high)
     for (const w of [...watches.values()]) {
-      if (w.pin === n) watchEdge(w, high, now);
+      if (w.pin === n) watchEdge(w, high, now)
     }
   }
-  inputs.onChange(edge);
+  inputs.onChange(edge)
 
-  function watchEdge(w, high, time) {
+  function watchEdge (w, high, time) {
     if (w.debounce <= 0) {
-      w.state = high;
-      fire(w, high, time);
-      return;
+      w.state = high
+      fire(w, high, time)
+      return
     }
     if (w.timeout) {
-      scheduler.cancel(w.timeout.handle);
-      w.timeout = { state: high, handle: scheduler.after(w.debounce, () => settle(w, time)) };
+      scheduler.cancel(w.timeout.handle)
+      w.timeout = { state: high, handle: scheduler.after(w.debounce, () => settle(w, time)) }
     } else if (high !== w.state) {
-      w.timeout = { state: high, handle: scheduler.after(w.debounce, () => settle(w, time)) };
+      w.timeout = { state: high, handle: scheduler.after(w.debounce, () => settle(w, time)) }
     }
   }
-  function settle(w, time) {
-    const { state } = w.timeout;
-    w.timeout = undefined;
-    if (state === w.state) return;
-    w.state = state;
-    fire(w, state, time);
+  function settle (w, time) {
+    const { state } = w.timeout
+    w.timeout = undefined
+    if (state === w.state) return
+    w.state = state
+    fire(w, state, time)
   }
-  function fire(w, high, time) {
-    const seconds = time / 1000;
+  function fire (w, high, time) {
+    const seconds = time / 1000
     if (w.edge === 0 || (w.edge > 0) === !!high) {
-      if (!w.repeat) watches.delete(w.id);
-      const event = realm.data({ state: !!high, lastTime: w.lastTime, time: seconds });
-      event.pin = pinObjects[w.pin];
-      loop.queue(() => w.fn(event));
+      if (!w.repeat) watches.delete(w.id)
+      const event = realm.data({ state: !!high, lastTime: w.lastTime, time: seconds })
+      event.pin = pinObjects[w.pin]
+      loop.queue(() => w.fn(event))
     }
-    w.lastTime = seconds;
+    w.lastTime = seconds
   }
-  const EDGES = { rising: 1, falling: -1, both: 0 };
+  const EDGES = { rising: 1, falling: -1, both: 0 }
 
   const api = {
-    pinMode(pin, mode) {
-      const n = toPin(pin);
-      if (mode === undefined || mode === 'auto') return void modes.delete(n);
-      if (!MODES.includes(mode)) throw realm.error('Error', `Unknown pin mode: ${mode}`);
-      modes.set(n, mode);
-      edge(n);
+    pinMode (pin, mode) {
+      const n = toPin(pin)
+      if (mode === undefined || mode === 'auto') return void modes.delete(n)
+      if (!MODES.includes(mode)) throw realm.error('Error', `Unknown pin mode: ${mode}`)
+      modes.set(n, mode)
+      edge(n)
     },
-    getPinMode(pin) {
-      return modes.get(toPin(pin)) ?? 'input';
+    getPinMode (pin) {
+      return modes.get(toPin(pin)) ?? 'input'
     },
-    digitalRead(pin) {
-      if (realm.global.Array.isArray(pin)) return pin.reduce((acc, p) => (acc << 1) | api.digitalRead(p), 0);
-      const n = toPin(pin);
-      return level(n);
+    digitalRead (pin) {
+      if (realm.global.Array.isArray(pin)) return pin.reduce((acc, p) => (acc << 1) | api.digitalRead(p), 0)
+      const n = toPin(pin)
+      return level(n)
     },
-    digitalWrite(pin, value) {
-      const n = toPin(pin);
-      const mode = modes.get(n);
-      if (mode !== 'output' && mode !== 'opendrain') modes.set(n, 'output');
-      outputs.set(n, value ? 1 : 0);
-      edge(n);
+    digitalWrite (pin, value) {
+      const n = toPin(pin)
+      const mode = modes.get(n)
+      if (mode !== 'output' && mode !== 'opendrain') modes.set(n, 'output')
+      outputs.set(n, value ? 1 : 0)
+      edge(n)
     },
-    setWatch(fn, pin, options) {
-      const n = toPin(pin);
+    setWatch (fn, pin, options) {
+      const n = toPin(pin)
       if (typeof fn === 'string') {
-        const code = fn;
-        fn = () => realm.run(code, 'watch');
+        const code = fn
+        fn = () => realm.run(code, 'watch')
       }
-      if (typeof fn !== 'function') throw realm.error('Error', 'Function or String not supplied!');
-      let repeat = false;
-      let debounce = 0;
-      let edgeKind = 0;
+      if (typeof fn !== 'function') throw realm.error('Error', 'Function or String not supplied!')
+      let repeat = false
+      let debounce = 0
+      let edgeKind = 0
       if (options !== null && typeof options === 'object') {
-        repeat = !!options.repeat;
-        debounce = Number(options.debounce ?? 0);
-        if (Number.isNaN(debounce) || debounce < 0) debounce = 0;
-        const e = options.edge;
-        if (typeof e === 'number') edgeKind = Math.sign(e);
+        repeat = !!options.repeat
+        debounce = Number(options.debounce ?? 0)
+        if (Number.isNaN(debounce) || debounce < 0) debounce = 0
+        const e = options.edge
+        if (typeof e === 'number') edgeKind = Math.sign(e)
         else if (e !== undefined) {
-          edgeKind = EDGES[e];
+          edgeKind = EDGES[e]
           if (edgeKind === undefined) {
-            throw realm.error('TypeError', "'edge' in setWatch should be 1, -1, 0, 'rising', 'falling' or 'both'");
+            throw realm.error('TypeError', "'edge' in setWatch should be 1, -1, 0, 'rising', 'falling' or 'both'")
           }
         }
-      } else repeat = !!options;
-      const id = watches.size ? Math.max(...watches.keys()) + 1 : 1;
-      if (!modes.has(n)) modes.set(n, 'input');
-      lastLevel.set(n, level(n));
-      watches.set(id, { id, pin: n, fn, repeat, debounce, edge: edgeKind, state: level(n), lastTime: undefined });
-      return id;
+      } else repeat = !!options
+      const id = watches.size ? Math.max(...watches.keys()) + 1 : 1
+      if (!modes.has(n)) modes.set(n, 'input')
+      lastLevel.set(n, level(n))
+      watches.set(id, { id, pin: n, fn, repeat, debounce, edge: edgeKind, state: level(n), lastTime: undefined })
+      return id
     },
-    clearWatch(...args) {
-      if (args.length === 0) return api.clearAllWatches();
-      if (args[0] === undefined) throw realm.error('Error', 'clearWatch(undefined) not allowed. Use clearWatch() instead');
-      const w = watches.get(Number(args[0]));
-      if (!w) throw realm.error('Error', `Unknown Watch ${args[0]}`);
-      if (w.timeout) scheduler.cancel(w.timeout.handle);
-      watches.delete(w.id);
+    clearWatch (...args) {
+      if (args.length === 0) return api.clearAllWatches()
+      if (args[0] === undefined) throw realm.error('Error', 'clearWatch(undefined) not allowed. Use clearWatch() instead')
+      const w = watches.get(Number(args[0]))
+      if (!w) throw realm.error('Error', `Unknown Watch ${args[0]}`)
+      if (w.timeout) scheduler.cancel(w.timeout.handle)
+      watches.delete(w.id)
     },
-    clearAllWatches() {
+    clearAllWatches () {
       for (const w of watches.values()) if (w.timeout) scheduler.cancel(w.timeout.handle);
-      watches.clear();
-    },
-  };
+      watches.clear()
+    }
+  }
 
-  const globals = { Pin: PinClass, HIGH: 1, LOW: 0 };
-  pinObjects.forEach((p, n) => { globals[`D${n}`] = p; });
+  const globals = { Pin: PinClass, HIGH: 1, LOW: 0 }
+  pinObjects.forEach((p, n) => { globals[`D${n}`] = p })
   for (const name of ['pinMode', 'getPinMode', 'digitalRead', 'digitalWrite', 'setWatch', 'clearWatch']) {
-    globals[name] = realm.fn(api[name]);
+    globals[name] = realm.fn(api[name])
   }
   return {
     globals,
-    get watchCount() {
-      return watches.size;
+    get watchCount () {
+      return watches.size
     },
-    stop() {
-      api.clearAllWatches();
-      inputs.onChange(() => {});
-    },
-  };
+    stop () {
+      api.clearAllWatches()
+      inputs.onChange(() => {})
+    }
+  }
 }

@@ -2,147 +2,147 @@
 // Espruino 2v29 provides, wired to real TCP sockets, a simulated Wifi access
 // point, simulated GPIO and in-memory Storage. See the module files for the
 // Espruino source each behaviour follows.
-import { EventEmitter } from 'node:events';
-import { createRealm } from './realm.mjs';
-import { createEventLoop, installEmitter } from './events.mjs';
-import { createScheduler, createDeviceTimers, installDate } from './timers.mjs';
-import { createPinInputs, createPins } from './pins.mjs';
-import { createNetRegistry, createNetModule } from './net.mjs';
-import { createWifiEnvironment, createWifiModule } from './wifi.mjs';
-import { createStorageModule } from './storage.mjs';
-import { createSystem } from './system.mjs';
-import { formatLogLine } from './console.mjs';
-import { trackRejections } from './rejections.mjs';
+import { EventEmitter } from 'node:events'
+import { createRealm } from './realm.mjs'
+import { createEventLoop, installEmitter } from './events.mjs'
+import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
+import { createPinInputs, createPins } from './pins.mjs'
+import { createNetRegistry, createNetModule } from './net.mjs'
+import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
+import { createStorageModule } from './storage.mjs'
+import { createSystem } from './system.mjs'
+import { formatLogLine } from './console.mjs'
+import { trackRejections } from './rejections.mjs'
 
-const BOUNCE_EDGES = 5; // edges per contact-bounce burst, 1 ms apart
-const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' };
+const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
+const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' }
 
-function validate(options) {
+function validate (options) {
   if (!options || typeof options.code !== 'string') {
-    throw new Error('createDevice: options.code must be the bundle source as a string');
+    throw new Error('createDevice: options.code must be the bundle source as a string')
   }
-  const { wifi, connectOverride, log } = options;
+  const { wifi, connectOverride, log } = options
   if (wifi !== undefined && wifi !== false && (typeof wifi !== 'object' || typeof wifi.ssid !== 'string')) {
-    throw new Error('createDevice: options.wifi must be false or { ssid, password }');
+    throw new Error('createDevice: options.wifi must be false or { ssid, password }')
   }
   if (connectOverride !== undefined && typeof connectOverride !== 'function') {
-    throw new Error('createDevice: options.connectOverride must be a function (host, port) => ({ host, port })');
+    throw new Error('createDevice: options.connectOverride must be a function (host, port) => ({ host, port })')
   }
-  if (log !== undefined && typeof log !== 'function') throw new Error('createDevice: options.log must be a function');
+  if (log !== undefined && typeof log !== 'function') throw new Error('createDevice: options.log must be a function')
 }
 
 class Device extends EventEmitter {
-  #options;
-  #scheduler;
-  #inputs = createPinInputs();
-  #wifiEnv;
-  #program; // the running boot
-  #netRegistry = createNetRegistry();
+  #options
+  #scheduler
+  #inputs = createPinInputs()
+  #wifiEnv
+  #program // the running boot
+  #netRegistry = createNetRegistry()
 
-  constructor(options) {
-    super();
-    validate(options);
-    this.#options = { ...DEFAULTS, ...options };
-    this.#scheduler = createScheduler({ fakeTimers: this.#options.fakeTimers });
-    this.clock = this.#scheduler.clock;
-    this.logs = [];
-    this.uncaught = [];
-    this.reboots = 0;
-    this.storage = new Map();
-    const { wifi } = this.#options;
+  constructor (options) {
+    super()
+    validate(options)
+    this.#options = { ...DEFAULTS, ...options }
+    this.#scheduler = createScheduler({ fakeTimers: this.#options.fakeTimers })
+    this.clock = this.#scheduler.clock
+    this.logs = []
+    this.uncaught = []
+    this.reboots = 0
+    this.storage = new Map()
+    const { wifi } = this.#options
     if (wifi) {
-      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure });
-      this.wifi = this.#wifiEnv.controller;
+      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure })
+      this.wifi = this.#wifiEnv.controller
     }
-    this.net = this.#netRegistry;
+    this.net = this.#netRegistry
   }
 
-  start({ boot = 'upload' } = {}) {
-    if (boot !== 'upload' && boot !== 'power') throw new Error(`device.start: boot must be 'upload' or 'power', got ${boot}`);
-    if (this.#program) throw new Error('device.start: already running; call stop() first');
-    this.#program = this.#boot(boot);
-    return this;
+  start ({ boot = 'upload' } = {}) {
+    if (boot !== 'upload' && boot !== 'power') throw new Error(`device.start: boot must be 'upload' or 'power', got ${boot}`)
+    if (this.#program) throw new Error('device.start: already running; call stop() first')
+    this.#program = this.#boot(boot)
+    return this
   }
 
-  stop() {
-    this.#program?.shutdown({ kill: true });
-    this.#program = undefined;
-    this.#scheduler.clearAll();
+  stop () {
+    this.#program?.shutdown({ kill: true })
+    this.#program = undefined
+    this.#scheduler.clearAll()
   }
 
-  setPin(pin, level) {
-    this.#inputs.set(pin, level);
+  setPin (pin, level) {
+    this.#inputs.set(pin, level)
   }
 
-  press(pin, options) {
-    return this.pressAll([pin], options);
+  press (pin, options) {
+    return this.pressAll([pin], options)
   }
 
   /** Press pins together: bounce burst, hold, release burst (advances fake time itself). */
-  async pressAll(pins, { holdMs = 80, bounce = true } = {}) {
+  async pressAll (pins, { holdMs = 80, bounce = true } = {}) {
     const burst = async (final) => {
-      const edges = bounce ? BOUNCE_EDGES : 1;
+      const edges = bounce ? BOUNCE_EDGES : 1
       for (let i = edges - 1; i >= 0; i--) {
-        const level = i % 2 === 0 ? final : 1 - final;
+        const level = i % 2 === 0 ? final : 1 - final
         for (const p of pins) this.setPin(p, level);
-        if (i > 0) await this.#scheduler.sleep(1);
+        if (i > 0) await this.#scheduler.sleep(1)
       }
-    };
-    await burst(1);
-    await this.#scheduler.sleep(holdMs);
-    await burst(0);
+    }
+    await burst(1)
+    await this.#scheduler.sleep(holdMs)
+    await burst(0)
   }
 
-  #log(line) {
-    this.logs.push(line);
-    this.emit('log', line);
-    this.#options.log?.(line);
+  #log (line) {
+    this.logs.push(line)
+    this.emit('log', line)
+    this.#options.log?.(line)
   }
 
-  #uncaught(err) {
-    this.uncaught.push(err);
-    this.#log(`Uncaught ${String(err)}`);
+  #uncaught (err) {
+    this.uncaught.push(err)
+    this.#log(`Uncaught ${String(err)}`)
   }
 
-  #reboot(reason) {
+  #reboot (reason) {
     // E.reboot() tears down like jsiKill (E 'kill' runs); a watchdog reset does not.
-    this.#program?.shutdown({ kill: reason === 'E.reboot' });
-    this.reboots += 1;
+    this.#program?.shutdown({ kill: reason === 'E.reboot' })
+    this.reboots += 1
     queueMicrotask(() => {
-      this.#program = this.#boot('power');
-      this.emit('reboot', reason);
-    });
+      this.#program = this.#boot('power')
+      this.emit('reboot', reason)
+    })
   }
 
-  #boot(mode) {
-    const opts = this.#options;
-    const scheduler = this.#scheduler;
-    const realm = createRealm();
-    const loop = createEventLoop({ onUncaught: (err) => this.#uncaught(err) });
-    const emitter = installEmitter(realm, loop);
-    installDate(realm, scheduler);
-    const timers = createDeviceTimers({ realm, loop, scheduler });
-    const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs });
+  #boot (mode) {
+    const opts = this.#options
+    const scheduler = this.#scheduler
+    const realm = createRealm()
+    const loop = createEventLoop({ onUncaught: (err) => this.#uncaught(err) })
+    const emitter = installEmitter(realm, loop)
+    installDate(realm, scheduler)
+    const timers = createDeviceTimers({ realm, loop, scheduler })
+    const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs })
     const wifi = this.#wifiEnv && createWifiModule({
       realm, loop, emitter, scheduler, env: this.#wifiEnv, serial: opts.serial,
-      onLinkLost: () => this.#netRegistry.dropAll(),
-    });
+      onLinkLost: () => this.#netRegistry.dropAll()
+    })
     const net = createNetModule({
       realm, loop, emitter, registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
-      isOnline: () => (wifi ? wifi.isOnline() : true),
-    });
-    const builtinNames = new Set();
+      isOnline: () => (wifi ? wifi.isOnline() : true)
+    })
+    const builtinNames = new Set()
     const system = createSystem({
       realm, loop, emitter, scheduler, board: opts.board, serial: opts.serial, builtinNames, codeLength: opts.code.length,
-      requestReboot: (reason) => this.#reboot(reason),
-    });
+      requestReboot: (reason) => this.#reboot(reason)
+    })
     const modules = {
       net: net.module,
       Storage: createStorageModule({ realm, files: this.storage }),
-      ...(wifi && { Wifi: wifi.module }),
-    };
-    const print = (...args) => this.#log(formatLogLine(args));
+      ...(wifi && { Wifi: wifi.module })
+    }
+    const print = (...args) => this.#log(formatLogLine(args))
     const globals = {
       ...timers.globals,
       ...pins.globals,
@@ -153,42 +153,42 @@ class Device extends EventEmitter {
       getSerial: () => opts.serial,
       btoa: (s) => Buffer.from(String(s), 'latin1').toString('base64'),
       atob: (s) => Buffer.from(String(s), 'base64').toString('latin1'),
-      require(name) {
-        if (typeof name !== 'string') throw realm.error('TypeError', `Expecting module name as a string, got ${typeof name}`);
-        if (Object.hasOwn(modules, name)) return modules[name];
-        throw realm.error('Error', `Module ${JSON.stringify(name)} not found`);
-      },
-    };
+      require (name) {
+        if (typeof name !== 'string') throw realm.error('TypeError', `Expecting module name as a string, got ${typeof name}`)
+        if (Object.hasOwn(modules, name)) return modules[name]
+        throw realm.error('Error', `Module ${JSON.stringify(name)} not found`)
+      }
+    }
     for (const [name, value] of Object.entries(globals)) {
-      realm.global[name] = typeof value === 'function' && !(value instanceof realm.global.Function) ? realm.fn(value) : value;
+      realm.global[name] = typeof value === 'function' && !(value instanceof realm.global.Function) ? realm.fn(value) : value
     }
     for (const name of Object.getOwnPropertyNames(realm.global)) builtinNames.add(name);
-    const untrack = trackRejections(realm, (err) => loop.reportUncaught(err));
+    const untrack = trackRejections(realm, (err) => loop.reportUncaught(err))
 
-    loop.invoke(() => realm.run(opts.code, 'bundle.js'));
+    loop.invoke(() => realm.run(opts.code, 'bundle.js'))
     if (mode === 'power') {
       // jsiSemiInit order: E 'init' handlers, then a global onInit().
-      emitter.emitNow(system.E, 'init');
-      const onInit = realm.global.onInit;
-      if (typeof onInit === 'function') loop.invoke(() => onInit());
+      emitter.emitNow(system.E, 'init')
+      const onInit = realm.global.onInit
+      if (typeof onInit === 'function') loop.invoke(() => onInit())
     }
 
     return {
-      shutdown({ kill }) {
-        if (kill) emitter.emitNow(system.E, 'kill');
-        loop.stop();
-        timers.clearAll();
-        pins.stop();
-        net.stop();
-        wifi?.stop();
-        system.stop();
-        untrack();
-      },
-    };
+      shutdown ({ kill }) {
+        if (kill) emitter.emitNow(system.E, 'kill')
+        loop.stop()
+        timers.clearAll()
+        pins.stop()
+        net.stop()
+        wifi?.stop()
+        system.stop()
+        untrack()
+      }
+    }
   }
 }
 
 /** options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. */
-export function createDevice(options) {
-  return new Device(options);
+export function createDevice (options) {
+  return new Device(options)
 }

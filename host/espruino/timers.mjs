@@ -3,79 +3,79 @@
 // numeric ids (last id + 1, starting at 1 when none are pending, as
 // jsvArrayAddToEnd does), clearTimeout/clearInterval share one table, calling
 // them with no argument clears all, with `undefined` throws.
-import FakeTimers from '@sinonjs/fake-timers';
+import FakeTimers from '@sinonjs/fake-timers'
 
-export function createScheduler({ fakeTimers }) {
-  const clock = fakeTimers ? FakeTimers.createClock(0) : undefined;
-  const api = clock ?? { setTimeout, clearTimeout, now: () => Date.now() };
-  const pending = new Set();
+export function createScheduler ({ fakeTimers }) {
+  const clock = fakeTimers ? FakeTimers.createClock(0) : undefined
+  const api = clock ?? { setTimeout, clearTimeout, now: () => Date.now() }
+  const pending = new Set()
   return {
     clock,
     now: () => (clock ? clock.now : Date.now()),
     /** Host-side one-shot timer on the device's clock; cleared by clearAll(). */
-    after(ms, fn) {
+    after (ms, fn) {
       const handle = api.setTimeout(() => {
-        pending.delete(handle);
-        fn();
-      }, ms);
-      pending.add(handle);
-      return handle;
+        pending.delete(handle)
+        fn()
+      }, ms)
+      pending.add(handle)
+      return handle
     },
-    cancel(handle) {
-      pending.delete(handle);
-      api.clearTimeout(handle);
+    cancel (handle) {
+      pending.delete(handle)
+      api.clearTimeout(handle)
     },
     /** Let `ms` of device time pass (advances the fake clock, or waits for real). */
-    sleep(ms) {
-      return clock ? clock.tickAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms));
+    sleep (ms) {
+      return clock ? clock.tickAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms))
     },
-    clearAll() {
+    clearAll () {
       for (const handle of pending) api.clearTimeout(handle);
-      pending.clear();
-    },
-  };
+      pending.clear()
+    }
+  }
 }
 
 /** setTimeout & co for one boot. (Debounce timers of watches are kept apart; on the device they share the id space.) */
-export function createDeviceTimers({ realm, loop, scheduler }) {
-  const timers = new Map(); // id -> { handle, fn, args, interval, internal }
-  const nextId = () => (timers.size ? Math.max(...timers.keys()) + 1 : 1);
+export function createDeviceTimers ({ realm, loop, scheduler }) {
+  const timers = new Map() // id -> { handle, fn, args, interval, internal }
+  const nextId = () => (timers.size ? Math.max(...timers.keys()) + 1 : 1)
 
-  function arm(id, ms) {
-    const t = timers.get(id);
+  function arm (id, ms) {
+    const t = timers.get(id)
     t.handle = scheduler.after(ms, () => {
-      if (!t.interval) timers.delete(id);
-      else arm(id, t.interval);
-      loop.invoke(() => t.fn(...t.args));
-    });
+      if (!t.interval) timers.delete(id)
+      else arm(id, t.interval)
+      loop.invoke(() => t.fn(...t.args))
+    })
   }
-  function add(fn, ms, args, repeat) {
+  function add (fn, ms, args, repeat) {
     if (typeof fn === 'string') {
-      const code = fn;
-      fn = () => realm.run(code, 'timer');
+      const code = fn
+      fn = () => realm.run(code, 'timer')
     }
-    if (typeof fn !== 'function') throw realm.error('Error', 'Function or String not supplied!');
-    const delay = Number.isNaN(+ms) || +ms < 0 ? 0 : +ms;
-    const id = nextId();
-    timers.set(id, { fn, args, interval: repeat ? Math.max(delay, 1) : 0 });
-    arm(id, delay);
-    return id;
+    if (typeof fn !== 'function') throw realm.error('Error', 'Function or String not supplied!')
+    const delay = Number.isNaN(+ms) || +ms < 0 ? 0 : +ms
+    const id = nextId()
+    timers.set(id, { fn, args, interval: repeat ? Math.max(delay, 1) : 0 })
+    arm(id, delay)
+    return id
   }
-  function clear(name, args) {
+  function clear (name, args) {
     if (args.length === 0) {
       for (const id of [...timers.keys()]) remove(id);
-      return;
+      return
     }
     if (args[0] === undefined) {
-      throw realm.error('Error', `clear${name}(undefined) not allowed. Use clear${name}() instead`);
+      throw realm.error('Error', `clear${name}(undefined) not allowed. Use clear${name}() instead`)
     }
-    remove(Number(args[0]));
+    remove(Number(args[0]))
   }
-  function remove(id) {
-    const t = timers.get(id);
-    if (!t) return;
-    scheduler.cancel(t.handle);
-    timers.delete(id);
+  function remove (id) {
+    const t = timers.get(id)
+    if (!t) return
+    scheduler.cancel(t.handle)
+    timers.delete(id)
   }
 
   return {
@@ -84,42 +84,42 @@ export function createDeviceTimers({ realm, loop, scheduler }) {
       setInterval: (fn, ms, ...args) => add(fn, ms, args, true),
       clearTimeout: (...args) => clear('Timeout', args),
       clearInterval: (...args) => clear('Interval', args),
-      changeInterval(id, ms) {
-        const t = timers.get(Number(id));
-        if (!t) return;
-        scheduler.cancel(t.handle);
-        t.interval = Math.max(+ms || 0, 1);
-        arm(Number(id), t.interval);
+      changeInterval (id, ms) {
+        const t = timers.get(Number(id))
+        if (!t) return
+        scheduler.cancel(t.handle)
+        t.interval = Math.max(+ms || 0, 1)
+        arm(Number(id), t.interval)
       },
       // Seconds as a float, from the same clock as the timers.
-      getTime: () => scheduler.now() / 1000,
+      getTime: () => scheduler.now() / 1000
     },
-    get count() {
-      return timers.size;
+    get count () {
+      return timers.size
     },
-    clearAll() {
+    clearAll () {
       for (const id of [...timers.keys()]) remove(id);
-    },
-  };
+    }
+  }
 }
 
 /** A Date constructor for the device whose "now" is the scheduler's clock. */
-export function installDate(realm, scheduler) {
-  const NativeDate = realm.global.Date;
+export function installDate (realm, scheduler) {
+  const NativeDate = realm.global.Date
   const make = realm.run(`(function (NativeDate, now) {
-    function Date(a, b, c, d, e, f, g) {
-      if (!(this instanceof Date)) return new NativeDate(now()).toString();
+    function Date (a, b, c, d, e, f, g) {
+      if (!(this instanceof Date)) return new NativeDate(now()).toString()
       switch (arguments.length) {
-        case 0: return new NativeDate(now());
-        case 1: return new NativeDate(a);
-        default: return new NativeDate(a, b, c === undefined ? 1 : c, d || 0, e || 0, f || 0, g || 0);
+        case 0: return new NativeDate(now())
+        case 1: return new NativeDate(a)
+        default: return new NativeDate(a, b, c === undefined ? 1 : c, d || 0, e || 0, f || 0, g || 0)
       }
     }
-    Date.prototype = NativeDate.prototype;
-    Date.prototype.constructor = Date;
-    Date.now = function () { return now(); };
-    Date.parse = NativeDate.parse;
-    return Date;
-  })`, 'date');
-  realm.global.Date = make(NativeDate, realm.fn(() => scheduler.now()));
+    Date.prototype = NativeDate.prototype
+    Date.prototype.constructor = Date
+    Date.now = function () { return now() }
+    Date.parse = NativeDate.parse
+    return Date
+  })`, 'date')
+  realm.global.Date = make(NativeDate, realm.fn(() => scheduler.now()))
 }

@@ -2,26 +2,26 @@
 // (libs/network/esp32/jswrap_esp32_network.c, RELEASE_2V29):
 // - events 'associated' {ssid, mac, channel:"6"}, 'connected' {ip, netmask, gw},
 //   'disconnected' {ssid, mac, reason:"201", msg:"NO_AP_FOUND"} (reason is the
-//   ESP-IDF code as a string, msg from wifiReasonToString);
+//   ESP-IDF code as a string, msg from wifiReasonToString)
 // - connect() sets a retry counter of 3 and every disconnect event does
-//   `if (--retries > 0) reconnect silently`, only then reports 'disconnected';
+//   `if (--retries > 0) reconnect silently`, only then reports 'disconnected'
 // - connect's callback gets null once an IP is obtained; on failure 2v29 never
 //   calls it, later firmware (commit 8e3811704) calls it with msg — choose with
-//   `callbackOnFailure` (default true, as the project brief asks);
+//   `callbackOnFailure` (default true, as the project brief asks)
 // - disconnect(cb) queues cb at once and again when the disconnect event comes.
 
 const REASONS = {
   8: 'ASSOC_LEAVE', // we called disconnect()
   15: '4WAY_HANDSHAKE_TIMEOUT', // what ESP-IDF reports for a wrong WPA2 password
   200: 'BEACON_TIMEOUT', // AP out of reach
-  201: 'NO_AP_FOUND',
-};
-const UNKNOWN_REASON = 'Unknown reason'; // wifiReasonToString(0): never disconnected yet
-const NO_MAC = '00:00:00:00:00:00';
-const DHCP_MS = 50;
+  201: 'NO_AP_FOUND'
+}
+const UNKNOWN_REASON = 'Unknown reason' // wifiReasonToString(0): never disconnected yet
+const NO_MAC = '00:00:00:00:00:00'
+const DHCP_MS = 50
 
 /** The radio environment of one device (survives reboots); also the test controller. */
-export function createWifiEnvironment({ ap, scheduler, callbackOnFailure = true }) {
+export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true }) {
   const env = {
     ap: ap ? { ssid: ap.ssid, password: ap.password } : null,
     bssid: '4c:ed:fb:a1:b2:c3',
@@ -29,176 +29,176 @@ export function createWifiEnvironment({ ap, scheduler, callbackOnFailure = true 
     outageUntil: -Infinity,
     callbackOnFailure,
     station: null, // the running boot's Wifi module, set by createWifiModule
-    dropTimer: undefined,
-  };
+    dropTimer: undefined
+  }
   env.controller = {
     /** {ssid, password} or null (AP switched off: a connected station loses its link). */
-    setAccessPoint(next) {
-      env.ap = next ? { ssid: next.ssid, password: next.password } : null;
-      if (!next) env.station?.linkLost();
+    setAccessPoint (next) {
+      env.ap = next ? { ssid: next.ssid, password: next.password } : null
+      if (!next) env.station?.linkLost()
     },
     /** The link drops now (beacon timeout); the AP stays unreachable for outageMs. */
-    dropLink({ outageMs = 5000 } = {}) {
-      env.outageUntil = scheduler.now() + outageMs;
-      env.station?.linkLost();
+    dropLink ({ outageMs = 5000 } = {}) {
+      env.outageUntil = scheduler.now() + outageMs
+      env.station?.linkLost()
     },
     /** Drop the link `seconds` after now. */
-    dropAfter(seconds, options) {
-      if (env.dropTimer) scheduler.cancel(env.dropTimer);
-      env.dropTimer = scheduler.after(seconds * 1000, () => env.controller.dropLink(options));
+    dropAfter (seconds, options) {
+      if (env.dropTimer) scheduler.cancel(env.dropTimer)
+      env.dropTimer = scheduler.after(seconds * 1000, () => env.controller.dropLink(options))
     },
-    setAssociationDelay(ms) {
-      env.associationDelayMs = ms;
+    setAssociationDelay (ms) {
+      env.associationDelayMs = ms
     },
-    get accessPoint() {
-      return env.ap && { ...env.ap };
+    get accessPoint () {
+      return env.ap && { ...env.ap }
     },
-    get connected() {
-      return !!env.station?.hasIp;
+    get connected () {
+      return !!env.station?.hasIp
     },
-    get ssid() {
-      return env.station?.ssid;
+    get ssid () {
+      return env.station?.ssid
     },
-    get ip() {
-      return env.station?.hasIp ? env.station.ip : undefined;
-    },
-  };
-  return env;
+    get ip () {
+      return env.station?.hasIp ? env.station.ip : undefined
+    }
+  }
+  return env
 }
 
-export function createWifiModule({ realm, loop, emitter, scheduler, env, serial, onLinkLost }) {
-  let module;
-  let retries = 0;
-  let config = null; // {ssid, password}
-  let associated = false;
-  let hasIp = false;
-  let attemptTimer;
-  let gotIpCallback;
-  let disconnectCallback;
-  let lastReason = 0;
-  let hostname = 'espruino';
-  const ip = { ip: '192.168.1.50', netmask: '255.255.255.0', gw: '192.168.1.1' };
-  const mac = serial.slice(0, 12).replace(/(..)(?!$)/g, '$1:');
+export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost }) {
+  let module
+  let retries = 0
+  let config = null // {ssid, password}
+  let associated = false
+  let hasIp = false
+  let attemptTimer
+  let gotIpCallback
+  let disconnectCallback
+  let lastReason = 0
+  let hostname = 'espruino'
+  const ip = { ip: '192.168.1.50', netmask: '255.255.255.0', gw: '192.168.1.1' }
+  const mac = serial.slice(0, 12).replace(/(..)(?!$)/g, '$1:')
 
-  const emit = (event, details) => emitter.emitQueued(module, event, [realm.data(details)]);
-  const call = (fn, ...args) => fn && loop.queue(() => fn(...args));
+  const emit = (event, details) => emitter.emitQueued(module, event, [realm.data(details)])
+  const call = (fn, ...args) => fn && loop.queue(() => fn(...args))
 
-  function attempt() {
-    if (attemptTimer) scheduler.cancel(attemptTimer);
+  function attempt () {
+    if (attemptTimer) scheduler.cancel(attemptTimer)
     attemptTimer = scheduler.after(env.associationDelayMs, () => {
-      attemptTimer = undefined;
-      const ap = env.ap;
-      if (!ap || ap.ssid !== config.ssid || scheduler.now() < env.outageUntil) return disconnected(201, NO_MAC);
-      if (ap.password !== config.password) return disconnected(15, env.bssid);
-      associated = true;
-      emit('associated', { ssid: config.ssid, mac: env.bssid, channel: '6' });
+      attemptTimer = undefined
+      const ap = env.ap
+      if (!ap || ap.ssid !== config.ssid || scheduler.now() < env.outageUntil) return disconnected(201, NO_MAC)
+      if (ap.password !== config.password) return disconnected(15, env.bssid)
+      associated = true
+      emit('associated', { ssid: config.ssid, mac: env.bssid, channel: '6' })
       attemptTimer = scheduler.after(DHCP_MS, () => {
-        attemptTimer = undefined;
-        hasIp = true;
-        call(gotIpCallback, null);
-        gotIpCallback = undefined;
-        emit('connected', { ...ip });
-      });
-    });
+        attemptTimer = undefined
+        hasIp = true
+        call(gotIpCallback, null)
+        gotIpCallback = undefined
+        emit('connected', { ...ip })
+      })
+    })
   }
 
   // The SYSTEM_EVENT_STA_DISCONNECTED handler.
-  function disconnected(reason, bssid) {
-    const hadIp = hasIp;
-    associated = false;
-    hasIp = false;
-    if (hadIp) onLinkLost();
-    if (--retries > 0) return attempt();
-    lastReason = reason;
-    call(disconnectCallback);
-    disconnectCallback = undefined;
-    emit('disconnected', { ssid: config.ssid, mac: bssid, reason: String(reason), msg: REASONS[reason] });
-    if (gotIpCallback && env.callbackOnFailure) call(gotIpCallback, REASONS[reason]);
-    if (env.callbackOnFailure) gotIpCallback = undefined;
+  function disconnected (reason, bssid) {
+    const hadIp = hasIp
+    associated = false
+    hasIp = false
+    if (hadIp) onLinkLost()
+    if (--retries > 0) return attempt()
+    lastReason = reason
+    call(disconnectCallback)
+    disconnectCallback = undefined
+    emit('disconnected', { ssid: config.ssid, mac: bssid, reason: String(reason), msg: REASONS[reason] })
+    if (gotIpCallback && env.callbackOnFailure) call(gotIpCallback, REASONS[reason])
+    if (env.callbackOnFailure) gotIpCallback = undefined
   }
 
   const station = {
-    get hasIp() { return hasIp; },
-    get ssid() { return config?.ssid; },
+    get hasIp () { return hasIp },
+    get ssid () { return config?.ssid },
     ip: ip.ip,
-    linkLost() {
-      if (associated || hasIp) disconnected(200, env.bssid);
-    },
-  };
-  env.station = station;
+    linkLost () {
+      if (associated || hasIp) disconnected(200, env.bssid)
+    }
+  }
+  env.station = station
 
   const expectCallback = (cb) => {
     if (cb !== undefined && cb !== null && typeof cb !== 'function') {
-      throw realm.error('Error', `Expecting callback function but got ${typeof cb}`);
+      throw realm.error('Error', `Expecting callback function but got ${typeof cb}`)
     }
-  };
+  }
 
   const api = {
-    connect(ssid, options, callback) {
-      if (typeof ssid !== 'string') throw realm.error('Error', 'No SSID provided');
+    connect (ssid, options, callback) {
+      if (typeof ssid !== 'string') throw realm.error('Error', 'No SSID provided')
       if (options !== undefined && (options === null || typeof options !== 'object')) {
-        throw realm.error('Error', `Expecting options object but got ${typeof options}`);
+        throw realm.error('Error', `Expecting options object but got ${typeof options}`)
       }
-      expectCallback(callback);
-      const password = options?.password ?? '';
+      expectCallback(callback)
+      const password = options?.password ?? ''
       if (typeof password !== 'string') {
-        throw realm.error('Error', `Expecting options.password to be a string but got ${typeof password}`);
+        throw realm.error('Error', `Expecting options.password to be a string but got ${typeof password}`)
       }
-      disconnectCallback = undefined;
-      config = { ssid, password };
-      retries = 3;
-      gotIpCallback = callback;
+      disconnectCallback = undefined
+      config = { ssid, password }
+      retries = 3
+      gotIpCallback = callback
       // Already connected: esp_wifi_disconnect(), and the retry reconnects.
-      if (associated || hasIp) disconnected(8, env.bssid);
-      else attempt();
+      if (associated || hasIp) disconnected(8, env.bssid)
+      else attempt()
     },
-    disconnect(callback) {
-      expectCallback(callback);
-      disconnectCallback = callback;
-      retries = 0;
-      const busy = associated || hasIp || attemptTimer;
-      if (attemptTimer) scheduler.cancel(attemptTimer);
-      attemptTimer = undefined;
-      if (busy) disconnected(8, env.bssid);
-      call(callback);
+    disconnect (callback) {
+      expectCallback(callback)
+      disconnectCallback = callback
+      retries = 0
+      const busy = associated || hasIp || attemptTimer
+      if (attemptTimer) scheduler.cancel(attemptTimer)
+      attemptTimer = undefined
+      if (busy) disconnected(8, env.bssid)
+      call(callback)
     },
-    getIP(callback) {
-      expectCallback(callback);
-      const info = realm.data(hasIp ? { ...ip, mac } : { ip: '0.0.0.0', netmask: '0.0.0.0', gw: '0.0.0.0', mac });
-      if (callback) call(callback, null, info);
-      return info;
+    getIP (callback) {
+      expectCallback(callback)
+      const info = realm.data(hasIp ? { ...ip, mac } : { ip: '0.0.0.0', netmask: '0.0.0.0', gw: '0.0.0.0', mac })
+      if (callback) call(callback, null, info)
+      return info
     },
-    getDetails(callback) {
-      expectCallback(callback);
+    getDetails (callback) {
+      expectCallback(callback)
       const details = realm.data(associated
         ? { ssid: config.ssid, password: config.password, status: 'connected', authMode: 'wpa2' }
-        : { status: REASONS[lastReason] ?? UNKNOWN_REASON });
-      if (callback) call(callback, details);
-      return details;
+        : { status: REASONS[lastReason] ?? UNKNOWN_REASON })
+      if (callback) call(callback, details)
+      return details
     },
-    getStatus() {
+    getStatus () {
       const status = associated
         ? { station: 'connected', ssid: config.ssid, bssid: env.bssid, channel: 6, rssi: -50, htMode: 'HT20', authMode: 'wpa2' }
-        : { station: REASONS[lastReason] ?? UNKNOWN_REASON };
-      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: 'none' });
+        : { station: REASONS[lastReason] ?? UNKNOWN_REASON }
+      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: 'none' })
     },
-    getHostname(callback) {
-      if (callback) call(callback, hostname);
-      return hostname;
+    getHostname (callback) {
+      if (callback) call(callback, hostname)
+      return hostname
     },
-    setHostname(name, callback) {
-      hostname = String(name);
-      call(callback);
-    },
-  };
+    setHostname (name, callback) {
+      hostname = String(name)
+      call(callback)
+    }
+  }
 
-  module = realm.object(api);
+  module = realm.object(api)
   return {
     module,
     isOnline: () => hasIp,
-    stop() {
-      if (attemptTimer) scheduler.cancel(attemptTimer);
-      if (env.station === station) env.station = null;
-    },
-  };
+    stop () {
+      if (attemptTimer) scheduler.cancel(attemptTimer)
+      if (env.station === station) env.station = null
+    }
+  }
 }
