@@ -3,16 +3,19 @@ import mqtt from 'mqtt'
 
 /**
  * @param {string} url broker URL (mqtt:// or ws://)
- * @param {string} topic topic filter (wildcards allowed)
+ * @param {string|string[]} topic topic filter(s) (wildcards allowed)
+ * @param {{qos?: number, onMessage?: (message) => void}} options
  * @returns {Promise<{messages, waitFor(predicateOrCount, timeoutMs), close()}>}
  *   messages: [{topic, payload: string, retain, dup, qos, at: Date.now()}]
  */
-export async function subscribe (url, topic, { qos = 1 } = {}) {
+export async function subscribe (url, topic, { qos = 1, onMessage } = {}) {
   const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, connectTimeout: 5000 })
   const messages = []
   const waiters = new Set()
   client.on('message', (t, payload, packet) => {
-    messages.push({ topic: t, payload: payload.toString('utf8'), retain: packet.retain, dup: packet.dup, qos: packet.qos, at: Date.now() })
+    const message = { topic: t, payload: payload.toString('utf8'), retain: packet.retain, dup: packet.dup, qos: packet.qos, at: Date.now() }
+    messages.push(message)
+    if (onMessage) onMessage(message)
     for (const w of waiters) w.check()
   })
   await client.subscribeAsync(topic, { qos })

@@ -1,0 +1,86 @@
+// One simulated tablecall: the built bundle in the host runtime, a broker (in-process aedes unless
+// one is given), and a staff-side subscriber that times each call from key press to delivery.
+import { EventEmitter } from 'node:events'
+import { build } from '../../build.mjs'
+import { messageFor } from '../../tools/build/packets.mjs'
+import { createDevice } from '../espruino/runtime.mjs'
+import { startBroker } from '../broker.mjs'
+import { subscribe } from '../subscriber.mjs'
+import { fillId } from '../device-id.mjs'
+
+export const SIM_SERIAL = 'e6614c311b4e6c29'
+
+function brokerAddress (url) {
+  let parsed
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new Error(`--broker: "${url}" is not a URL (fix: use mqtt://host:port, e.g. mqtt://broker.hivemq.com:1883)`)
+  }
+  if (parsed.protocol !== 'mqtt:') throw new Error(`--broker: only plain mqtt:// is supported by the device, got ${parsed.protocol} (fix: mqtt://host:1883)`)
+  return { host: parsed.hostname, port: Number(parsed.port || 1883) }
+}
+
+/**
+ * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void}} options
+ */
+export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log } = {}) {
+  const { code, config } = await build({ configPath, outPath, target: 'sim' })
+  const target = brokerUrl ? brokerAddress(brokerUrl) : null
+  const broker = target ? null : await startBroker()
+  const address = target || { host: '127.0.0.1', port: broker.port }
+  const url = `mqtt://${address.host}:${address.port}`
+  const topic = fillId(config.mqtt.topic, serial)
+  const statusTopic = fillId(config.mqtt.statusTopic, serial)
+
+  const session = new EventEmitter()
+  const pressedAt = config.buttons.map(() => [])
+  const tableOf = new Map(config.buttons.map((b, i) => [messageFor(config.message, b.table), i]))
+  const onMessage = m => {
+    if (m.topic === statusTopic) return session.emit('status', m.payload)
+    const index = tableOf.get(m.payload)
+    const at = index === undefined ? undefined : pressedAt[index].shift()
+    session.emit('call', { payload: m.payload, table: index === undefined ? undefined : config.buttons[index].table, latencyMs: at === undefined ? undefined : m.at - at, dup: m.dup })
+  }
+
+  let staff
+  try {
+    staff = await subscribe(url, [topic, statusTopic], { onMessage })
+  } catch (err) {
+    if (broker) await broker.close()
+    throw new Error(`cannot reach the broker at ${url} (${err.code || err.message}) (fix: check --broker, or leave it out to use the built-in broker)`)
+  }
+
+  const device = createDevice({
+    code,
+    fakeTimers,
+    serial,
+    wifi: wifi ? config.wifi : false,
+    connectOverride: () => address,
+    log
+  })
+
+  return Object.assign(session, {
+    /** Powers the device up. */
+    start: () => device.start({ boot: 'power' }),
+    config,
+    device,
+    broker,
+    url,
+    topic,
+    statusTopic,
+    staff,
+    /** Presses table `table`'s button (bounce, hold, release) and remembers when, for the latency. */
+    async press (table, options) {
+      const index = config.buttons.findIndex(b => b.table === table)
+      if (index < 0) throw new Error(`no button for table ${table}`)
+      pressedAt[index].push(Date.now())
+      await device.press(config.buttons[index].pin, options)
+    },
+    async close () {
+      device.stop()
+      await staff.close()
+      if (broker) await broker.close()
+    }
+  })
+}
