@@ -1,0 +1,165 @@
+// What the sections share: a scratch copy of the project config (so a developer's
+// espruino.config.local.json never changes a figure), a simulated device that is connected before
+// the first press, a tap on the broker that sees every PUBLISH the device sends, and presses on a
+// timetable.
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startSession } from '../host/sim/session.mjs'
+import { messageFor } from '../tools/build/packets.mjs'
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+export const CONNECT_TIMEOUT_MS = 10000
+
+/** A scratch folder with the project config, each section of `overrides` merged over its own. */
+export function scratch (overrides = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tablecall-bench-'))
+  const config = JSON.parse(readFileSync(join(ROOT, 'espruino.config.json'), 'utf8'))
+  delete config.$schema
+  for (const [key, value] of Object.entries(overrides)) {
+    config[key] = value !== null && typeof value === 'object' ? { ...config[key], ...value } : value
+  }
+  const configPath = join(dir, 'espruino.config.json')
+  writeFileSync(configPath, JSON.stringify(config, null, 2))
+  return { dir, configPath, outPath: join(dir, 'tablecall.js'), remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/**
+ * Resolves true once `done()` holds (checked now and after each `event` of `emitter`), false after
+ * `timeoutMs`: a section reports what arrived rather than failing.
+ */
+export function until (emitter, event, done, timeoutMs) {
+  return new Promise(resolve => {
+    const finish = result => {
+      clearTimeout(timer)
+      emitter.off(event, check)
+      resolve(result)
+    }
+    const check = () => { if (done()) finish(true) }
+    const timer = setTimeout(() => finish(false), timeoutMs)
+    emitter.on(event, check)
+    check()
+  })
+}
+
+/**
+ * Resolves with the first line from device.logs[from] on that starts with `prefix`; rejects after
+ * `timeoutMs`.
+ */
+export async function logLine (device, prefix, { from = 0, timeoutMs = CONNECT_TIMEOUT_MS } = {}) {
+  let line
+  const ok = await until(device, 'log', () => (line = device.logs.slice(from).find(l => l.startsWith(prefix))), timeoutMs)
+  if (!ok) throw new Error(`the device did not log "${prefix}" within ${timeoutMs} ms; its log:\n${device.logs.join('\n')}`)
+  return line
+}
+
+/**
+ * The simulator (host runtime, real timers, in-process aedes) on a scratch config, powered up and
+ * connected to the broker. close() also removes the scratch folder.
+ */
+export async function openDevice (overrides) {
+  const space = scratch(overrides)
+  let s
+  try {
+    s = await startSession({ configPath: space.configPath, outPath: space.outPath, log: () => {} })
+    const connected = logLine(s.device, 'mqtt: connected')
+    s.start()
+    await connected
+  } catch (err) {
+    if (s) await s.close()
+    space.remove()
+    throw err
+  }
+  return {
+    s,
+    async close () {
+      await s.close()
+      space.remove()
+    }
+  }
+}
+
+/**
+ * Every PUBLISH a client sends on a call topic, as the broker receives it: { at, id, dup, table }.
+ * It hooks aedes's authorizePublish because that sees the packet id, which aedes's 'publish' event
+ * has already cleared; arm() again after the broker restarts (a fresh aedes).
+ */
+export function tapBroker (broker, config, isCallTopic) {
+  const tableOf = new Map(config.buttons.map(b => [messageFor(config.message, b.table), b.table]))
+  const tap = Object.assign(new EventEmitter(), { seen: [] })
+  tap.arm = () => {
+    const aedes = broker.aedes
+    const authorize = aedes.authorizePublish
+    aedes.authorizePublish = (client, packet, done) => {
+      if (client && isCallTopic(packet.topic)) {
+        const seen = { at: performance.now(), id: packet.messageId, dup: packet.dup, table: tableOf.get(packet.payload.toString('utf8')) }
+        tap.seen.push(seen)
+        tap.emit('publish', seen)
+      }
+      authorize.call(aedes, client, packet, done)
+    }
+  }
+  tap.arm()
+  /** Distinct packet ids seen. */
+  tap.unique = () => new Set(tap.seen.map(p => p.id)).size
+  return tap
+}
+
+/**
+ * What reached the broker: distinct presses, retransmissions (DUP flag) and repeats (an id seen
+ * again), and per table whether ids (given in press order) arrived in increasing order.
+ */
+export function brokerTally (seen) {
+  const first = new Map()
+  const lastId = new Map()
+  let outOfOrder = 0
+  for (const p of seen) {
+    if (first.has(p.id)) continue
+    first.set(p.id, p)
+    if (p.id < (lastId.get(p.table) ?? 0)) outOfOrder++
+    lastId.set(p.table, Math.max(p.id, lastId.get(p.table) ?? 0))
+  }
+  return { unique: first.size, dupFlag: seen.filter(p => p.dup).length, repeats: seen.length - first.size, outOfOrder }
+}
+
+/** Counts the staff subscriber's deliveries of calls, per table, and those flagged DUP. */
+export function countCalls (s) {
+  const calls = { total: 0, dup: 0, byTable: {}, lastAt: undefined }
+  s.on('call', c => {
+    calls.total++
+    if (c.dup) calls.dup++
+    calls.byTable[c.table] = (calls.byTable[c.table] ?? 0) + 1
+    calls.lastAt = performance.now()
+  })
+  return calls
+}
+
+/**
+ * Presses every table's button `count` times, all tables at once, one press every `periodMs`, and
+ * never sooner than `releaseMs` after the previous release (so the debounce sees each press).
+ * Resolves with the time it took.
+ */
+export async function pressTables (s, { count, periodMs, holdMs, bounce, releaseMs }) {
+  const t0 = performance.now()
+  await Promise.all(s.config.buttons.map(async ({ table }) => {
+    let released = -Infinity
+    for (let k = 0; k < count; k++) {
+      const wait = Math.max(t0 + k * periodMs, released + releaseMs) - performance.now()
+      if (wait > 0) await sleep(wait)
+      await s.press(table, { holdMs, bounce })
+      released = performance.now()
+    }
+  }))
+  return performance.now() - t0
+}
+
+export { sleep }
+
+/** From the device's log: presses its watches registered, and presses its full queue dropped. */
+export function deviceCounts (device) {
+  const count = prefix => device.logs.filter(l => l.startsWith(prefix)).length
+  return { registered: count('btn: '), queueFull: count('mqtt: queue full'), uncaught: device.uncaught.length }
+}

@@ -1,0 +1,46 @@
+// Soak: 10,000 quick presses (2,500 per table, all tables at once). Like the burst, the firmware is
+// built with debounceMs 10 so a 12 ms press and a 13 ms release each count (at the shipped 40 ms
+// this would take four minutes). Afterwards the device's connection is reset: the firmware's
+// reconnect line says how many presses were still waiting in its store ("sending N waiting
+// press(es)"), which reads the store size without a look inside the device.
+import { openDevice, tapBroker, brokerTally, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
+import { percent, summary } from './stats.mjs'
+
+export const SOAK = { presses: 10000, debounceMs: 10, holdMs: 12, releaseMs: 13 }
+const DRAIN_MS = 10000
+
+export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
+  const { s, close } = await openDevice({ debounceMs })
+  try {
+    const tap = tapBroker(s.broker, s.config, topic => topic === s.topic)
+    const calls = countCalls(s)
+    const latencies = []
+    s.on('call', c => { if (c.latencyMs !== undefined) latencies.push(c.latencyMs - debounceMs) })
+    const count = Math.ceil(presses / s.config.buttons.length)
+    const total = count * s.config.buttons.length
+    const tookMs = await pressTables(s, { count, periodMs: holdMs + releaseMs, holdMs, bounce: false, releaseMs })
+    await until(tap, 'publish', () => tap.unique() >= total, DRAIN_MS)
+    await until(s, 'call', () => calls.total >= total, DRAIN_MS)
+
+    const logFrom = s.device.logs.length
+    s.device.net.dropAll()
+    const reconnect = await logLine(s.device, 'mqtt: connected', { from: logFrom })
+    const waiting = Number((/sending (\d+) waiting/.exec(reconnect) || [0, 0])[1])
+    const broker = brokerTally(tap.seen)
+    return {
+      presses: total,
+      tookS: Number((tookMs / 1000).toFixed(1)),
+      debounceMs,
+      holdMs,
+      releaseMs,
+      atBroker: { ...broker, deliveredPercent: percent(broker.unique, total) },
+      atSubscriber: { received: calls.total, dup: calls.dup, receivedPercent: percent(calls.total, total) },
+      minusDebounce: summary(latencies, 0),
+      storeAfter: waiting,
+      device: deviceCounts(s.device),
+      deviceMemory: 'not exposed by the host runtime (process.memory() is reachable from device code only); see the real interpreter'
+    }
+  } finally {
+    await close()
+  }
+}
