@@ -201,6 +201,10 @@ describe('against aedes, with a breakable link', () => {
     assert.equal(device.reboots, 0, 'the event loop kicks the watchdog')
     assert.equal(link.recorded.length, 1, 'pings kept the one connection alive')
     assert.match(device.logs[0], /^main: start 1$/)
+    device.hang()
+    await until(device, () => device.reboots === 1, { deviceMs: 31000, what: 'the watchdog to reset the board' })
+    await logged(device, /^main: start 2, last run ended without a clean stop \(power loss, reset or watchdog\)$/)
+    await logged(device, connected, { count: 2 })
   })
 
   for (const callbackOnFailure of [true, false]) {

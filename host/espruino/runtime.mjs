@@ -70,6 +70,11 @@ class Device extends EventEmitter {
     this.#scheduler.clearAll()
   }
 
+  /** The firmware's JS stops running, as if stuck in an endless loop: only the watchdog gets the board back. */
+  hang () {
+    this.#program?.hang()
+  }
+
   setPin (pin, level) {
     this.#inputs.set(pin, level)
   }
@@ -174,6 +179,7 @@ class Device extends EventEmitter {
     }
 
     return {
+      hang: () => loop.stop(),
       shutdown ({ kill }) {
         if (kill) emitter.emitNow(system.E, 'kill')
         loop.stop()
