@@ -121,12 +121,6 @@ function analyse (ast, report, refs) {
     if (FUNCTIONS.has(node.type) && (node.async || node.generator)) report(node, `${node.async ? 'an async function' : 'a generator'}: Espruino 2v29 cannot parse it`)
 
     switch (node.type) {
-      case 'Program': {
-        const s = new Scope(node, null, true, 0)
-        declare(s, node.body)
-        node.body.forEach(n => walk(n, s, fnStack))
-        return
-      }
       case 'FunctionDeclaration':
       case 'FunctionExpression':
       case 'ArrowFunctionExpression': {
@@ -141,9 +135,11 @@ function analyse (ast, report, refs) {
         } else walk(node.body, s, inner)
         return
       }
+      case 'Program':
       case 'BlockStatement':
       case 'StaticBlock': {
-        const s = new Scope(node, scope, false, fnStack.length)
+        // The program's scope holds its functions' names, like a function's.
+        const s = new Scope(node, scope, node.type === 'Program', fnStack.length)
         declare(s, node.body)
         node.body.forEach(n => walk(n, s, fnStack))
         return
