@@ -65,7 +65,12 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
 
   const write = (data: string) => {
     if (!sock) return
-    sock.write(data)
+    try {
+      sock.write(data)
+    } catch (e) {
+      // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
+      return lost('connection closed while sending')
+    }
     // Keepalive: ping only when nothing else was sent for a whole period.
     pingTimer = stop(pingTimer)
     if (o.keepalive) pingTimer = setTimeout(() => write(o.ping), o.keepalive * 1000)
