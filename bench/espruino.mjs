@@ -96,7 +96,10 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
       atSubscriber: { received: received.length, receivedPercent: percent(received.length, presses) },
       registered: logs.filter(l => l.startsWith('btn: ')).length,
       queueFull: logs.filter(l => l.startsWith('mqtt: queue full')).length,
-      otherLogs: logs.filter(l => !l.startsWith('btn: ') && !l.startsWith('mqtt: queue full')).slice(0, 20)
+      resent: logs.filter(l => l.startsWith('mqtt: sent table press again')).length,
+      // Espruino's own complaints, e.g. FIFO_FULL when its event queue overflowed.
+      errors: [...new Set(logs.filter(l => /^main: error flags|^Uncaught|interpreter error/.test(l)))],
+      otherLogs: logs.filter(l => !/^(btn: |mqtt: queue full|mqtt: sent table press again)/.test(l)).slice(0, 20)
     }
   } finally {
     if (sub) await sub.close()

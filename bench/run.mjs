@@ -93,7 +93,6 @@ const SECTIONS = {
     run: soak,
     print: r => `SOAK  ${r.presses} presses in ${r.tookS} s, all tables at once (debounce built as ${r.debounceMs} ms, held ${r.holdMs} ms, released ${r.releaseMs} ms, no bounce)\n${table([
       ...deliveryRows(r),
-      ['press -> subscriber minus debounce: p50 / p99 / max', `${ms(r.minusDebounce.p50)} / ${ms(r.minusDebounce.p99)} / ${ms(r.minusDebounce.max)}`, ''],
       ['presses left in the device store afterwards', r.storeAfter, 'read from its reconnect line'],
       ...deviceRows(r.device),
       ['device memory', '-', r.deviceMemory]
@@ -107,7 +106,8 @@ const SECTIONS = {
       ['memory used after boot (connected)', `${r.memoryAfterBoot?.usage} blocks`, `of ${r.memoryAfterBoot?.total} (Linux: grows on demand; ${r.memoryAfterBoot?.blocksize} B/block here, RP2040 Pico: 12,000 vars)`],
       ['memory used halfway / after the soak', `${r.memoryHalfway?.usage} / ${r.memoryAfterSoak?.usage} blocks`, 'process.memory().usage after GC'],
       ['soak took / interpreter exit', `${r.soakS} s`, r.exit],
-      ['presses dropped by its full queue', r.queueFull, '']
+      ['presses dropped by its full queue / resent by its PUBACK timer', `${r.queueFull} / ${r.resent}`, ''],
+      ['interpreter errors', r.errors.length || 'none', r.errors.join('; ')]
     ])}`
   }
 }

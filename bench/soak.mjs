@@ -1,12 +1,14 @@
 // Soak: 10,000 quick presses (2,500 per table, all tables at once). Like the burst, the firmware is
-// built with debounceMs 10 so a 12 ms press and a 13 ms release each count (at the shipped 40 ms
-// this would take four minutes). Afterwards the device's connection is reset: the firmware's
+// built with a short debounce (5 ms) so a 15 ms press and a 15 ms release each count (at the shipped
+// 40 ms this would take four minutes). The 10 ms margins matter: under event-loop lag Node runs all
+// overdue timers of one duration before those of another, so a hold timer can overtake a debounce
+// timer that was due earlier and the press is lost as bounce. Afterwards the device's connection is reset: the firmware's
 // reconnect line says how many presses were still waiting in its store ("sending N waiting
 // press(es)"), which reads the store size without a look inside the device.
 import { openDevice, tapBroker, brokerTally, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
-import { percent, summary } from './stats.mjs'
+import { percent } from './stats.mjs'
 
-export const SOAK = { presses: 10000, debounceMs: 10, holdMs: 12, releaseMs: 13 }
+export const SOAK = { presses: 10000, debounceMs: 5, holdMs: 15, releaseMs: 15 }
 const DRAIN_MS = 10000
 
 export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
@@ -14,8 +16,6 @@ export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
   try {
     const tap = tapBroker(s.broker, s.config, topic => topic === s.topic)
     const calls = countCalls(s)
-    const latencies = []
-    s.on('call', c => { if (c.latencyMs !== undefined) latencies.push(c.latencyMs - debounceMs) })
     const count = Math.ceil(presses / s.config.buttons.length)
     const total = count * s.config.buttons.length
     const tookMs = await pressTables(s, { count, periodMs: holdMs + releaseMs, holdMs, bounce: false, releaseMs })
@@ -35,7 +35,6 @@ export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
       releaseMs,
       atBroker: { ...broker, deliveredPercent: percent(broker.unique, total) },
       atSubscriber: { received: calls.total, dup: calls.dup, receivedPercent: percent(calls.total, total) },
-      minusDebounce: summary(latencies, 0),
       storeAfter: waiting,
       device: deviceCounts(s.device),
       deviceMemory: 'not exposed by the host runtime (process.memory() is reachable from device code only); see the real interpreter'
