@@ -2,7 +2,7 @@
 // aedes broker with a WebSocket listener on 127.0.0.1.
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, test } from 'node:test'
@@ -265,7 +265,6 @@ describe('staff board in headless Chromium', { skip }, () => {
       .evaluate((el) => getComputedStyle(el).fontSize))
     assert.ok(await fontPx('.num') >= 96, 'table number readable from two metres on a tablet')
 
-    await mkdir(new URL('.', SCREENSHOT), { recursive: true })
     await page.screenshot({ path: SCREENSHOT, animations: 'disabled' })
 
     await page.setViewportSize({ width: 390, height: 844 })
