@@ -3,13 +3,13 @@
 // ~11 presses/s (held >40 ms, released >40 ms); shorter taps are filtered out as bounce, which is
 // the point of it. To push 80 presses/s through the MQTT path this section builds the same firmware
 // with debounceMs 10 and presses for 20 ms (bouncing) with 30 ms released: every press is distinct.
-import { openDevice, tapBroker, brokerTally, countCalls, pressTables, until, deviceCounts } from './harness.mjs'
-import { percent } from './stats.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, pressTables, until, deviceCounts } from './harness.mjs'
 
 export const BURST = { perSecond: 20, seconds: 10, debounceMs: 10, holdMs: 20, bounce: true }
 const DRAIN_MS = 10000
 
-export async function burst ({ perSecond, seconds, debounceMs, holdMs, bounce } = BURST) {
+export async function burst (options = BURST) {
+  const { perSecond, seconds, debounceMs, holdMs, bounce } = options
   const { s, close } = await openDevice({ debounceMs })
   try {
     const tap = tapBroker(s.broker, s.config, topic => topic === s.topic)
@@ -19,17 +19,12 @@ export async function burst ({ perSecond, seconds, debounceMs, holdMs, bounce } 
     const presses = count * s.config.buttons.length
     const tookMs = await pressTables(s, { count, periodMs, holdMs, bounce, releaseMs: debounceMs + 3 })
     await until(s, 'call', () => calls.total >= presses, DRAIN_MS)
-    const broker = brokerTally(tap.seen)
     return {
+      ...options,
       presses,
       perTable: count,
-      perSecondPerTable: perSecond,
       tookS: Number((tookMs / 1000).toFixed(1)),
-      debounceMs,
-      holdMs,
-      bounce,
-      atBroker: { ...broker, deliveredPercent: percent(broker.unique, presses) },
-      atSubscriber: { delivered: calls.total, dup: calls.dup, byTable: calls.byTable, receivedPercent: percent(calls.total, presses) },
+      ...deliveries(presses, tap.seen, calls),
       device: deviceCounts(s.device)
     }
   } finally {

@@ -9,10 +9,11 @@ import { join } from 'node:path'
 import { build } from '../build.mjs'
 import { startBroker } from '../host/broker.mjs'
 import { subscribe } from '../host/subscriber.mjs'
-import { scratch, tapBroker, brokerTally } from './harness.mjs'
-import { percent } from './stats.mjs'
+import { scratch, tapBroker, deliveries } from './harness.mjs'
 
-export const REAL = { presses: 2000, gapMs: 5, settleMs: 1000, timeoutS: 60 }
+// One press every 20 ms (50/s, far above a restaurant's rate): at 5–10 ms the Linux build falls behind
+// reading PUBACKs (see BENCHMARKS.md), which measures its network polling more than the firmware.
+export const REAL = { presses: 1000, gapMs: 20, settleMs: 1000, timeoutS: 60 }
 export const SKIPPED = 'skipped: ESPRUINO_BIN is not set (fix: ESPRUINO_BIN=/path/to/espruino npm run bench, with Espruino built for Linux)'
 const MARK = 'BENCH '
 
@@ -72,8 +73,8 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
     // The Linux build's serial gives its own id: match any.
     const pattern = new RegExp(`^${config.mqtt.topic.split('{id}').map(p => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[0-9a-f]{8}')}$`)
     const tap = tapBroker(broker, config, topic => pattern.test(topic))
-    const received = []
-    sub = await subscribe(broker.url, config.mqtt.topic.replaceAll('{id}', '+'), { onMessage: m => received.push(m) })
+    const calls = { total: 0, dup: 0 }
+    sub = await subscribe(broker.url, config.mqtt.topic.replaceAll('{id}', '+'), { onMessage: m => { calls.total++; if (m.dup) calls.dup++ } })
     writeFileSync(join(space.dir, 'bench.js'), prelude({ presses, gapMs, settleMs }) + code)
     const run = await runEspruino(bin, space.dir, 'bench.js', timeoutS)
     const marks = Object.fromEntries(run.lines.filter(l => l.startsWith(MARK)).map(l => {
@@ -82,7 +83,6 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
     }))
     const logs = run.lines.filter(l => !l.startsWith(MARK))
     const blocks = at => marks[at] && { usage: marks[at].memory.usage, total: marks[at].memory.total, blocksize: marks[at].memory.blocksize }
-    const tally = brokerTally(tap.seen)
     return {
       version: marks.boot && marks.boot.version,
       presses,
@@ -92,8 +92,7 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
       memoryHalfway: blocks('half'),
       memoryAfterSoak: blocks('soak'),
       soakS: marks.boot && marks.soak ? Number((marks.soak.t - marks.boot.t).toFixed(1)) : undefined,
-      atBroker: { ...tally, deliveredPercent: percent(tally.unique, presses) },
-      atSubscriber: { received: received.length, receivedPercent: percent(received.length, presses) },
+      ...deliveries(presses, tap.seen, calls),
       registered: logs.filter(l => l.startsWith('btn: ')).length,
       queueFull: logs.filter(l => l.startsWith('mqtt: queue full')).length,
       resent: logs.filter(l => l.startsWith('mqtt: sent table press again')).length,

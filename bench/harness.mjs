@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startSession } from '../host/sim/session.mjs'
 import { messageFor } from '../tools/build/packets.mjs'
+import { percent } from './stats.mjs'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CONNECT_TIMEOUT_MS = 10000
@@ -112,7 +113,7 @@ export function tapBroker (broker, config, isCallTopic) {
  * What reached the broker: distinct presses, retransmissions (DUP flag) and repeats (an id seen
  * again), and per table whether ids (given in press order) arrived in increasing order.
  */
-export function brokerTally (seen) {
+function brokerTally (seen) {
   const first = new Map()
   const lastId = new Map()
   let outOfOrder = 0
@@ -123,6 +124,15 @@ export function brokerTally (seen) {
     lastId.set(p.table, Math.max(p.id, lastId.get(p.table) ?? 0))
   }
   return { unique: first.size, dupFlag: seen.filter(p => p.dup).length, repeats: seen.length - first.size, outOfOrder }
+}
+
+/** Presses delivered, counted at the broker (by packet id) and at the staff subscriber (countCalls). */
+export function deliveries (presses, seen, calls) {
+  const broker = brokerTally(seen)
+  return {
+    atBroker: { ...broker, deliveredPercent: percent(broker.unique, presses) },
+    atSubscriber: { received: calls.total, dup: calls.dup, byTable: calls.byTable, receivedPercent: percent(calls.total, presses) }
+  }
 }
 
 /** Counts the staff subscriber's deliveries of calls, per table, and those flagged DUP. */

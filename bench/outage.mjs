@@ -2,8 +2,7 @@
 // no sessions, no subscriptions). Deliveries are counted at the broker, which measures the device,
 // and at the staff subscriber: MQTT.js with a clean session resubscribes ~200 ms after the broker
 // returns, and what the device publishes before that never reaches it.
-import { openDevice, tapBroker, brokerTally, countCalls, logLine, until, sleep, deviceCounts } from './harness.mjs'
-import { percent } from './stats.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, logLine, until, sleep, deviceCounts } from './harness.mjs'
 
 export const OUTAGE = { downS: 10, presses: 20, holdMs: 80 }
 // Longer than the firmware's longest backoff (60 s): a device that never comes back shows as such.
@@ -36,23 +35,14 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
     logLine(s.device, 'mqtt: connected', { from: logFrom, timeoutMs: RECOVER_MS }).then(() => { reconnectedAt = performance.now() }, () => {})
     await until(tap, 'publish', () => tap.unique() >= presses, RECOVER_MS)
     await until(s, 'call', () => calls.total >= presses, SUBSCRIBER_GRACE_MS)
-    const broker = brokerTally(tap.seen)
+    const { atBroker, atSubscriber } = deliveries(presses, tap.seen, calls)
     const firstSeen = new Map()
     for (const p of tap.seen) if (!firstSeen.has(p.id)) firstSeen.set(p.id, p.at);
     return {
       downS,
       presses,
-      atBroker: {
-        ...broker,
-        deliveredPercent: percent(broker.unique, presses),
-        lastDeliveryAfterReturnMs: since(backAt, Math.max(...firstSeen.values()))
-      },
-      atSubscriber: {
-        received: calls.total,
-        dup: calls.dup,
-        receivedPercent: percent(calls.total, presses),
-        lastDeliveryAfterReturnMs: since(backAt, calls.lastAt)
-      },
+      atBroker: { ...atBroker, lastDeliveryAfterReturnMs: since(backAt, Math.max(...firstSeen.values())) },
+      atSubscriber: { ...atSubscriber, lastDeliveryAfterReturnMs: since(backAt, calls.lastAt) },
       reconnectAfterReturnMs: since(backAt, reconnectedAt),
       failedConnects: s.device.logs.filter(l => l.startsWith('mqtt: cannot reach')).length,
       device: deviceCounts(s.device)

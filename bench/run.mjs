@@ -35,9 +35,9 @@ function deliveryRows (r) {
   const sub = r.atSubscriber
   return [
     ['delivered at the broker (distinct packet ids)', `${b.unique} / ${r.presses}`, pct(b.deliveredPercent)],
-    ['received by the staff subscriber', `${sub.received ?? sub.delivered} / ${r.presses}`, pct(sub.receivedPercent)],
+    ['received by the staff subscriber', `${sub.received} / ${r.presses}`, pct(sub.receivedPercent)],
     ['in press order per table (packet ids)', yesNo(!b.outOfOrder), b.outOfOrder ? `${b.outOfOrder} out of order` : ''],
-    ['duplicates: DUP retransmissions / repeated ids / DUP at subscriber', `${b.dupFlag} / ${b.repeats} / ${sub.dup ?? '-'}`, '']
+    ['duplicates: DUP retransmissions / repeated ids / DUP at subscriber', `${b.dupFlag} / ${b.repeats} / ${sub.dup}`, '']
   ]
 }
 
@@ -72,7 +72,7 @@ const SECTIONS = {
   },
   burst: {
     run: burst,
-    print: r => `BURST  all ${r.presses / r.perTable} tables at ${r.perSecondPerTable} presses/s each for ${r.tookS} s (debounce built as ${r.debounceMs} ms, held ${r.holdMs} ms, bouncing; see bench/README.md)\n${table([
+    print: r => `BURST  all ${r.presses / r.perTable} tables at ${r.perSecond} presses/s each for ${r.tookS} s (debounce built as ${r.debounceMs} ms, held ${r.holdMs} ms, bouncing; see bench/README.md)\n${table([
       ...deliveryRows(r),
       ['received per table', Object.values(r.atSubscriber.byTable).join(' / '), ''],
       ...deviceRows(r.device)

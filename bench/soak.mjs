@@ -5,13 +5,13 @@
 // timer that was due earlier and the press is lost as bounce. Afterwards the device's connection is reset: the firmware's
 // reconnect line says how many presses were still waiting in its store ("sending N waiting
 // press(es)"), which reads the store size without a look inside the device.
-import { openDevice, tapBroker, brokerTally, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
-import { percent } from './stats.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
 
 export const SOAK = { presses: 10000, debounceMs: 5, holdMs: 15, releaseMs: 15 }
 const DRAIN_MS = 10000
 
-export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
+export async function soak (options = SOAK) {
+  const { presses, debounceMs, holdMs, releaseMs } = options
   const { s, close } = await openDevice({ debounceMs })
   try {
     const tap = tapBroker(s.broker, s.config, topic => topic === s.topic)
@@ -26,15 +26,11 @@ export async function soak ({ presses, debounceMs, holdMs, releaseMs } = SOAK) {
     s.device.net.dropAll()
     const reconnect = await logLine(s.device, 'mqtt: connected', { from: logFrom })
     const waiting = Number((/sending (\d+) waiting/.exec(reconnect) || [0, 0])[1])
-    const broker = brokerTally(tap.seen)
     return {
+      ...options,
       presses: total,
       tookS: Number((tookMs / 1000).toFixed(1)),
-      debounceMs,
-      holdMs,
-      releaseMs,
-      atBroker: { ...broker, deliveredPercent: percent(broker.unique, total) },
-      atSubscriber: { received: calls.total, dup: calls.dup, receivedPercent: percent(calls.total, total) },
+      ...deliveries(total, tap.seen, calls),
       storeAfter: waiting,
       device: deviceCounts(s.device),
       deviceMemory: 'not exposed by the host runtime (process.memory() is reachable from device code only); see the real interpreter'
