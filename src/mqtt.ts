@@ -110,13 +110,13 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
     const dup = entry.id !== 0
     if (!dup) entry.id = lastId = lastId % 65535 + 1
     write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup))
-    if (dup) log('mqtt: sent table press again (packet ' + entry.id + ', DUP)')
-    if (ackTimer === undefined) ackTimer = setTimeout(resendUnacked, PUBACK_MS)
+    if (ackTimer === undefined) awaitPuback()
   }
 
-  const resendUnacked = () => {
-    ackTimer = undefined
-    store.slice().forEach(send)
+  // MQTT resends only on a new connection, so a press the broker does not acknowledge in time means
+  // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
+  const awaitPuback = () => {
+    ackTimer = setTimeout(() => lost('no PUBACK within ' + PUBACK_MS / 1000 + ' s'), PUBACK_MS)
   }
 
   const onPacket = (type: number, value: number) => {
@@ -126,7 +126,8 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
       if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
       state = CONNECTED
       reconnect.reset()
-      log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' : ''))
+      const again = store.filter(e => e.id !== 0).length
+      log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
       write(o.online)
       store.slice().forEach(send)
     } else if (type === PUBACK) {
@@ -136,7 +137,9 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
           break
         }
       }
-      if (!store.length) ackTimer = stop(ackTimer)
+      // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
+      ackTimer = stop(ackTimer)
+      if (store.length) awaitPuback()
     }
   }
 
@@ -192,7 +195,9 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
     },
     press: (button: number) => {
       store.push({ button: button, id: 0 })
-      if (store.length > QUEUE_MAX) {
+      // Presses in flight on a working connection leave the store within a round trip; the bound is
+      // for presses waiting on a dead link, with a hard cap in case the link only looks alive.
+      while (store.length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
         store.shift()
         dropped++
         log('mqtt: queue full, dropped the oldest waiting press (' + dropped + ' dropped so far)')

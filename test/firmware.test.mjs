@@ -178,6 +178,29 @@ describe('against aedes, with a breakable link', () => {
     assert.deepEqual(calls(staff, fw.topic), order.slice(8).map(press))
   })
 
+  test('presses in flight while PUBACKs are lost are never dropped; after reconnecting they go again with DUP', async () => {
+    const fw = await firmware()
+    const staff = track(await subscribe(broker.url, fw.topic))
+    const link = track(await startLink({ port: broker.port }))
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+    await logged(device, connected)
+    link.setMode('silent') // the broker gets every PUBLISH; its PUBACKs never come back
+    const order = []
+    for (let i = 0; i < 40; i++) {
+      order.push((i % 4) + 1)
+      await tap(device, `D${15 + order[i]}`, { bounce: false })
+    }
+    await until(device, () => staff.messages.length >= 40, { what: 'the 40 originals' })
+    link.setMode('pass')
+    await logged(device, connected, { count: 2, stepMs: 200 })
+    await until(device, () => staff.messages.length >= 80, { what: 'the 40 resent' })
+    assert.equal(device.logs.some(l => /dropped/.test(l)), false)
+    assert.deepEqual(calls(staff, fw.topic), [...order, ...order].map(press))
+    const resent = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+    assert.equal(resent.length, 40)
+    assert.ok(resent.every(p => p.dup))
+  })
+
   test('QoS 0: each press is written once and forgotten', async () => {
     const fw = await firmware({ mqtt: { qos: 0 } })
     const staff = track(await subscribe(broker.url, fw.topic))
