@@ -95,10 +95,10 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
       ...deliveries(presses, tap.seen, calls),
       registered: logs.filter(l => l.startsWith('btn: ')).length,
       queueFull: logs.filter(l => l.startsWith('mqtt: queue full')).length,
-      resent: logs.filter(l => l.startsWith('mqtt: sent table press again')).length,
+      stalls: logs.filter(l => l.includes('no PUBACK within')).length,
       // Espruino's own complaints, e.g. FIFO_FULL when its event queue overflowed.
       errors: [...new Set(logs.filter(l => /^main: error flags|^Uncaught|interpreter error/.test(l)))],
-      otherLogs: logs.filter(l => !/^(btn: |mqtt: queue full|mqtt: sent table press again)/.test(l)).slice(0, 20)
+      otherLogs: logs.filter(l => !/^(btn: |mqtt: queue full)/.test(l)).slice(0, 20)
     }
   } finally {
     if (sub) await sub.close()

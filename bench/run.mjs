@@ -106,7 +106,7 @@ const SECTIONS = {
       ['memory used after boot (connected)', `${r.memoryAfterBoot?.usage} blocks`, `of ${r.memoryAfterBoot?.total} (Linux: grows on demand; ${r.memoryAfterBoot?.blocksize} B/block here, RP2040 Pico: 12,000 vars)`],
       ['memory used halfway / after the soak', `${r.memoryHalfway?.usage} / ${r.memoryAfterSoak?.usage} blocks`, 'process.memory().usage after GC'],
       ['soak took / interpreter exit', `${r.soakS} s`, r.exit],
-      ['presses dropped by its full queue / resent by its PUBACK timer', `${r.queueFull} / ${r.resent}`, ''],
+      ['presses dropped by its full queue / reconnects for a PUBACK stall', `${r.queueFull} / ${r.stalls}`, ''],
       ['interpreter errors', r.errors.length || 'none', r.errors.join('; ')]
     ])}`
   }
