@@ -60,8 +60,8 @@ function start() {
     log('btn: table ' + S.tables[i])
     mqtt.press(i)
   })
-  E.on('kill', mqtt.down)
-  startWifi(S.ssid, S.pass, log, mqtt.up, mqtt.down)
+  E.on('kill', () => mqtt.down('the program is stopping'))
+  startWifi(S.ssid, S.pass, log, mqtt.up, () => mqtt.down('WiFi is down'))
 }
 
 start()

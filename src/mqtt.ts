@@ -21,8 +21,8 @@ export interface MqttOptions {
 export interface Mqtt {
   /** The network is up: connect. */
   up(): void
-  /** The network is gone: drop the connection, keep the presses. */
-  down(): void
+  /** The network is gone (or the program stops): drop the connection, keep the presses. */
+  down(why: string): void
   /** Button `index` was pressed. */
   press(index: number): void
 }
@@ -188,10 +188,10 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
       networkUp = true
       connect()
     },
-    down: () => {
+    down: (why: string) => {
       networkUp = false
       reconnect.cancel()
-      lost('network down')
+      lost(why)
     },
     press: (button: number) => {
       store.push({ button: button, id: 0 })
