@@ -14,7 +14,7 @@ import { sourceLocator } from './tools/build/sourcemap.mjs'
 const ROOT = dirname(fileURLToPath(import.meta.url))
 
 // What Espruino 2v29 cannot parse: esbuild lowers what it can and fails the build on the rest.
-export const ESPRUINO_UNSUPPORTED = [
+const ESPRUINO_UNSUPPORTED = [
   'array-spread', 'async-await', 'async-generator', 'class-field', 'class-private-accessor',
   'class-private-brand-check', 'class-private-field', 'class-private-method', 'class-private-static-accessor',
   'class-private-static-field', 'class-private-static-method', 'class-static-blocks', 'class-static-field',

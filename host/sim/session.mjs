@@ -8,7 +8,7 @@ import { startBroker } from '../broker.mjs'
 import { subscribe } from '../subscriber.mjs'
 import { fillId } from '../device-id.mjs'
 
-export const SIM_SERIAL = 'e6614c311b4e6c29'
+const SIM_SERIAL = 'e6614c311b4e6c29'
 
 function brokerAddress (url) {
   let parsed

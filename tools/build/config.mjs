@@ -4,11 +4,11 @@ import { readFileSync, existsSync } from 'node:fs'
 import { dirname, join, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
+const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
 export const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))
 
 // The simulated access point (host runtime) a `sim` build joins when the config names no network.
-export const SIM_WIFI = { ssid: 'tablecall-sim', password: 'simulated' }
+const SIM_WIFI = { ssid: 'tablecall-sim', password: 'simulated' }
 
 // The device replaces this with 8 hex digits derived from getSerial().
 export const ID_PLACEHOLDER = '{id}'

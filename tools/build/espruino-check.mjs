@@ -4,7 +4,7 @@
 import * as acorn from 'acorn'
 import { base as walkBase } from 'acorn-walk'
 
-export const MISSING_GLOBALS = ['Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'TextEncoder', 'TextDecoder', 'Buffer', 'queueMicrotask', 'setImmediate', 'globalThis', 'BigInt']
+const MISSING_GLOBALS = ['Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'TextEncoder', 'TextDecoder', 'Buffer', 'queueMicrotask', 'setImmediate', 'globalThis', 'BigInt']
 
 // Property reads that exist in Node but not on Espruino, with what to write instead.
 const MISSING_MEMBERS = {

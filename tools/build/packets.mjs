@@ -5,8 +5,7 @@ import { ID_PLACEHOLDER } from './config.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
 // so lengths and offsets computed here hold on the device.
-export const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
-export const ID_LENGTH = ID_MARKER.length
+const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
 
 const encode = packet => mqttPacket.generate(packet).toString('latin1')
 const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
@@ -14,7 +13,7 @@ const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
 // The device joins these pieces with its id; a packet without the id is a single piece.
 const pieces = packet => packet.split(ID_MARKER)
 
-export function connectPacket (mqtt) {
+function connectPacket (mqtt) {
   return encode({
     cmd: 'connect',
     protocolId: 'MQTT',
@@ -28,7 +27,7 @@ export function connectPacket (mqtt) {
   })
 }
 
-export function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, dup = false }) {
+function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, dup = false }) {
   return encode({ cmd: 'publish', topic: mark(topic), payload: Buffer.from(payload), qos, retain, dup, messageId: qos ? messageId : undefined })
 }
 
@@ -61,7 +60,7 @@ export function deviceSettings (config, target) {
     connect: pieces(connectPacket(mqtt)),
     online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: 'online', qos: 0, retain: true })),
     press: press.map(fields => pieces(publishPacket(fields))),
-    // Offsets are in the joined packet; the id is ID_LENGTH characters, like the marker.
+    // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
     ping: encode({ cmd: 'pingreq' })
   }
