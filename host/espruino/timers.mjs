@@ -5,11 +5,44 @@
 // them with no argument clears all, with `undefined` throws.
 import FakeTimers from '@sinonjs/fake-timers'
 
+// Real time, with one queue: due callbacks run strictly in deadline order, one per macrotask, so
+// promise continuations (a simulated finger releasing a button) run between them as on a clock.
+// Node's own timers run every overdue timer of one duration before those of another, which under
+// load would let a button's hold end before an earlier-due debounce timer fires.
+function realTimeQueue () {
+  const queue = [] // { at, fn }, sorted by at, then by insertion
+  let timer = null
+  const arm = () => {
+    clearTimeout(timer)
+    timer = queue.length ? setTimeout(fire, Math.max(0, queue[0].at - Date.now())) : null
+  }
+  const fire = () => {
+    if (queue.length && queue[0].at <= Date.now()) queue.shift().fn()
+    arm()
+  }
+  return {
+    setTimeout (fn, ms) {
+      const entry = { at: Date.now() + ms, fn }
+      let i = queue.length
+      while (i > 0 && queue[i - 1].at > entry.at) i--
+      queue.splice(i, 0, entry)
+      if (i === 0) arm()
+      return entry
+    },
+    clearTimeout (entry) {
+      const i = queue.indexOf(entry)
+      if (i < 0) return
+      queue.splice(i, 1)
+      if (i === 0) arm()
+    }
+  }
+}
+
 export function createScheduler ({ fakeTimers }) {
   const clock = fakeTimers ? FakeTimers.createClock(0) : undefined
-  const api = clock ?? { setTimeout, clearTimeout, now: () => Date.now() }
+  const api = clock ?? realTimeQueue()
   const pending = new Set()
-  return {
+  const scheduler = {
     clock,
     now: () => (clock ? clock.now : Date.now()),
     /** Host-side one-shot timer on the device's clock; cleared by clearAll(). */
@@ -25,15 +58,16 @@ export function createScheduler ({ fakeTimers }) {
       pending.delete(handle)
       api.clearTimeout(handle)
     },
-    /** Let `ms` of device time pass (advances the fake clock, or waits for real). */
+    /** Let `ms` of device time pass (advances the fake clock, or waits for real, in the same queue). */
     sleep (ms) {
-      return clock ? clock.tickAsync(ms) : new Promise((resolve) => setTimeout(resolve, ms))
+      return clock ? clock.tickAsync(ms) : new Promise((resolve) => scheduler.after(ms, resolve))
     },
     clearAll () {
       for (const handle of pending) api.clearTimeout(handle);
       pending.clear()
     }
   }
+  return scheduler
 }
 
 /** setTimeout & co for one boot. (Debounce timers of watches are kept apart; on the device they share the id space.) */
