@@ -50,7 +50,7 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
   let networkUp = false
   let sock: EspruinoSocket | undefined
   let rx = ''
-  let store: Entry[] = []
+  const store: Entry[] = []
   let lastId = 0
   let dropped = 0
   let pingTimer: number | undefined
@@ -63,17 +63,20 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
     return undefined
   }
 
-  const write = (data: string) => {
-    if (!sock) return
+  /** Whether the data was handed to the socket. */
+  const write = (data: string): boolean => {
+    if (!sock) return false
     try {
       sock.write(data)
     } catch (e) {
       // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
-      return lost('connection closed while sending')
+      lost('connection closed while sending')
+      return false
     }
-    // Keepalive: ping only when nothing else was sent for a whole period.
+    // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
     pingTimer = stop(pingTimer)
-    if (o.keepalive) pingTimer = setTimeout(() => write(o.ping), o.keepalive * 1000)
+    if (o.keepalive) pingTimer = setTimeout(() => state === CONNECTED && write(o.ping), o.keepalive * 1000)
+    return true
   }
 
   // Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
@@ -102,15 +105,13 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
 
   const send = (entry: Entry) => {
     if (!o.qos) {
-      write(o.press[entry.button])
-      store.splice(store.indexOf(entry), 1)
+      if (write(o.press[entry.button])) store.splice(store.indexOf(entry), 1)
       return
     }
     // A press sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
     const dup = entry.id !== 0
     if (!dup) entry.id = lastId = lastId % 65535 + 1
-    write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup))
-    if (ackTimer === undefined) awaitPuback()
+    if (write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup)) && ackTimer === undefined) awaitPuback()
   }
 
   // MQTT resends only on a new connection, so a press the broker does not acknowledge in time means
