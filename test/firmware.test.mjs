@@ -93,6 +93,8 @@ describe('against aedes, with a breakable link', () => {
     const link = track(await startLink({ port: broker.port }))
     const device = running(boot({ code: fw.code, port: link.port }))
     await logged(device, connected)
+    // The retained `online` follows the connected log line; the cut is for the press.
+    await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish'), { what: 'the online status' })
     link.cutNextPublish()
     await tap(device, 'D17')
     await logged(device, connected, { count: 2 })
