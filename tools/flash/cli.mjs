@@ -1,16 +1,14 @@
 #!/usr/bin/env node
 // npm run flash [-- --port /dev/ttyACM0]: build the firmware, check the board, save the firmware to its
 // flash so it starts at every power-up, read it back, and say what to do next.
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build, BuildError } from '../../build.mjs';
 import { ConfigError } from '../build/config.mjs';
 import { FlashError } from './errors.mjs';
 import { checkSerialPath, choosePort } from './port.mjs';
 import { canSendFast, dryRun, interruptedMessage, probeBoard, uploadBundle, verifySaved } from './upload.mjs';
 
-const BUILD_MJS = fileURLToPath(new URL('../../build.mjs', import.meta.url));
 const HIVEMQ_CLIENT = 'https://www.hivemq.com/demos/websocket-client/';
 
 const HELP = `Usage: npm run flash [-- options]
@@ -38,10 +36,8 @@ function parse(argv) {
   }
 }
 
-/** Uses the lead's build.mjs contract: build({ configPath, outPath, target }) -> { outPath, bytes, config }. */
+/** Builds for a device; config and build problems become one FlashError listing them. */
 async function buildFirmware(configPath) {
-  if (!existsSync(BUILD_MJS)) throw new FlashError('build.mjs not found: run from the project folder, or upload a built file with --bundle FILE');
-  const { build, BuildError } = await import(pathToFileURL(BUILD_MJS).href);
   try {
     return await build({ configPath, outPath: 'dist/tablecall.js', target: 'device' });
   } catch (e) {
