@@ -37,7 +37,7 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
     await until(s, 'call', () => calls.total >= presses, SUBSCRIBER_GRACE_MS)
     const { atBroker, atSubscriber } = deliveries(presses, tap.seen, calls)
     const firstSeen = new Map()
-    for (const p of tap.seen) if (!firstSeen.has(p.id)) firstSeen.set(p.id, p.at);
+    for (const p of tap.seen) if (!firstSeen.has(p.id)) firstSeen.set(p.id, p.at)
     return {
       downS,
       presses,

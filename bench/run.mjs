@@ -100,7 +100,9 @@ const SECTIONS = {
   },
   real: {
     run: realInterpreter,
-    print: r => r.skipped ? `REAL INTERPRETER  ${r.skipped}` : `REAL INTERPRETER  Espruino ${r.version} built for Linux (not a Pico): ${r.presses} presses, one every ${r.gapMs} ms, via a setWatch prelude\n${table([
+    print: r => r.skipped
+      ? `REAL INTERPRETER  ${r.skipped}`
+      : `REAL INTERPRETER  Espruino ${r.version} built for Linux (not a Pico): ${r.presses} presses, one every ${r.gapMs} ms, via a setWatch prelude\n${table([
       ...deliveryRows(r),
       ['presses the interpreter registered', r.registered, ''],
       ['memory used after boot (connected)', `${r.memoryAfterBoot?.usage} blocks`, `of ${r.memoryAfterBoot?.total} (Linux: grows on demand; ${r.memoryAfterBoot?.blocksize} B/block here, RP2040 Pico: 12,000 vars)`],

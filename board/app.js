@@ -153,8 +153,10 @@ function showDevice (status) {
   const known = status === 'online' || status === 'offline'
   if (status !== null && !known) return // some other payload: keep the last known state
   el.dataset.status = status ?? 'unknown'
-  el.textContent = status === 'online' ? '✓ Buttons online'
-    : status === 'offline' ? '✕ Buttons OFFLINE: check power and WiFi'
+  el.textContent = status === 'online'
+    ? '✓ Buttons online'
+    : status === 'offline'
+      ? '✕ Buttons OFFLINE: check power and WiFi'
       : 'Buttons: status unknown'
 }
 
@@ -167,9 +169,9 @@ function tileFor (table) {
   el.type = 'button'
   el.className = 'tile'
   el.dataset.table = String(table)
-  el.innerHTML = `<span class="marker"></span><span class="label">Table</span><span class="num">${table}</span>`
-    + `<span class="state"><span class="icon">${BELL}</span><span class="state-text"></span></span>`
-    + '<span class="wait"></span><span class="count"></span>'
+  el.innerHTML = `<span class="marker"></span><span class="label">Table</span><span class="num">${table}</span>` +
+    `<span class="state"><span class="icon">${BELL}</span><span class="state-text"></span></span>` +
+    '<span class="wait"></span><span class="count"></span>'
   el.addEventListener('click', () => acknowledge(table))
   // Keep tiles in table order even when a new table appears between known ones.
   const after = [...tileEls.keys()].filter((t) => t > table).sort((a, b) => a - b)[0]
@@ -193,7 +195,8 @@ function render () {
     el.setAttribute('aria-label', tileLabel(tile))
   }
   const queue = board.queue(now)
-  $('summary').textContent = queue.length === 0 ? 'No calls'
+  $('summary').textContent = queue.length === 0
+    ? 'No calls'
     : `${queue.length} calling · longest: table ${queue[0].table} (${formatWait(queue[0].waitMs)})`
   document.title = queue.length ? `(${queue.length}) Table calls` : 'Table calls'
 }

@@ -62,8 +62,10 @@ export function validateSettings ({ broker, topic, statusTopic }) {
     errors.broker = 'Broker URL must start with ws:// or wss://, e.g. wss://broker.hivemq.com:8884/mqtt'
   }
   const topicProblem = (t) =>
-    /[+#]/.test(t) ? 'must be one exact topic: remove + and #'
-      : t.startsWith('/') || t.endsWith('/') ? 'must not start or end with /'
+    /[+#]/.test(t)
+      ? 'must be one exact topic: remove + and #'
+      : t.startsWith('/') || t.endsWith('/')
+        ? 'must not start or end with /'
         : ''
   if (!topic) errors.topic = 'Call topic is required: enter the device topic, e.g. tablecall/1a2b3c4d/calls'
   else if (topicProblem(topic)) errors.topic = `Call topic ${topicProblem(topic)}`

@@ -56,7 +56,10 @@ export function serveStatic (dir, { port = 8080, host = '127.0.0.1' } = {}) {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
     const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path))
     const type = TYPES[extname(file)]
-    if (!file.startsWith(root + sep) || !type) return void res.writeHead(404).end('not found')
+    if (!file.startsWith(root + sep) || !type) {
+      res.writeHead(404).end('not found')
+      return
+    }
     try {
       const body = await readFile(file)
       // no-cache: a reloaded screen always gets the current build.
@@ -65,16 +68,16 @@ export function serveStatic (dir, { port = 8080, host = '127.0.0.1' } = {}) {
       res.writeHead(404).end('not found')
     }
   })
-  return new Promise((resolveListen, reject) => {
+  return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
       const { port: actual } = server.address()
       const shown = host.includes(':') ? `[${host}]` : host
-      resolveListen({
+      resolve({
         url: `http://${shown}:${actual}/`,
-        close: () => new Promise((done) => {
+        close: () => new Promise(resolve => {
           server.closeAllConnections()
-          server.close(done)
+          server.close(resolve)
         })
       })
     })

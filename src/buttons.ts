@@ -2,7 +2,7 @@
 // rising edge. Espruino's debounce waits until the level is stable, so a bouncing contact or a held
 // button is one press.
 
-export function watchButtons(pins: string[], debounceMs: number, onPress: (index: number) => void): void {
+export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
   pins.forEach((pin, index) => {
     // The internal pull-down backs up the external resistor if it is missing or loose.
     pinMode(pin, 'input_pulldown')

@@ -11,7 +11,7 @@ export const PINGRESP = 13
  * return code or the PUBACK packet id. Returns the rest of `buf` (the start of a packet still to come),
  * or null when the bytes are not a packet this client accepts. Never throws.
  */
-export function decode(buf: string, onPacket: (type: number, value: number) => void): string | null {
+export function decode (buf: string, onPacket: (type: number, value: number) => void): string | null {
   while (buf.length >= 2) {
     const head = buf.charCodeAt(0)
     const size = buf.charCodeAt(1)
@@ -31,7 +31,7 @@ export function decode(buf: string, onPacket: (type: number, value: number) => v
 }
 
 /** A QoS 1 PUBLISH with its packet id written at `at` and, for a retransmission, the DUP flag. */
-export function withPacketId(packet: string, at: number, id: number, dup: boolean): string {
+export function withPacketId (packet: string, at: number, id: number, dup: boolean): string {
   return String.fromCharCode(packet.charCodeAt(0) | (dup ? 8 : 0)) + packet.slice(1, at) +
     String.fromCharCode(id >> 8, id & 255) + packet.slice(at + 2)
 }

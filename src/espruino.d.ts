@@ -4,9 +4,9 @@
 declare const console: { log(...text: unknown[]): void }
 
 declare namespace E {
-  function on(event: 'init' | 'kill', callback: () => void): void
-  function on(event: 'errorFlag', callback: (flags: string[]) => void): void
-  function enableWatchdog(timeout: number, isAuto?: boolean): void
+  function on (event: 'init' | 'kill', callback: () => void): void
+  function on (event: 'errorFlag', callback: (flags: string[]) => void): void
+  function enableWatchdog (timeout: number, isAuto?: boolean): void
 }
 
 interface EspruinoSocket {
@@ -28,9 +28,9 @@ interface StorageModule {
   writeJSON(name: string, data: unknown): boolean
 }
 
-declare function require(name: 'net'): { connect(options: { host: string, port: number }, callback: () => void): EspruinoSocket }
-declare function require(name: 'Wifi'): WifiModule
-declare function require(name: 'Storage'): StorageModule
+declare function require (name: 'net'): { connect(options: { host: string, port: number }, callback: () => void): EspruinoSocket }
+declare function require (name: 'Wifi'): WifiModule
+declare function require (name: 'Storage'): StorageModule
 
 /** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
 declare const __TABLECALL__: {
@@ -55,10 +55,10 @@ declare const __TABLECALL__: {
 }
 
 // Espruino accepts a pin's name ("D16") wherever it takes a pin.
-declare function pinMode(pin: string, mode: 'input_pulldown' | 'input'): void
-declare function setWatch(f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
+declare function pinMode (pin: string, mode: 'input_pulldown' | 'input'): void
+declare function setWatch (f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
 
 // Espruino's timers take and return plain numbers.
-declare function setTimeout(callback: () => void, ms: number): number
-declare function setInterval(callback: () => void, ms: number): number
-declare function clearTimeout(id: number): void
+declare function setTimeout (callback: () => void, ms: number): number
+declare function setInterval (callback: () => void, ms: number): number
+declare function clearTimeout (id: number): void

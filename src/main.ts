@@ -8,7 +8,7 @@ const WATCHDOG_S = 30
 const log = (line: string) => console.log(line)
 
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-function deviceId(): string {
+function deviceId (): string {
   const serial = String(getSerial())
   let h = 0
   for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
@@ -16,13 +16,13 @@ function deviceId(): string {
 }
 
 // Says how the last run ended, so a reboot by the watchdog or a flat battery shows in the log.
-function reportBoot() {
+function reportBoot () {
   const storage = require('Storage')
   const last = storage.readJSON('tablecall.boot', true) as { n: number, clean: boolean } | undefined
   const n = last ? last.n + 1 : 1
   log('main: start ' + n + (last ? (last.clean ? ', last run stopped cleanly' : ', last run ended without a clean stop (power loss, reset or watchdog)') : ''))
-  storage.writeJSON('tablecall.boot', { n: n, clean: false })
-  E.on('kill', () => storage.writeJSON('tablecall.boot', { n: n, clean: true }))
+  storage.writeJSON('tablecall.boot', { n, clean: false })
+  E.on('kill', () => storage.writeJSON('tablecall.boot', { n, clean: true }))
   const flags = E.getErrorFlags()
   if (flags.length) log('main: error flags ' + flags.join(', '))
   E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
@@ -31,7 +31,7 @@ function reportBoot() {
 let started = false
 
 // Runs once whether the code was just uploaded or the board powered up with it saved.
-function start() {
+function start () {
   if (started) return
   started = true
   try {

@@ -44,7 +44,7 @@ const CONNECTING = 1
 const WAIT_CONNACK = 2
 const CONNECTED = 3
 
-export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
+export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
   const net = require('net')
   let state = OFFLINE
   let networkUp = false
@@ -195,7 +195,7 @@ export function createMqtt(o: MqttOptions, log: (line: string) => void): Mqtt {
       lost(why)
     },
     press: (button: number) => {
-      store.push({ button: button, id: 0 })
+      store.push({ button, id: 0 })
       // Presses in flight on a working connection leave the store within a round trip; the bound is
       // for presses waiting on a dead link, with a hard cap in case the link only looks alive.
       while (store.length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {

@@ -13,7 +13,7 @@ export interface Retry {
   cancel(): void
 }
 
-export function retry(what: string, log: (line: string) => void, action: () => void): Retry {
+export function retry (what: string, log: (line: string) => void, action: () => void): Retry {
   let step = 0
   // whether the pending wait moved the backoff on a step
   let grew = false

@@ -2,7 +2,7 @@
 // (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
 import { retry } from './retry'
 
-export function startWifi(ssid: string, password: string, log: (line: string) => void, onUp: () => void, onDown: () => void): void {
+export function startWifi (ssid: string, password: string, log: (line: string) => void, onUp: () => void, onDown: () => void): void {
   let wifi: WifiModule
   try {
     wifi = require('Wifi')
@@ -14,7 +14,7 @@ export function startWifi(ssid: string, password: string, log: (line: string) =>
   let up = false
   const rejoin = retry('wifi: joining', log, () => join())
   const join = () => {
-    wifi.connect(ssid, { password: password }, err => {
+    wifi.connect(ssid, { password }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
         rejoin.later()

@@ -130,8 +130,14 @@ test('embedded packets are byte-identical to mqtt-packet.generate()', async () =
   const fill = t => t.replaceAll('{id}', SERIAL_ID)
   const gen = p => mqttPacket.generate(p).toString('latin1')
   assert.equal(joinId(s.connect), gen({
-    cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: fill(config.mqtt.clientId),
-    keepalive: 60, username: 'user', password: Buffer.from('pass'),
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    clientId: fill(config.mqtt.clientId),
+    keepalive: 60,
+    username: 'user',
+    password: Buffer.from('pass'),
     will: { topic: fill(config.mqtt.statusTopic), payload: Buffer.from('offline'), qos: 1, retain: true }
   }))
   assert.equal(joinId(s.online), gen({ cmd: 'publish', topic: fill(config.mqtt.statusTopic), payload: 'online', qos: 0, retain: true }))

@@ -1,155 +1,155 @@
 // npm run flash against a fake Espruino console on 127.0.0.1 (no hardware), plus the pure parts.
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startFakeRepl } from './fixtures/flash/fake-repl.mjs';
-import { build } from '../build.mjs';
-import { FlashError } from '../tools/flash/errors.mjs';
-import { choosePort } from '../tools/flash/port.mjs';
-import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/flash/upload.mjs';
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
+import { build } from '../build.mjs'
+import { FlashError } from '../tools/flash/errors.mjs'
+import { choosePort } from '../tools/flash/port.mjs'
+import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/flash/upload.mjs'
 
-const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url));
-const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
+const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url))
 
 /** Runs npm run flash's script; bounded so a hang fails the test instead of stalling it. */
-function flash(args) {
+function flash (args) {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr });
-    });
-  });
+      resolve({ code: error ? error.code : 0, stdout, stderr })
+    })
+  })
 }
 
-async function withRepl(options, fn) {
-  const repl = await startFakeRepl(options);
+async function withRepl (options, fn) {
+  const repl = await startFakeRepl(options)
   try {
-    return await fn(repl);
+    return await fn(repl)
   } finally {
-    await repl.close();
+    await repl.close()
   }
 }
 
-async function withTempDir(fn) {
-  const dir = await mkdtemp(join(tmpdir(), 'flash-'));
+async function withTempDir (fn) {
+  const dir = await mkdtemp(join(tmpdir(), 'flash-'))
   try {
-    return await fn(dir);
+    return await fn(dir)
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true })
   }
 }
 
-const indexOfLine = (lines, re) => lines.findIndex((l) => re.test(l));
-const STORAGE_WRITE = /^require\("Storage"\)\.write\("\.bootcde",/;
+const indexOfLine = (lines, re) => lines.findIndex((l) => re.test(l))
+const STORAGE_WRITE = /^require\("Storage"\)\.write\("\.bootcde",/
 
-function assertOneLineError(stderr, re) {
-  assert.match(stderr, re);
-  assert.equal(stderr.trim().split('\n').length, 1, `expected one line, got:\n${stderr}`);
-  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+function assertOneLineError (stderr, re) {
+  assert.match(stderr, re)
+  assert.equal(stderr.trim().split('\n').length, 1, `expected one line, got:\n${stderr}`)
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
 }
 
 test('saves the bundle to .bootcde after probing the board, then load()s and verifies it', () =>
   withRepl({}, async (repl) => {
-    const { code, stdout, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url]);
-    assert.equal(code, 0, stderr);
+    const { code, stdout, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
+    assert.equal(code, 0, stderr)
 
     // Byte for byte what EspruinoTools stores for this file.
-    const expected = storedBytes(await readFile(BUNDLE, 'utf8'));
-    assert.deepEqual(repl.storage.get('.bootcde'), expected);
+    const expected = storedBytes(await readFile(BUNDLE, 'utf8'))
+    assert.deepEqual(repl.storage.get('.bootcde'), expected)
 
-    const { lines } = repl;
-    const probe = indexOfLine(lines, /TABLECALL_PROBE/);
-    const reset = indexOfLine(lines, /^reset\(\);?$/);
-    const firstWrite = indexOfLine(lines, STORAGE_WRITE);
-    const lastWrite = lines.findLastIndex((l) => STORAGE_WRITE.test(l));
-    const load = indexOfLine(lines, /^load\(\)$/);
-    const verify = indexOfLine(lines, /TABLECALL_SAVED/);
-    assert.ok(probe >= 0 && probe < reset, 'the board is probed before it is reset');
-    assert.ok(reset < firstWrite && lastWrite < load && load < verify, `order: ${JSON.stringify(lines.map((l) => l.slice(0, 40)))}`);
+    const { lines } = repl
+    const probe = indexOfLine(lines, /TABLECALL_PROBE/)
+    const reset = indexOfLine(lines, /^reset\(\);?$/)
+    const firstWrite = indexOfLine(lines, STORAGE_WRITE)
+    const lastWrite = lines.findLastIndex((l) => STORAGE_WRITE.test(l))
+    const load = indexOfLine(lines, /^load\(\)$/)
+    const verify = indexOfLine(lines, /TABLECALL_SAVED/)
+    assert.ok(probe >= 0 && probe < reset, 'the board is probed before it is reset')
+    assert.ok(reset < firstWrite && lastWrite < load && load < verify, `order: ${JSON.stringify(lines.map((l) => l.slice(0, 40)))}`)
 
     // The saved program ran after load(), and its topic line reached the instructions.
-    assert.match(repl.printed, /started with 4 tables/);
-    assert.match(stdout, /Saved and verified/);
-    assert.match(stdout, /exactly: tablecall\/0a1b2c3d\/calls/);
-    assert.match(stdout, /hivemq\.com\/demos\/websocket-client/);
-  }));
+    assert.match(repl.printed, /started with 4 tables/)
+    assert.match(stdout, /Saved and verified/)
+    assert.match(stdout, /exactly: tablecall\/0a1b2c3d\/calls/)
+    assert.match(stdout, /hivemq\.com\/demos\/websocket-client/)
+  }))
 
 test('a board whose firmware has no Wifi module is refused before anything is written', () =>
   withRepl({ wifi: false, env: { BOARD: 'RASPBERRYPI_PICO', VERSION: '2v29', CONSOLE: 'USB' } }, async (repl) => {
-    const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url]);
-    assert.equal(code, 1);
-    assertOneLineError(stderr, /RASPBERRYPI_PICO 2v29\) has no Wifi module.*ESP32.*Nothing was uploaded/);
-    assert.equal(indexOfLine(repl.lines, /reset\(|Storage/), -1, `sent: ${JSON.stringify(repl.lines)}`);
-    assert.equal(repl.storage.size, 0);
-  }));
+    const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
+    assert.equal(code, 1)
+    assertOneLineError(stderr, /RASPBERRYPI_PICO 2v29\) has no Wifi module.*ESP32.*Nothing was uploaded/)
+    assert.equal(indexOfLine(repl.lines, /reset\(|Storage/), -1, `sent: ${JSON.stringify(repl.lines)}`)
+    assert.equal(repl.storage.size, 0)
+  }))
 
 test('a connection dropped mid-upload is reported as interrupted, with what to do', () =>
   withRepl({ hangUpOn: STORAGE_WRITE }, async (repl) => {
-    const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url]);
-    assert.equal(code, 1);
-    assertOneLineError(stderr, /was interrupted.*re-run npm run flash/);
-  }));
+    const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
+    assert.equal(code, 1)
+    assertOneLineError(stderr, /was interrupted.*re-run npm run flash/)
+  }))
 
 test('an unreachable port gives a one-line error', async () => {
   // A port that was just free: nothing listens there.
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
 
-  const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', `tcp://127.0.0.1:${port}`]);
-  assert.equal(code, 1);
-  assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`));
-});
+  const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', `tcp://127.0.0.1:${port}`])
+  assert.equal(code, 1)
+  assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`))
+})
 
 test('espruino -n -o: the real firmware goes out as built, with no module download', () =>
   withTempDir(async (dir) => {
-    const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } });
-    const out = join(dir, 'sent.js');
-    await dryRun(built.outPath, out);
-    const sent = await readFile(out, 'utf8');
-    assert.ok(sent.includes(built.code.trim()), 'the bundle is sent unchanged');
-    assert.doesNotMatch(sent, /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added');
-    assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module');
-  }));
+    const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } })
+    const out = join(dir, 'sent.js')
+    await dryRun(built.outPath, out)
+    const sent = await readFile(out, 'utf8')
+    assert.ok(sent.includes(built.code.trim()), 'the bundle is sent unchanged')
+    assert.doesNotMatch(sent, /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added')
+    assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module')
+  }))
 
 test('espruino -n -o: a module that is not built in is an error, not a download', () =>
   withTempDir(async (dir) => {
-    const bundle = join(dir, 'needs-mqtt.js');
-    await writeFile(bundle, 'var m = require("MQTT");\n');
-    await assert.rejects(dryRun(bundle, join(dir, 'sent.js')), (e) => e instanceof FlashError && /needs module "MQTT"/.test(e.message));
-  }));
+    const bundle = join(dir, 'needs-mqtt.js')
+    await writeFile(bundle, 'var m = require("MQTT");\n')
+    await assert.rejects(dryRun(bundle, join(dir, 'sent.js')), (e) => e instanceof FlashError && /needs module "MQTT"/.test(e.message))
+  }))
 
 test('port: --port wins, then flash.port, then the only USB serial port', async () => {
-  const one = async () => [{ path: '/dev/ttyACM0', description: 'Raspberry Pi' }];
-  assert.equal(await choosePort({ cliPort: '/dev/ttyUSB1', configPort: '/dev/ttyUSB2', list: one }), '/dev/ttyUSB1');
-  assert.equal(await choosePort({ configPort: '/dev/ttyUSB2', list: one }), '/dev/ttyUSB2');
-  assert.equal(await choosePort({ list: one }), '/dev/ttyACM0');
-});
+  const one = async () => [{ path: '/dev/ttyACM0', description: 'Raspberry Pi' }]
+  assert.equal(await choosePort({ cliPort: '/dev/ttyUSB1', configPort: '/dev/ttyUSB2', list: one }), '/dev/ttyUSB1')
+  assert.equal(await choosePort({ configPort: '/dev/ttyUSB2', list: one }), '/dev/ttyUSB2')
+  assert.equal(await choosePort({ list: one }), '/dev/ttyACM0')
+})
 
 test('port: none or several plugged in asks for --port', async () => {
-  await assert.rejects(choosePort({ list: async () => [] }), /No board found on USB.*--port/);
+  await assert.rejects(choosePort({ list: async () => [] }), /No board found on USB.*--port/)
   const two = async () => [
     { path: '/dev/ttyACM0', description: 'Raspberry Pi' },
     { path: '/dev/ttyUSB0', description: 'Silicon Labs' },
-  ];
-  await assert.rejects(choosePort({ list: two }), /\/dev\/ttyACM0 \(Raspberry Pi\), \/dev\/ttyUSB0 \(Silicon Labs\).*--port \/dev\/ttyACM0/);
-});
+  ]
+  await assert.rejects(choosePort({ list: two }), /\/dev\/ttyACM0 \(Raspberry Pi\), \/dev\/ttyUSB0 \(Silicon Labs\).*--port \/dev\/ttyACM0/)
+})
 
 test('serial open failures map to what to do', () => {
   // Texts as printed by @serialport/bindings-cpp (src/serialport_unix.cpp) when the open fails.
-  const port = '/dev/ttyACM0';
-  assert.match(connectionProblem('Error: Permission denied, cannot open /dev/ttyACM0', port), /dialout/);
-  assert.match(connectionProblem('Error Resource temporarily unavailable Cannot lock port', port), /busy: close/);
-  assert.match(connectionProblem('serial: Port "/dev/ttyACM0" not found', port), /No device at \/dev\/ttyACM0/);
-  assert.equal(connectionProblem('--] >\nUpload Complete', port), null);
-});
+  const port = '/dev/ttyACM0'
+  assert.match(connectionProblem('Error: Permission denied, cannot open /dev/ttyACM0', port), /dialout/)
+  assert.match(connectionProblem('Error Resource temporarily unavailable Cannot lock port', port), /busy: close/)
+  assert.match(connectionProblem('serial: Port "/dev/ttyACM0" not found', port), /No device at \/dev\/ttyACM0/)
+  assert.equal(connectionProblem('--] >\nUpload Complete', port), null)
+})
 
 test('unthrottled sending only for consoles EspruinoTools trusts with it', () => {
-  assert.equal(canSendFast({ version: '2v29', console: 'USB' }), true);
-  assert.equal(canSendFast({ version: '2v29', console: 'Serial1' }), false);
-});
+  assert.equal(canSendFast({ version: '2v29', console: 'USB' }), true)
+  assert.equal(canSendFast({ version: '2v29', console: 'Serial1' }), false)
+})

@@ -26,7 +26,7 @@ export function createEventLoop ({ onUncaught }) {
       // process.on('uncaughtException') swallows the error, as on the device.
       const handlers = uncaughtHandlers()
       if (handlers.length) {
-        for (const h of handlers) loop.invoke(() => h(err));
+        for (const h of handlers) loop.invoke(() => h(err))
         return
       }
       onUncaught(err)
@@ -92,11 +92,11 @@ export function installEmitter (realm, loop) {
     },
     /** Run listeners right now, each guarded (jsiExecuteEventCallbackOn for E 'init'/'kill'). */
     emitNow (obj, event, args = []) {
-      for (const fn of listenersOf(obj, event)) loop.invoke(() => fn.apply(obj, args));
+      for (const fn of listenersOf(obj, event)) loop.invoke(() => fn.apply(obj, args))
     },
     count (obj) {
       let n = 0
-      for (const list of store.get(obj)?.values() ?? []) n += list.length;
+      for (const list of store.get(obj)?.values() ?? []) n += list.length
       return n
     }
   }

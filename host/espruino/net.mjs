@@ -31,7 +31,7 @@ export function createNetRegistry () {
     },
     /** Close every device socket abruptly, like a connection reset. */
     dropAll () {
-      for (const s of [...open]) s.destroy(Object.assign(new Error('dropped by test'), { code: 'ECONNRESET' }));
+      for (const s of [...open]) s.destroy(Object.assign(new Error('dropped by test'), { code: 'ECONNRESET' }))
     }
   }
 }

@@ -127,7 +127,10 @@ export function createPins ({ realm, loop, scheduler, inputs }) {
   const api = {
     pinMode (pin, mode) {
       const n = toPin(pin)
-      if (mode === undefined || mode === 'auto') return void modes.delete(n)
+      if (mode === undefined || mode === 'auto') {
+        modes.delete(n)
+        return
+      }
       if (!MODES.includes(mode)) throw realm.error('Error', `Unknown pin mode: ${mode}`)
       modes.set(n, mode)
       edge(n)
@@ -185,7 +188,7 @@ export function createPins ({ realm, loop, scheduler, inputs }) {
       watches.delete(w.id)
     },
     clearAllWatches () {
-      for (const w of watches.values()) if (w.timeout) scheduler.cancel(w.timeout.handle);
+      for (const w of watches.values()) if (w.timeout) scheduler.cancel(w.timeout.handle)
       watches.clear()
     }
   }

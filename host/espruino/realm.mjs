@@ -52,11 +52,11 @@ export function createRealm () {
       if (value === null || typeof value !== 'object') return value
       if (Array.isArray(value) || value instanceof g.Array) {
         const a = new g.Array()
-        for (const v of value) a.push(realm.data(v));
+        for (const v of value) a.push(realm.data(v))
         return a
       }
       const o = g.Object.create(g.Object.prototype)
-      for (const [k, v] of Object.entries(value)) o[k] = realm.data(v);
+      for (const [k, v] of Object.entries(value)) o[k] = realm.data(v)
       return o
     },
     /** A device-realm error of the named type ('Error', 'TypeError', 'InternalError'...). */

@@ -89,7 +89,7 @@ class Device extends EventEmitter {
       const edges = bounce ? BOUNCE_EDGES : 1
       for (let i = edges - 1; i >= 0; i--) {
         const level = i % 2 === 0 ? final : 1 - final
-        for (const p of pins) this.setPin(p, level);
+        for (const p of pins) this.setPin(p, level)
         if (i > 0) await this.#scheduler.sleep(1)
       }
     }
@@ -129,17 +129,32 @@ class Device extends EventEmitter {
     const timers = createDeviceTimers({ realm, loop, scheduler })
     const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs })
     const wifi = this.#wifiEnv && createWifiModule({
-      realm, loop, emitter, scheduler, env: this.#wifiEnv, serial: opts.serial,
+      realm,
+      loop,
+      emitter,
+      scheduler,
+      env: this.#wifiEnv,
+      serial: opts.serial,
       onLinkLost: () => this.#netRegistry.dropAll()
     })
     const net = createNetModule({
-      realm, loop, emitter, registry: this.#netRegistry,
+      realm,
+      loop,
+      emitter,
+      registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
       isOnline: () => (wifi ? wifi.isOnline() : true)
     })
     const builtinNames = new Set()
     const system = createSystem({
-      realm, loop, emitter, scheduler, board: opts.board, serial: opts.serial, builtinNames, codeLength: opts.code.length,
+      realm,
+      loop,
+      emitter,
+      scheduler,
+      board: opts.board,
+      serial: opts.serial,
+      builtinNames,
+      codeLength: opts.code.length,
       requestReboot: (reason) => this.#reboot(reason)
     })
     const modules = {
@@ -167,7 +182,7 @@ class Device extends EventEmitter {
     for (const [name, value] of Object.entries(globals)) {
       realm.global[name] = typeof value === 'function' && !(value instanceof realm.global.Function) ? realm.fn(value) : value
     }
-    for (const name of Object.getOwnPropertyNames(realm.global)) builtinNames.add(name);
+    for (const name of Object.getOwnPropertyNames(realm.global)) builtinNames.add(name)
     const untrack = trackRejections(realm, (err) => loop.reportUncaught(err))
 
     loop.invoke(() => realm.run(opts.code, 'bundle.js'))

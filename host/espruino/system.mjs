@@ -80,7 +80,7 @@ export function createSystem ({ realm, loop, emitter, scheduler, board, serial, 
     toUint8Array (...args) {
       const s = E.toString(...args)
       const out = new realm.global.Uint8Array(s.length)
-      for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+      for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
       return out
     },
     reboot () {
@@ -98,8 +98,17 @@ export function createSystem ({ realm, loop, emitter, scheduler, board, serial, 
   const process = realm.object({
     memory,
     version: VERSION,
-    env: realm.data({ VERSION, GIT_COMMIT: 'host', BOARD: board, RAM: 264 * 1024, FLASH: 2048 * 1024,
-      STORAGE: 256 * 1024, SERIAL: serial, CONSOLE: 'USB', MODULES: 'Flash,Storage,net,Wifi' })
+    env: realm.data({
+      VERSION,
+      GIT_COMMIT: 'host',
+      BOARD: board,
+      RAM: 264 * 1024,
+      FLASH: 2048 * 1024,
+      STORAGE: 256 * 1024,
+      SERIAL: serial,
+      CONSOLE: 'USB',
+      MODULES: 'Flash,Storage,net,Wifi'
+    })
   })
   loop.setUncaughtHandlers(() => emitter.listeners(process, 'uncaughtException').map((fn) => (err) => fn.call(process, err)))
 

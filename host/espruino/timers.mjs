@@ -68,7 +68,7 @@ export function createScheduler ({ fakeTimers }) {
       return clock ? clock.tickAsync(ms) : new Promise((resolve) => scheduler.after(ms, resolve))
     },
     clearAll () {
-      for (const handle of pending) api.clearTimeout(handle);
+      for (const handle of pending) api.clearTimeout(handle)
       pending.clear()
     }
   }
@@ -102,7 +102,7 @@ export function createDeviceTimers ({ realm, loop, scheduler }) {
   }
   function clear (name, args) {
     if (args.length === 0) {
-      for (const id of [...timers.keys()]) remove(id);
+      for (const id of [...timers.keys()]) remove(id)
       return
     }
     if (args[0] === undefined) {
@@ -137,7 +137,7 @@ export function createDeviceTimers ({ realm, loop, scheduler }) {
       return timers.size
     },
     clearAll () {
-      for (const id of [...timers.keys()]) remove(id);
+      for (const id of [...timers.keys()]) remove(id)
     }
   }
 }

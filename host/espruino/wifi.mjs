@@ -67,7 +67,8 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
 }
 
 export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost }) {
-  let module
+  // Set once the API object exists; the emit closure only runs after that.
+  let module // eslint-disable-line prefer-const
   let retries = 0
   let config = null // {ssid, password}
   let associated = false

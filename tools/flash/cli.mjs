@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // npm run flash [-- --port /dev/ttyACM0]: build the firmware, check the board, save the firmware to its
 // flash so it starts at every power-up, read it back, and say what to do next.
-import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { build, BuildError } from '../../build.mjs';
-import { ConfigError } from '../build/config.mjs';
-import { FlashError } from './errors.mjs';
-import { checkSerialPath, choosePort } from './port.mjs';
-import { canSendFast, dryRun, interruptedMessage, probeBoard, uploadBundle, verifySaved } from './upload.mjs';
+import { stat } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { build, BuildError } from '../../build.mjs'
+import { ConfigError } from '../build/config.mjs'
+import { FlashError } from './errors.mjs'
+import { checkSerialPath, choosePort } from './port.mjs'
+import { canSendFast, dryRun, interruptedMessage, probeBoard, uploadBundle, verifySaved } from './upload.mjs'
 
-const HIVEMQ_CLIENT = 'https://www.hivemq.com/demos/websocket-client/';
+const HIVEMQ_CLIENT = 'https://www.hivemq.com/demos/websocket-client/'
 
 const HELP = `Usage: npm run flash [-- options]
   --port PORT      serial port of the board (/dev/ttyACM0, /dev/ttyUSB0, COM3, tcp://host:port);
@@ -17,9 +17,9 @@ const HELP = `Usage: npm run flash [-- options]
   --config FILE    device config (default espruino.config.json)
   --bundle FILE    upload this already built file instead of building (config and flash.port unused)
   --dry-run        build, then write what would be sent to FILE.sent.js (espruino -n -o); no board needed
-  --help`;
+  --help`
 
-function parse(argv) {
+function parse (argv) {
   try {
     return parseArgs({
       args: argv,
@@ -30,91 +30,91 @@ function parse(argv) {
         'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
-    }).values;
+    }).values
   } catch (e) {
-    throw new FlashError(`${e.message}. Try npm run flash -- --help`);
+    throw new FlashError(`${e.message}. Try npm run flash -- --help`)
   }
 }
 
 /** Builds for a device; config and build problems become one FlashError listing them. */
-async function buildFirmware(configPath) {
+async function buildFirmware (configPath) {
   try {
-    return await build({ configPath, outPath: 'dist/tablecall.js', target: 'device' });
+    return await build({ configPath, outPath: 'dist/tablecall.js', target: 'device' })
   } catch (e) {
     // build.mjs words each problem as one line naming the field and the fix.
-    if (e instanceof ConfigError || e instanceof BuildError) throw new FlashError(`build failed, nothing was uploaded:\n${e.message}`);
-    throw e;
+    if (e instanceof ConfigError || e instanceof BuildError) throw new FlashError(`build failed, nothing was uploaded:\n${e.message}`)
+    throw e
   }
 }
 
 /** Rough upload time: EspruinoTools pauses 250 ms after each 1 KB Storage.write line (core/serial.js). */
-const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5);
+const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5)
 
-function nextSteps({ port, config, deviceOutput }) {
-  const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1];
-  const topic = seen ?? config?.mqtt?.topic ?? 'tablecall/{id}/calls';
-  const host = config?.mqtt?.host ?? 'broker.hivemq.com';
+function nextSteps ({ port, config, deviceOutput }) {
+  const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1]
+  const topic = seen ?? config?.mqtt?.topic ?? 'tablecall/{id}/calls'
+  const host = config?.mqtt?.host ?? 'broker.hivemq.com'
   const lines = [
     '',
     'Next:',
     `  1. Open ${HIVEMQ_CLIENT} and press Connect (it uses the public broker ${host === 'broker.hivemq.com' ? host : `broker.hivemq.com; yours is ${host}, enter it there`}).`,
     `  2. "Add New Topic Subscription" with exactly: ${topic}   (case-sensitive)`,
-  ];
+  ]
   if (!seen) {
     lines.push(
       '     {id} is this device\'s id (8 hex digits). It prints it at boot in a line "mqtt: topic ...". To see that console:',
-      `     npx espruino -p ${port} -b 115200   (press the board's reset button if nothing shows; Ctrl-C twice to quit)`,
-    );
+      `     npx espruino -p ${port} -b 115200   (press the board's reset button if nothing shows; Ctrl-C twice to quit)`
+    )
   }
   lines.push(
-    '  3. Press a table button: "button 1 is pressed" appears. Staff screen and setup: docs/board.md. Problems: docs/troubleshooting.md.',
-  );
-  return lines.join('\n');
+    '  3. Press a table button: "button 1 is pressed" appears. Staff screen and setup: docs/board.md. Problems: docs/troubleshooting.md.'
+  )
+  return lines.join('\n')
 }
 
-async function main(argv) {
-  const args = parse(argv);
-  if (args.help) { console.log(HELP); return; }
+async function main (argv) {
+  const args = parse(argv)
+  if (args.help) { console.log(HELP); return }
 
-  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config);
-  console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`);
+  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config)
+  console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`)
 
   if (args['dry-run']) {
-    const out = built.outPath.replace(/\.m?js$/, '') + '.sent.js';
-    await dryRun(built.outPath, out);
-    console.log(`Wrote what would be sent (before the Storage wrapping) to ${out}; no board was contacted.`);
-    return;
+    const out = built.outPath.replace(/\.m?js$/, '') + '.sent.js'
+    await dryRun(built.outPath, out)
+    console.log(`Wrote what would be sent (before the Storage wrapping) to ${out}; no board was contacted.`)
+    return
   }
 
-  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port });
-  await checkSerialPath(port);
-  console.log(`Checking the board on ${port} ...`);
-  const info = await probeBoard(port);
-  const fast = canSendFast(info);
-  console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`);
-  console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`);
+  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
+  await checkSerialPath(port)
+  console.log(`Checking the board on ${port} ...`)
+  const info = await probeBoard(port)
+  const fast = canSendFast(info)
+  console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`)
+  console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`)
 
   // Ctrl-C also stops the espruino child (same process group): say what state the board is in.
-  const onInterrupt = () => { console.error(interruptedMessage(port)); process.exit(130); };
-  process.once('SIGINT', onInterrupt);
-  const uploadOut = await uploadBundle(port, built.outPath, { fast, timeoutSeconds: 30 + 3 * uploadSeconds(built.bytes) });
-  process.removeListener('SIGINT', onInterrupt);
+  const onInterrupt = () => { console.error(interruptedMessage(port)); process.exit(130) }
+  process.once('SIGINT', onInterrupt)
+  const uploadOut = await uploadBundle(port, built.outPath, { fast, timeoutSeconds: 30 + 3 * uploadSeconds(built.bytes) })
+  process.removeListener('SIGINT', onInterrupt)
 
-  const verifyOut = await verifySaved(port, built.outPath);
-  console.log(`Saved and verified: the board runs the firmware now and at every power-up.`);
-  console.log(nextSteps({ port, config: built.config, deviceOutput: uploadOut + verifyOut }));
+  const verifyOut = await verifySaved(port, built.outPath)
+  console.log('Saved and verified: the board runs the firmware now and at every power-up.')
+  console.log(nextSteps({ port, config: built.config, deviceOutput: uploadOut + verifyOut }))
 }
 
-async function statOrFail(path) {
+async function statOrFail (path) {
   try {
-    return await stat(path);
+    return await stat(path)
   } catch {
-    throw new FlashError(`--bundle ${path}: file not found`);
+    throw new FlashError(`--bundle ${path}: file not found`)
   }
 }
 
 main(process.argv.slice(2)).catch((e) => {
-  if (!(e instanceof FlashError)) throw e; // a bug: keep the stack trace
-  console.error(`flash: ${e.message}`);
-  process.exitCode = 1;
-});
+  if (!(e instanceof FlashError)) throw e // a bug: keep the stack trace
+  console.error(`flash: ${e.message}`)
+  process.exitCode = 1
+})

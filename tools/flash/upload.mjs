@@ -1,18 +1,18 @@
 // Talks to the board through the `espruino` CLI (EspruinoTools) run as a child process, and turns
 // its output into results or one-line FlashErrors. Option choices are explained in docs/flashing.md.
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { readFile } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
-import { FlashError } from './errors.mjs';
-import { busyMessage, noDeviceMessage, permissionMessage } from './port.mjs';
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { readFile } from 'node:fs/promises'
+import { crc32 } from 'node:zlib'
+import { FlashError } from './errors.mjs'
+import { busyMessage, noDeviceMessage, permissionMessage } from './port.mjs'
 
-const ESPRUINO_CLI = createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js');
-export const BOARD_JSON = fileURLToPath(new URL('./board-picow.json', import.meta.url));
+const ESPRUINO_CLI = createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js')
+export const BOARD_JSON = fileURLToPath(new URL('./board-picow.json', import.meta.url))
 
 /** Console speed of ESP32 Espruino builds; USB consoles (RP2040, Espruino boards) ignore it. */
-const BAUD = '115200';
+const BAUD = '115200'
 
 /** Every run: local board JSON (no www.espruino.com/json, no process.env query on connect),
  * no module or compiler downloads, no Bluetooth scanning. */
@@ -22,125 +22,125 @@ export const OFFLINE_ARGS = [
   '--config', 'MODULE_URL=',
   '--config', 'COMPILATION=false',
   '-b', BAUD,
-];
+]
 
-const PROBE_MARK = 'TABLECALL_PROBE';
-const SAVED_MARK = 'TABLECALL_SAVED';
+const PROBE_MARK = 'TABLECALL_PROBE'
+const SAVED_MARK = 'TABLECALL_SAVED'
 // One ES5 line each, evaluated on the board; -e without a file does not reset it.
-const PROBE_EXPR = `print("${PROBE_MARK} "+JSON.stringify({board:process.env.BOARD,version:process.env.VERSION,console:process.env.CONSOLE,wifi:(function(){try{require("Wifi");return true}catch(e){return false}})()}))`;
-const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print("${SAVED_MARK} "+JSON.stringify(d?{length:d.length,crc:E.CRC32(d)}:null))})()`;
+const PROBE_EXPR = `print("${PROBE_MARK} "+JSON.stringify({board:process.env.BOARD,version:process.env.VERSION,console:process.env.CONSOLE,wifi:(function(){try{require("Wifi");return true}catch(e){return false}})()}))`
+const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print("${SAVED_MARK} "+JSON.stringify(d?{length:d.length,crc:E.CRC32(d)}:null))})()`
 
 /**
  * Runs the espruino CLI; resolves with everything it printed (stdout and stderr interleaved).
  * @returns {Promise<{ out: string, timedOut: boolean }>}
  */
-export function runEspruino(args, { timeoutMs }) {
+export function runEspruino (args, { timeoutMs }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ESPRUINO_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const collect = (d) => { out += d; };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill(); }, timeoutMs);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', () => { clearTimeout(timer); resolve({ out, timedOut }); });
-  });
+    const child = spawn(process.execPath, [ESPRUINO_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    const collect = (d) => { out += d }
+    child.stdout.on('data', collect)
+    child.stderr.on('data', collect)
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; child.kill() }, timeoutMs)
+    child.on('error', (e) => { clearTimeout(timer); reject(e) })
+    child.on('close', () => { clearTimeout(timer); resolve({ out, timedOut }) })
+  })
 }
 
 /** The one-line reason a run could not talk to the board, or null. */
-export function connectionProblem(out, port) {
-  if (/Permission denied, cannot open|EACCES/.test(out)) return permissionMessage(port);
-  if (/Cannot lock port|Resource busy|EBUSY/.test(out)) return busyMessage(port);
-  if (/No such file or directory, cannot open|serial: Port ".*" not found/.test(out)) return noDeviceMessage(port);
-  const refused = /"code":"(E[A-Z]+)"/.exec(out);
-  if (refused) return `Cannot connect to ${port} (${refused[1]}): check the address and that the device is on, then re-run`;
-  if (/Unable to connect!/.test(out)) return `Cannot open ${port}: unplug and replug the board, then re-run`;
-  return null;
+export function connectionProblem (out, port) {
+  if (/Permission denied, cannot open|EACCES/.test(out)) return permissionMessage(port)
+  if (/Cannot lock port|Resource busy|EBUSY/.test(out)) return busyMessage(port)
+  if (/No such file or directory, cannot open|serial: Port ".*" not found/.test(out)) return noDeviceMessage(port)
+  const refused = /"code":"(E[A-Z]+)"/.exec(out)
+  if (refused) return `Cannot connect to ${port} (${refused[1]}): check the address and that the device is on, then re-run`
+  if (/Unable to connect!/.test(out)) return `Cannot open ${port}: unplug and replug the board, then re-run`
+  return null
 }
 
-function failIfNoConnection({ out, timedOut }, port, seconds) {
-  const problem = connectionProblem(out, port);
-  if (problem) throw new FlashError(problem);
+function failIfNoConnection ({ out, timedOut }, port, seconds) {
+  const problem = connectionProblem(out, port)
+  if (problem) throw new FlashError(problem)
   if (timedOut) {
-    throw new FlashError(`No answer from ${port} within ${seconds} s: press the board's reset button or replug it, then re-run`);
+    throw new FlashError(`No answer from ${port} within ${seconds} s: press the board's reset button or replug it, then re-run`)
   }
 }
 
 /** With MODULE_URL empty, a require() of anything not in board-picow.json's builtin_modules ends here. */
-function failIfModuleMissing(out) {
-  const missing = /Module (\S+) not found/.exec(out);
+function failIfModuleMissing (out) {
+  const missing = /Module (\S+) not found/.exec(out)
   if (missing) {
-    throw new FlashError(`The bundle needs module "${missing[1]}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`);
+    throw new FlashError(`The bundle needs module "${missing[1]}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`)
   }
 }
 
-function markedJson(out, mark) {
-  const m = new RegExp(`${mark} (\\{.*\\}|null)`).exec(out);
-  return m ? JSON.parse(m[1]) : undefined;
+function markedJson (out, mark) {
+  const m = new RegExp(`${mark} (\\{.*\\}|null)`).exec(out)
+  return m ? JSON.parse(m[1]) : undefined
 }
 
 /** Asks the board who it is; refuses boards without a Wifi module (nothing is written to them). */
-export async function probeBoard(port, { timeoutSeconds = 20 } = {}) {
-  const run = await runEspruino([...OFFLINE_ARGS, '-e', PROBE_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 });
-  failIfNoConnection(run, port, timeoutSeconds);
-  const info = markedJson(run.out, PROBE_MARK);
+export async function probeBoard (port, { timeoutSeconds = 20 } = {}) {
+  const run = await runEspruino([...OFFLINE_ARGS, '-e', PROBE_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
+  failIfNoConnection(run, port, timeoutSeconds)
+  const info = markedJson(run.out, PROBE_MARK)
   if (!info) {
-    throw new FlashError(`${port} did not answer like an Espruino board: install Espruino firmware first (docs/flashing.md), or pick another --port`);
+    throw new FlashError(`${port} did not answer like an Espruino board: install Espruino firmware first (docs/flashing.md), or pick another --port`)
   }
   if (!info.wifi) {
-    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: use an ESP32 board with Espruino for ESP32 (same pins D16-D19), see docs/flashing.md. Nothing was uploaded.`);
+    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: use an ESP32 board with Espruino for ESP32 (same pins D16-D19), see docs/flashing.md. Nothing was uploaded.`)
   }
-  return info;
+  return info
 }
 
 /** EspruinoTools' own rule (plugins/versionChecker.js): only these consoles keep up without throttling. */
 export const canSendFast = (info) =>
-  parseFloat(String(info.version).replace('v', '.')) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console);
+  parseFloat(String(info.version).replace('v', '.')) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console)
 
 /**
  * Resets the board, writes the bundle to Storage file .bootcde (run at every power-up) and load()s it.
  * SAVE_ON_SEND=1 is "Direct to Flash (execute code at boot)" in plugins/saveOnSend.js.
  */
-export async function uploadBundle(port, bundlePath, { fast, timeoutSeconds }) {
-  const args = [...OFFLINE_ARGS, '--config', 'SAVE_ON_SEND=1'];
-  if (fast) args.push('--config', 'SERIAL_THROTTLE_SEND=2');
-  const run = await runEspruino([...args, bundlePath, '-p', port], { timeoutMs: timeoutSeconds * 1000 });
-  failIfNoConnection(run, port, timeoutSeconds);
-  failIfModuleMissing(run.out);
+export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) {
+  const args = [...OFFLINE_ARGS, '--config', 'SAVE_ON_SEND=1']
+  if (fast) args.push('--config', 'SERIAL_THROTTLE_SEND=2')
+  const run = await runEspruino([...args, bundlePath, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
+  failIfNoConnection(run, port, timeoutSeconds)
+  failIfModuleMissing(run.out)
   if (!/Upload Complete/.test(run.out) || /Disconnected\./.test(run.out)) {
-    throw new FlashError(interruptedMessage(port));
+    throw new FlashError(interruptedMessage(port))
   }
-  return run.out;
+  return run.out
 }
 
 export const interruptedMessage = (port) =>
-  `Upload to ${port} was interrupted: the board may hold an incomplete program, which will not start. Reconnect it and re-run npm run flash`;
+  `Upload to ${port} was interrupted: the board may hold an incomplete program, which will not start. Reconnect it and re-run npm run flash`
 
 /** The bytes EspruinoTools stores (core/utils.js asUTF8Bytes): chars < 256 as one byte, others as UTF-8. */
-export function storedBytes(code) {
+export function storedBytes (code) {
   return Buffer.concat(Array.from(code, (ch) => {
-    const cp = ch.codePointAt(0);
-    return cp < 256 ? Buffer.of(cp) : Buffer.from(ch, 'utf8');
-  }));
+    const cp = ch.codePointAt(0)
+    return cp < 256 ? Buffer.of(cp) : Buffer.from(ch, 'utf8')
+  }))
 }
 
 /** Reads back length and CRC32 of .bootcde, so a line lost on the serial link can't pass as success. */
-export async function verifySaved(port, bundlePath, { timeoutSeconds = 20 } = {}) {
-  const expected = storedBytes(await readFile(bundlePath, 'utf8'));
-  const run = await runEspruino([...OFFLINE_ARGS, '-e', SAVED_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 });
-  failIfNoConnection(run, port, timeoutSeconds);
-  const saved = markedJson(run.out, SAVED_MARK);
+export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {}) {
+  const expected = storedBytes(await readFile(bundlePath, 'utf8'))
+  const run = await runEspruino([...OFFLINE_ARGS, '-e', SAVED_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
+  failIfNoConnection(run, port, timeoutSeconds)
+  const saved = markedJson(run.out, SAVED_MARK)
   if (!saved || saved.length !== expected.length || saved.crc >>> 0 !== crc32(expected)) {
-    throw new FlashError(`The program saved on ${port} does not match ${bundlePath} (data was lost on the way): re-run npm run flash`);
+    throw new FlashError(`The program saved on ${port} does not match ${bundlePath} (data was lost on the way): re-run npm run flash`)
   }
-  return run.out;
+  return run.out
 }
 
 /** What would be sent, without a board (`espruino -n -o`): module resolution only, no Storage wrapping. */
-export async function dryRun(bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
-  const run = await runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, bundlePath], { timeoutMs: timeoutSeconds * 1000 });
-  failIfModuleMissing(run.out);
-  if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`);
-  return run.out;
+export async function dryRun (bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
+  const run = await runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, bundlePath], { timeoutMs: timeoutSeconds * 1000 })
+  failIfModuleMissing(run.out)
+  if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`)
+  return run.out
 }
