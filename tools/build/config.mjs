@@ -121,6 +121,13 @@ function editDistance (a, b) {
   return row[b.length]
 }
 
+// GPIO numbers per board family (the linux family takes any D<n>).
+const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i)
+const PINS = {
+  esp32: { name: 'n ESP32', gpio: [...range(0, 5), ...range(12, 19), 21, 22, 23, 25, 26, 27, ...range(32, 39)], hint: 'use D16 to D19 as wired in docs/wiring.md' },
+  rp2040: { name: ' Pico W (RP2040)', gpio: range(0, 28), hint: 'use D0 to D28' }
+}
+
 // Rules across fields, and the ones that depend on what the build is for.
 function checkMeaning (config, target, problems) {
   const mqtt = config.mqtt || {}
@@ -134,6 +141,13 @@ function checkMeaning (config, target, problems) {
   if (typeof mqtt.topic === 'string' && mqtt.topic === mqtt.statusTopic) problems.push('mqtt.statusTopic: same as mqtt.topic (fix: give the status its own topic, e.g. "tablecall/{id}/status")')
   if (typeof mqtt.clientId === 'string' && Buffer.byteLength(mqtt.clientId.replaceAll(ID_PLACEHOLDER, '00000000')) > 23) problems.push('mqtt.clientId: longer than 23 bytes once {id} is filled in, which some brokers refuse (fix: shorten it)')
   if (mqtt.password !== undefined && mqtt.username === undefined) problems.push('mqtt.password: set without mqtt.username (fix: set MQTT_USERNAME too)')
+  if (Array.isArray(config.buttons)) {
+    const family = PINS[config.board]
+    config.buttons.forEach((b, i) => {
+      const n = isObject(b) && typeof b.pin === 'string' ? Number(b.pin.slice(1)) : NaN
+      if (family && !Number.isNaN(n) && !family.gpio.includes(n)) problems.push(`buttons[${i}].pin: "${b.pin}" is not a GPIO pin of a${family.name} board (fix: ${family.hint})`)
+    })
+  }
   if (Array.isArray(config.buttons)) {
     for (const field of ['pin', 'table']) {
       const seen = new Map()
