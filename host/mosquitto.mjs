@@ -1,10 +1,11 @@
 // Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
-// (optionally with a password file), stopped by its own pid.
+// (optionally with a password file), stopped by its own pid, and killed with the process that started it.
 import { spawn, execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, existsSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
+import { own } from './children.mjs'
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(p => existsSync(p))
 
@@ -24,10 +25,15 @@ function listening (port, child, output, timeoutMs) {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs
     const fail = why => reject(new Error(`mosquitto did not start (${why}): ${output.join('').trim()}`))
-    child.once('exit', code => fail(`exited with ${code}`))
+    const exited = code => fail(`exited with ${code}`)
+    child.once('exit', exited)
     const attempt = () => {
       const s = net.connect(port, '127.0.0.1')
-      s.once('connect', () => { s.destroy(); resolve() })
+      s.once('connect', () => {
+        s.destroy()
+        child.off('exit', exited)
+        resolve()
+      })
       s.once('error', () => {
         if (Date.now() > deadline) fail(`no listener on ${port} within ${timeoutMs} ms`)
         else setTimeout(attempt, 20)
@@ -62,26 +68,41 @@ export async function startMosquitto ({ users } = {}) {
   const broker = {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    /** The running mosquitto's process id (undefined while stopped). */
+    get pid () {
+      return child?.pid
+    },
     async start () {
       const output = []
-      child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+      child = own(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }))
       child.stdout.on('data', d => output.push(String(d)))
       child.stderr.on('data', d => output.push(String(d)))
-      await listening(port, child, output, 5000)
-      child.removeAllListeners('exit')
+      try {
+        await listening(port, child, output, 5000)
+      } catch (err) {
+        await broker.stop() // one that started but never listened must not linger
+        throw err
+      }
     },
     async stop () {
-      if (!child || child.exitCode !== null) return
-      const exited = new Promise(resolve => child.once('exit', resolve))
-      child.kill('SIGTERM')
-      await exited
+      const running = child
       child = null
+      // Also when it already died (a signal leaves exitCode null), or 'exit' would never come.
+      if (!running || running.exitCode !== null || running.signalCode !== null) return
+      const exited = new Promise(resolve => running.once('exit', resolve))
+      running.kill('SIGTERM')
+      await exited
     },
     async close () {
       await broker.stop()
       rmSync(dir, { recursive: true, force: true })
     }
   }
-  await broker.start()
+  try {
+    await broker.start()
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   return broker
 }

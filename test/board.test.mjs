@@ -14,8 +14,8 @@ import {
   tileLabel, validateSettings
 } from '../board/model.js'
 import { buildBoard, serveStatic } from '../board/serve.mjs'
+import { CHROMIUM, skipWithout } from './helpers/tools.mjs'
 
-const CHROMIUM = '/usr/bin/chromium'
 const TOPIC = 'tablecall/1a2b3c4d/calls'
 const STATUS = 'tablecall/1a2b3c4d/status'
 const ACK = `${TOPIC}/ack`
@@ -87,9 +87,7 @@ describe('board model', () => {
 })
 
 // Skipping is only for a developer machine without the browser; CI must have it (see .ci/run).
-const skip = !existsSync(CHROMIUM) && !process.env.CI
-  ? `${CHROMIUM} missing: install it with "apt-get install -y chromium" to run the board browser tests`
-  : false
+const skip = skipWithout('chromium')
 
 /** Resolves with the first message on `topic` at `client`, or rejects after `ms`. */
 function nextMessage (client, topic, ms = 3000) {

@@ -5,11 +5,12 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
+import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
 import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI } from './helpers/firmware.mjs'
+import { skipWithout } from './helpers/tools.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
@@ -27,7 +28,7 @@ const running = device => track(device, () => {
 })
 
 // Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
-const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
+const noMosquitto = skipWithout('mosquitto')
 const brokers = {
   aedes: () => startBroker(),
   mosquitto: () => startMosquitto()

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
+import { own } from '../host/children.mjs'
 import { build } from '../build.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 import { choosePort } from '../tools/flash/port.mjs'
@@ -16,12 +17,12 @@ import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/fl
 const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
 const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url))
 
-/** Runs npm run flash's script; bounded so a hang fails the test instead of stalling it. */
+/** Runs npm run flash's script; bounded so a hang fails the test instead of stalling it, and killed if this file is. */
 function flash (args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    own(execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? error.code : 0, stdout, stderr })
-    })
+    }))
   })
 }
 
