@@ -4,7 +4,7 @@
 import mqtt from 'mqtt'
 import { subscribe } from '../host/subscriber.mjs'
 import { messageFor } from '../tools/build/packets.mjs'
-import { openDevice, until, sleep } from './harness.mjs'
+import { openDevice, until, sleep, deviceSleep, tapBroker, deliveries, deviceCounts, losses } from './harness.mjs'
 import { summary, seededRandom } from './stats.mjs'
 
 export const OVERHEAD_GOAL_P99_MS = 5
@@ -53,6 +53,7 @@ export async function latency ({ presses = 1000, minGapMs = 20, maxGapMs = 60, h
     if (level) lastRise.set(pin, performance.now())
     setPin(pin, level)
   }
+  const tap = tapBroker(s.broker, s.config, topic => topic === s.topic)
   const fromPress = []
   const fromSettled = []
   let dup = 0
@@ -73,8 +74,8 @@ export async function latency ({ presses = 1000, minGapMs = 20, maxGapMs = 60, h
       const table = tables[i % tables.length]
       await busy.get(table)
       next = Math.max(next + gap, performance.now())
-      if (next > performance.now()) await sleep(next - performance.now())
-      busy.set(table, s.press(table, { holdMs }).then(() => sleep(debounceMs + RELEASE_MARGIN_MS)))
+      if (next > performance.now()) await deviceSleep(s, next - performance.now())
+      busy.set(table, s.press(table, { holdMs }).then(() => deviceSleep(s, debounceMs + RELEASE_MARGIN_MS)))
       floorSends.push(sleep(gap / 2).then(floor.publish))
     }
     const durationMs = performance.now() - started
@@ -85,9 +86,11 @@ export async function latency ({ presses = 1000, minGapMs = 20, maxGapMs = 60, h
     const minusDebounce = fromPress.map(ms => ms - debounceMs)
     const overhead = summary(fromSettled)
     const toSubscriber = summary(floor.toSubscriber)
+    const delivered = deliveries(presses, tap.seen, { total: fromSettled.length, dup })
     return {
       presses,
       delivered: fromSettled.length,
+      losses: losses({ presses, registered: deviceCounts(s.device).registered, ...delivered }),
       duplicates: dup,
       pressesPerSecond: Number((presses / durationMs * 1000).toFixed(1)),
       holdMs,

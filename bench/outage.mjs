@@ -2,7 +2,7 @@
 // no sessions, no subscriptions). Deliveries are counted at the broker, which measures the device,
 // and at the staff subscriber: MQTT.js with a clean session resubscribes ~200 ms after the broker
 // returns, and what the device publishes before that never reaches it.
-import { openDevice, tapBroker, deliveries, countCalls, logLine, until, sleep, deviceCounts } from './harness.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, logLine, until, deviceSleep, deviceCounts, losses } from './harness.mjs'
 
 export const OUTAGE = { downS: 10, presses: 20, holdMs: 80 }
 // Longer than the firmware's longest backoff (60 s): a device that never comes back shows as such.
@@ -22,10 +22,10 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
     await s.broker.stop()
     const downAt = performance.now()
     for (let i = 0; i < presses; i++) {
-      await sleep(Math.max(0, downAt + (i + 0.5) * intervalMs - performance.now()))
+      await deviceSleep(s, Math.max(0, downAt + (i + 0.5) * intervalMs - performance.now()))
       await s.press(tables[i % tables.length], { holdMs })
     }
-    await sleep(Math.max(0, downAt + downS * 1000 - performance.now()))
+    await deviceSleep(s, Math.max(0, downAt + downS * 1000 - performance.now()))
     const logFrom = s.device.logs.length
     await s.broker.start()
     const backAt = performance.now()
@@ -36,6 +36,7 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
     await until(tap, 'publish', () => tap.unique() >= presses, RECOVER_MS)
     await until(s, 'call', () => calls.total >= presses, SUBSCRIBER_GRACE_MS)
     const { atBroker, atSubscriber } = deliveries(presses, tap.seen, calls)
+    const device = deviceCounts(s.device)
     const firstSeen = new Map()
     for (const p of tap.seen) if (!firstSeen.has(p.id)) firstSeen.set(p.id, p.at)
     return {
@@ -45,7 +46,8 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
       atSubscriber: { ...atSubscriber, lastDeliveryAfterReturnMs: since(backAt, calls.lastAt) },
       reconnectAfterReturnMs: since(backAt, reconnectedAt),
       failedConnects: s.device.logs.filter(l => l.startsWith('mqtt: cannot reach')).length,
-      device: deviceCounts(s.device)
+      device,
+      losses: losses({ presses, registered: device.registered, atBroker, atSubscriber })
     }
   } finally {
     await close()

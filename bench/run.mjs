@@ -3,6 +3,8 @@
 // reference measured in the same run; prints tables and writes bench/results.json.
 //   node bench/run.mjs [--only size,latency,burst,outage,soak,real]
 // The real-interpreter section runs when ESPRUINO_BIN points to an Espruino binary built for Linux.
+// A section is { run, print } in SECTIONS; a result with `losses` (harness.mjs) gets the verdict line,
+// and any loss, like a section that throws, makes the bench exit non-zero.
 import os from 'node:os'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -134,6 +136,13 @@ function options () {
   return names
 }
 
+/** "no press lost: met", or one NOT met line per loss (whose it is); null for a section that presses nothing. */
+function verdict (r) {
+  if (!Array.isArray(r.losses)) return null
+  if (!r.losses.length) return '  no press lost (registered, delivered, received): met'
+  return r.losses.map(loss => `  NOT met: ${loss}`).join('\n')
+}
+
 async function main () {
   const names = options()
   const results = { machine: machine() }
@@ -145,6 +154,9 @@ async function main () {
     try {
       results[name] = await SECTIONS[name].run()
       console.log(SECTIONS[name].print(results[name]))
+      const line = verdict(results[name])
+      if (line) console.log(line)
+      if (results[name].losses?.length) failed = true
     } catch (err) {
       failed = true
       results[name] = { error: err.message }

@@ -1,11 +1,11 @@
 // Soak: 10,000 quick presses (2,500 per table, all tables at once). Like the burst, the firmware is
 // built with a short debounce (5 ms) so a 15 ms press and a 15 ms release each count (at the shipped
-// 40 ms this would take four minutes). The 10 ms margins matter: under event-loop lag Node runs all
-// overdue timers of one duration before those of another, so a hold timer can overtake a debounce
-// timer that was due earlier and the press is lost as bounce. Afterwards the device's connection is reset: the firmware's
-// reconnect line says how many presses were still waiting in its store ("sending N waiting
-// press(es)"), which reads the store size without a look inside the device.
-import { openDevice, tapBroker, deliveries, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
+// 40 ms this would take four minutes). Holds and releases are timed on the device's clock, so a
+// loaded machine slows the presses down rather than shortening them below the debounce.
+// Afterwards the device's connection is reset: the firmware's reconnect line says how many presses
+// were still waiting in its store ("sending N waiting press(es)"), which reads the store size without
+// a look inside the device.
+import { openDevice, tapBroker, deliveries, countCalls, pressTables, logLine, until, deviceCounts, losses } from './harness.mjs'
 
 export const SOAK = { presses: 10000, debounceMs: 5, holdMs: 15, releaseMs: 15 }
 const DRAIN_MS = 10000
@@ -26,13 +26,16 @@ export async function soak (options = SOAK) {
     s.device.net.dropAll()
     const reconnect = await logLine(s.device, 'mqtt: connected', { from: logFrom })
     const waiting = Number((/sending (\d+) waiting/.exec(reconnect) || [0, 0])[1])
+    const delivered = deliveries(total, tap.seen, calls)
+    const device = deviceCounts(s.device)
     return {
       ...options,
       presses: total,
       tookS: Number((tookMs / 1000).toFixed(1)),
-      ...deliveries(total, tap.seen, calls),
+      ...delivered,
       storeAfter: waiting,
-      device: deviceCounts(s.device),
+      device,
+      losses: losses({ presses: total, registered: device.registered, ...delivered }),
       deviceMemory: 'not exposed by the host runtime (process.memory() is reachable from device code only); see the real interpreter'
     }
   } finally {

@@ -79,6 +79,14 @@ class Device extends EventEmitter {
     this.#inputs.set(pin, level)
   }
 
+  /**
+   * Lets `ms` of device time pass: advances the fake clock, or waits in the real-time queue the
+   * device's own timers use, so a press timetable cannot overtake a debounce that is due first.
+   */
+  sleep (ms) {
+    return this.#scheduler.sleep(ms)
+  }
+
   press (pin, options) {
     return this.pressAll([pin], options)
   }
