@@ -29,10 +29,11 @@ test('a missing tool skips its tests with the fix outside CI, and fails them in 
 })
 
 test('each missing tool gets one loud line naming the tests not run and the fix', () => {
-  assert.deepEqual(notRunLines(TOOLS), [
+  assert.deepEqual(notRunLines({ env: {}, tools: TOOLS }), [
     '!! NOT RUN: the firmware tests against mosquitto: mosquitto is not installed, and the counts above do not show them as skipped (fix: apt-get install -y mosquitto)'
   ])
-  assert.deepEqual(notRunLines(TOOLS.map(t => ({ ...t, present: true }))), [])
+  assert.match(notRunLines({ env: { CI: 'true' }, tools: TOOLS })[0], /mosquitto is not installed, so they failed \(CI must have it\)/)
+  assert.deepEqual(notRunLines({ env: {}, tools: TOOLS.map(t => ({ ...t, present: true })) }), [])
 })
 
 test('npm test bounds every test file with a timeout', () => {
