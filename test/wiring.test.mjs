@@ -40,7 +40,7 @@ test('npm test bounds every test file with a timeout', () => {
   const { scripts } = JSON.parse(readFileSync('package.json', 'utf8'))
   const timeout = /node test\/run\.mjs .*--test-timeout=(\d+) .*test\/\*\.test\.mjs$/.exec(scripts.test)
   assert.ok(timeout, `npm test runs test/run.mjs with --test-timeout: ${scripts.test}`)
-  // Generous: the slowest file takes ~20 s on an idle 2-core machine.
+  // Generous: the slowest files (board, firmware) take ~20 s each on the shared 2-core machine.
   assert.ok(Number(timeout[1]) >= 60_000, `timeout ${timeout[1]} ms`)
 })
 
