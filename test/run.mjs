@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process'
 import { notRunLines } from './helpers/tools.mjs'
 
 const child = spawn(process.execPath, ['--test', ...process.argv.slice(2)], { stdio: 'inherit' })
-// Ctrl-C reaches the runner too: let it finish its report, then print ours.
-process.on('SIGINT', () => {})
+// Ctrl-C reaches the runner too: let it finish its report, then print ours (a second Ctrl-C ends this at once).
+process.once('SIGINT', () => {})
 child.on('exit', (code, signal) => {
   const lines = notRunLines()
   if (lines.length) console.log(`\n${lines.join('\n')}`)
