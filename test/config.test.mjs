@@ -99,6 +99,7 @@ const invalid = {
   'host given as a websocket URL': [c => { c.mqtt.host = 'wss://broker.example.com:8884/mqtt' }, /mqtt\.host: a URL .*not websockets/],
   'host with the port in it': [c => { c.mqtt.host = 'broker.example.com:1883' }, /mqtt\.host: "broker\.example\.com:1883" is not a host name or IP address .*mqtt\.port/],
   'host with a space': [c => { c.mqtt.host = 'my broker' }, /mqtt\.host: "my broker" is not a host name or IP address/],
+  'host with a user name and password': [c => { c.mqtt.host = 'staff:pa55word@broker.example.com' }, /mqtt\.host: contains @/],
   'an IPv4 address out of range': [c => { c.mqtt.host = '192.168.1.300' }, /mqtt\.host: "192\.168\.1\.300" is not a host name or IP address/],
   'a CA certificate without TLS': [c => { c.mqtt.ca = 'ca.pem' }, /mqtt\.ca: set, but mqtt\.tls is off/]
 }
@@ -160,6 +161,9 @@ test('config: a wrong-typed password is never echoed', () => {
   assert.match(text, /wifi\.password: expected a string/)
   assert.match(text, /mqtt\.password: expected a string/)
   assert.doesNotMatch(text, /123456789|987654321/)
+  for (const config of [configWith(c => { c.wifi = ['hunter2-secret'] }), configWith(c => { c.mqtt.host = 'staff:hunter2-secret@broker' }), ['hunter2-secret']]) {
+    assert.doesNotMatch(judge(config).problems.join('\n'), /hunter2/)
+  }
 })
 
 test('config: a syntax error in the local overlay gives line and column, and never its text', () => {

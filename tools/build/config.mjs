@@ -61,9 +61,9 @@ const typeName = type => type === 'integer' ? 'a whole number' : article(type)
 // Never echoed: problems are printed, and land in terminals, CI logs and bug reports.
 const SECRETS = ['wifi.password', 'mqtt.password']
 
-/** A value as a problem quotes it: secrets by their type only, long texts cut. */
+/** A value as a problem quotes it: secrets (and what may hold one) by their type only, long texts cut. */
 function show (value, path) {
-  if (SECRETS.includes(path)) return `${typeName(typeOf(value))} (value hidden)`
+  if (path !== undefined && SECRETS.some(secret => secret === path || secret.startsWith(path ? `${path}.` : ''))) return `${typeName(typeOf(value))} (value hidden)`
   const text = JSON.stringify(value)
   return text && text.length > 60 ? `${text.slice(0, 40)}…" (${text.length - 2} characters)` : String(text)
 }
@@ -159,6 +159,7 @@ function hostProblem (host) {
     const port = url && url.port ? url.port : (tls ? 8883 : 1883)
     return `a URL (${kind}://…), but a host name or IP address is wanted (fix: in mqtt set "host": ${name}, "port": ${port}${tls ? ', "tls": true' : ''}${url && url.username ? '; the user name and password go in MQTT_USERNAME and MQTT_PASSWORD' : ''})`
   }
+  if (host.includes('@')) return 'contains @: a user name and password do not belong in the host (fix: only the name or address in mqtt.host; the user name and password go in MQTT_USERNAME and MQTT_PASSWORD)'
   const valid = IPV4.test(host) ? host.split('.').every(part => Number(part) <= 255) : HOST_NAME.test(host)
   if (!valid) return `${show(host)} is not a host name or IP address (fix: only the name or address, e.g. "broker.hivemq.com" or "192.168.1.20"${host.includes(':') ? '; the port goes in mqtt.port' : ''})`
   return null
