@@ -90,9 +90,10 @@ function check (node, value, path, problems) {
     if (node.pattern && !new RegExp(node.pattern).test(value)) problems.push(`${where}: ${show(value, path)} is not valid (fix: ${node.description || `match ${node.pattern}`})`)
   }
   if (typeof value === 'number') {
-    const allowed = node.maximum === undefined ? `at least ${node.minimum}` : `${node.minimum} to ${node.maximum}`
-    if (node.minimum !== undefined && value < node.minimum) problems.push(`${where}: ${value} is below ${node.minimum} (fix: use ${allowed}${hint})`)
-    if (node.maximum !== undefined && value > node.maximum) problems.push(`${where}: ${value} is above ${node.maximum} (fix: use ${allowed}${hint})`)
+    // A range speaks for itself; a lower bound alone gets the setting's meaning (battery.divider).
+    const allowed = node.maximum === undefined ? `at least ${node.minimum}${hint}` : `${node.minimum} to ${node.maximum}`
+    if (node.minimum !== undefined && value < node.minimum) problems.push(`${where}: ${value} is below ${node.minimum} (fix: use ${allowed})`)
+    if (node.maximum !== undefined && value > node.maximum) problems.push(`${where}: ${value} is above ${node.maximum} (fix: use ${allowed})`)
   }
   if (Array.isArray(value)) {
     if (node.minItems !== undefined && value.length < node.minItems) problems.push(`${where}: needs at least ${node.minItems} entr${node.minItems === 1 ? 'y' : 'ies'} (fix: add one${hint})`)
