@@ -223,7 +223,7 @@ function checkMeaning (config, target, problems, warnings) {
     const problem = wpaProblem(wifi.password)
     if (problem) problems.push(`wifi.password: ${problem}`)
   }
-  if (config.message !== undefined) {
+  if (typeof config.message === 'string') {
     const problem = messageProblem(config.message)
     if (problem) problems.push(`message: ${show(config.message)} ${problem}`)
   }
