@@ -73,16 +73,28 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       lost('connection closed while sending')
       return false
     }
-    // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
+    // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
     pingTimer = stop(pingTimer)
-    if (o.keepalive) pingTimer = setTimeout(() => state === CONNECTED && write(o.ping), o.keepalive * 1000)
+    if (o.keepalive) pingTimer = setTimeout(ping, o.keepalive * 1000)
     return true
   }
+  const ping = () => state === CONNECTED && write(o.ping)
 
-  // Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
   const expectWithin = (ms: number, what: string) => {
     deadTimer = stop(deadTimer)
-    if (ms) deadTimer = setTimeout(() => lost(what), ms)
+    deadTimer = setTimeout(() => lost(what), ms)
+  }
+
+  // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
+  // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
+  // and one still silent half a period later is dead.
+  const heard = () => {
+    deadTimer = stop(deadTimer)
+    if (o.keepalive) {
+      deadTimer = setTimeout(() => {
+        if (ping()) expectWithin(o.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
+      }, o.keepalive * 1000)
+    }
   }
 
   const lost = (why: string) => {
@@ -121,7 +133,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
   }
 
   const onPacket = (type: number, value: number) => {
-    expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+    heard()
     if (type === CONNACK) {
       if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
       if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))

@@ -79,6 +79,24 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.ok(Date.now() - back <= 5000)
       assert.deepEqual(calls(staff, fw.topic), tables.map(press))
     })
+
+    test('QoS 0, a press every 45 s at keepalive 60: the device pings for an answer and keeps its one connection', async () => {
+      const fw = await firmware({ mqtt: { qos: 0 } })
+      const link = track(await startLink({ port: broker.port }))
+      const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+      await logged(device, connected)
+      // Every write restarted the ping timer, so a steady trickle of QoS 0 presses meant no PINGREQ,
+      // nothing back from the broker, and a healthy link declared dead after 1.5 x keepalive.
+      for (let i = 0; i < 8; i++) {
+        await advance(device, 45000 - 200, 500)
+        await tap(device, 'D16', { bounce: false })
+      }
+      assert.deepEqual(device.logs.filter(l => /^mqtt: connection lost/.test(l)), [])
+      assert.equal(link.recorded.length, 1, 'one connection for the whole 6 minutes')
+      const sent = parse(link.recorded[0].data)
+      assert.equal(sent.filter(p => p.cmd === 'publish' && p.qos === 0).length, 1 + 8)
+      assert.ok(sent.filter(p => p.cmd === 'pingreq').length >= 5, 'a ping at least every keepalive without an answer')
+    })
   })
 }
 
