@@ -36,6 +36,9 @@ interface Entry {
 const QUEUE_MAX = 32
 const CONNACK_MS = 10000
 const PUBACK_MS = 10000
+// A connection up this long was a good one: the next loss waits the first backoff delay again.
+const STABLE_MS = 30000
+const CLOSED = 'broker closed the connection'
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states
@@ -56,6 +59,9 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
   let pingTimer: number | undefined
   let deadTimer: number | undefined
   let ackTimer: number | undefined
+  let upAt = 0
+  // connections in a row the broker closed before they were STABLE_MS old
+  let shortLived = 0
   const reconnect = retry('mqtt: connecting', log, () => connect())
 
   const stop = (t: number | undefined) => {
@@ -102,6 +108,16 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
     const s = sock
     sock = undefined
     log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+    if (state === CONNECTED) {
+      // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+      // broker when the other connects, take turns about once a second forever.
+      if (Date.now() - upAt >= STABLE_MS) {
+        reconnect.reset()
+        shortLived = 0
+      } else if (why === CLOSED && ++shortLived === 3) {
+        log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
+      }
+    }
     state = OFFLINE
     rx = ''
     pingTimer = stop(pingTimer)
@@ -138,7 +154,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
       if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
       state = CONNECTED
-      reconnect.reset()
+      upAt = Date.now()
       const again = store.filter(e => e.id !== 0).length
       log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
       write(o.online)
@@ -192,7 +208,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
     })
     s.on('close', () => {
-      if (sock === s) lost('broker closed the connection')
+      if (sock === s) lost(CLOSED)
     })
   }
 

@@ -97,6 +97,29 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.equal(sent.filter(p => p.cmd === 'publish' && p.qos === 0).length, 1 + 8)
       assert.ok(sent.filter(p => p.cmd === 'pingreq').length >= 5, 'a ping at least every keepalive without an answer')
     })
+
+    test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', async () => {
+      const fw = await firmware()
+      const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+      await logged(device, connected)
+      // Each takes the client id from the other; this one comes back at once, every time.
+      const intruder = track(impostor(broker.port, `tablecall-${deviceId(SERIAL)}`))
+      const sixth = await logged(device, /^mqtt: connecting again/, { count: 6, stepMs: 200 })
+      assert.deepEqual(backoffs(device).slice(0, 6).map(bucket), [1, 2, 4, 8, 16, 32])
+      const said = device.logs.filter(l => /another client seems to be using this client id/.test(l))
+      assert.equal(said.length, 1, 'said once')
+      intruder.close()
+      const fought = backoffs(device).length
+      await logged(device, connected, { from: sixth, stepMs: 500 })
+      await advance(device, 31000, 500)
+      assert.equal(backoffs(device).length, fought, 'the impostor gone, the connection stays')
+      // Up for more than 30 s: the next loss waits the first delay again, and is no sign of a fight.
+      const once = impostor(broker.port, `tablecall-${deviceId(SERIAL)}`, { again: false })
+      await logged(device, /^mqtt: connecting again/, { count: fought + 1, stepMs: 50 })
+      once.close()
+      assert.equal(bucket(backoffs(device)[fought]), 1)
+      assert.equal(device.logs.filter(l => /another client/.test(l)).length, 1)
+    })
   })
 }
 
@@ -306,6 +329,20 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
     assert.deepEqual(calls(staff, fw.topic), [press(4)])
   })
 })
+
+// A client with the device's client id that connects again each time the broker closes it.
+function impostor (port, clientId, { again = true } = {}) {
+  let socket
+  let closed = false
+  const connect = () => {
+    socket = net.connect(port, '127.0.0.1', () => socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 })))
+    socket.resume() // reads, so the broker closing it is noticed
+    socket.on('error', () => {})
+    socket.on('close', () => { if (again && !closed) connect() })
+  }
+  connect()
+  return { close: () => { closed = true; socket.destroy() } }
+}
 
 function parse (data) {
   const parser = mqttPacket.parser({ protocolVersion: 4 })
