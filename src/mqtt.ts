@@ -163,12 +163,13 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       for (let i = 0; i < store.length; i++) {
         if (store[i].id === value) {
           store.splice(i, 1)
+          // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK of a press
+          // is a broken link (a PUBACK for any other id proves nothing).
+          ackTimer = stop(ackTimer)
+          if (store.length) awaitPuback()
           break
         }
       }
-      // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
-      ackTimer = stop(ackTimer)
-      if (store.length) awaitPuback()
     }
   }
 

@@ -307,6 +307,27 @@ describe('against aedes, with a breakable link', () => {
   }
 })
 
+describe('against a scripted broker (raw MQTT over TCP, answers chosen by the test)', () => {
+  test('stray PUBACKs for ids never sent do not hide a press the broker never acknowledged', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    await tap(device, 'D17')
+    await until(device, () => broker.received(0, 'publish').some(p => p.qos === 1), { what: 'the PUBLISH' })
+    const pressed = device.clock.now
+    // A PUBACK every 2 s, none for the press: the link is no better than one that acknowledges nothing.
+    for (let i = 0; i < 10 && broker.connections.length === 1; i++) {
+      await advance(device, 2000, 200)
+      broker.connections[0].send({ cmd: 'puback', messageId: 100 + i })
+    }
+    const stalled = await logged(device, /no PUBACK within 10 s/, { deviceMs: 1000 })
+    assert.ok(device.stampedLogs.find(s => s.line === device.logs[stalled]).at - pressed <= 10000 + 200)
+    await until(device, () => broker.received(1, 'publish').some(p => p.qos === 1), { what: 'the press resent' })
+    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
+  })
+})
+
 describe('against mosquitto with a password file', { skip: noMosquitto }, () => {
   let broker
   before(async () => { broker = await startMosquitto({ users: { staff: 'right' } }) })
@@ -329,6 +350,35 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
     assert.deepEqual(calls(staff, fw.topic), [press(4)])
   })
 })
+
+/**
+ * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK) and PINGREQ (PINGRESP); the test
+ * scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
+ */
+async function scriptedBroker () {
+  const broker = { connections: [] }
+  const server = net.createServer(socket => {
+    const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), close: () => socket.destroy() }
+    broker.connections.push(conn)
+    const parser = mqttPacket.parser({ protocolVersion: 4 })
+    parser.on('packet', p => {
+      conn.packets.push(p)
+      if (p.cmd === 'connect') conn.send({ cmd: 'connack', returnCode: 0, sessionPresent: false })
+      if (p.cmd === 'pingreq') conn.send({ cmd: 'pingresp' })
+    })
+    socket.on('data', chunk => parser.parse(chunk))
+    socket.on('error', () => {})
+  })
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
+  broker.port = server.address().port
+  /** The packets of command `cmd` the device sent on connection `i`. */
+  broker.received = (i, cmd) => broker.connections[i] ? broker.connections[i].packets.filter(p => p.cmd === cmd) : []
+  broker.close = () => new Promise(resolve => {
+    broker.connections.forEach(c => c.close())
+    server.close(() => resolve())
+  })
+  return broker
+}
 
 // A client with the device's client id that connects again each time the broker closes it.
 function impostor (port, clientId, { again = true } = {}) {
