@@ -326,6 +326,24 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     await until(device, () => broker.received(1, 'publish').some(p => p.qos === 1), { what: 'the press resent' })
     assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
   })
+
+  test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    for (const pin of ['D16', 'D17', 'D18']) await tap(device, pin)
+    await until(device, () => broker.received(0, 'publish').filter(p => p.qos === 1).length === 3, { what: 'three PUBLISHes' })
+    assert.deepEqual(broker.received(0, 'publish').filter(p => p.qos === 1).map(p => p.messageId), [1, 2, 3])
+    // Table 2's press (id 2) is the one never acknowledged; then the broker goes away.
+    for (const messageId of [3, 3, 42, 1]) broker.connections[0].send({ cmd: 'puback', messageId })
+    broker.connections[0].end()
+    await logged(device, connected, { count: 2, stepMs: 200 })
+    await tap(device, 'D19')
+    await until(device, () => broker.received(1, 'publish').filter(p => p.qos === 1).length === 2, { what: 'the resend and the new press' })
+    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]),
+      [[press(2), 2, true], [press(4), 4, false]])
+  })
 })
 
 describe('against mosquitto with a password file', { skip: noMosquitto }, () => {
@@ -358,7 +376,7 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
 async function scriptedBroker () {
   const broker = { connections: [] }
   const server = net.createServer(socket => {
-    const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), close: () => socket.destroy() }
+    const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), end: () => socket.end(), close: () => socket.destroy() }
     broker.connections.push(conn)
     const parser = mqttPacket.parser({ protocolVersion: 4 })
     parser.on('packet', p => {
