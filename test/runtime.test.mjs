@@ -134,13 +134,19 @@ describe('setWatch', () => {
     const d = device({
       code: `
         [D16, D17].forEach(function (p) { setWatch(function () { print(String(p)) }, p, { repeat: true, edge: 'rising', debounce: 30 }) });
-        global.stopAll = function () { clearWatch() };
+        setTimeout(function () { clearWatch(); print('cleared') }, 1000);
       `
     }).start()
     await d.pressAll(['D16', 'D17'])
     await d.clock.tickAsync(50)
-    assert.deepEqual(d.logs.sort(), ['D16', 'D17'])
-    d.setPin(16, 0)
+    assert.deepEqual(d.logs.slice().sort(), ['D16', 'D17'])
+    // Pressed 10 ms before clearWatch(): the rising edges are still in their debounce when it runs.
+    await d.clock.tickAsync(990 - d.clock.now)
+    await d.pressAll(['D16', 'D17'])
+    await d.clock.tickAsync(50)
+    await d.pressAll(['D16', 'D17'])
+    await d.clock.tickAsync(50)
+    assert.deepEqual(d.logs.slice(2), ['cleared'])
   })
 })
 
