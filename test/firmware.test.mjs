@@ -195,6 +195,19 @@ describe('against aedes, with a breakable link', () => {
     assert.equal(link.recorded.length >= 4, true)
   })
 
+  test('backoff jitter: each wait is its base times 0.75 to 1.25, as Math.random picks', async () => {
+    const fw = await firmware()
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    // The device's Math.random, replaced before the firmware runs: lowest, highest, middle, ...
+    const randoms = [0, 0.9999, 0.5, 0, 0.9999, 0.5, 0.25]
+    const stub = `Math.random = (function () { var r = ${JSON.stringify(randoms)}, i = 0; return function () { return r[i++ % r.length] } })();\n`
+    const device = running(boot({ code: stub + fw.code, port: link.port, fakeTimers: true }))
+    await logged(device, /^mqtt: connecting again/, { count: 7, stepMs: 200 })
+    const bases = [1, 2, 4, 8, 16, 32, 60]
+    assert.deepEqual(backoffs(device).slice(0, 7), bases.map((b, i) => Number((b * (0.75 + randoms[i] * 0.5)).toFixed(1))))
+  })
+
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
