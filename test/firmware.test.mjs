@@ -208,6 +208,24 @@ describe('against aedes, with a breakable link', () => {
     assert.deepEqual(backoffs(device).slice(0, 7), bases.map((b, i) => Number((b * (0.75 + randoms[i] * 0.5)).toFixed(1))))
   })
 
+  test('a press while the backoff waits 60 s: the device tries the broker at once', async () => {
+    const fw = await firmware()
+    const staff = track(await subscribe(broker.url, fw.topic))
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+    const longWait = await logged(device, /^mqtt: connecting again/, { count: 7, stepMs: 500 })
+    assert.equal(bucket(backoffs(device)[6]), 60)
+    link.setMode('pass')
+    const pressedAt = device.clock.now
+    await tap(device, 'D18')
+    const up = await logged(device, connected, { from: longWait, stepMs: 50 })
+    const upAt = device.stampedLogs.find(s => s.line === device.logs[up]).at
+    assert.ok(upAt - pressedAt < 1000, `connected ${upAt - pressedAt} ms after the press`)
+    await staff.waitFor(1)
+    assert.deepEqual(calls(staff, fw.topic), [press(3)])
+  })
+
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
