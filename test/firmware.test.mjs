@@ -169,6 +169,24 @@ describe('against aedes, with a breakable link', () => {
     assert.equal(hex(link.recorded[0].data), hex(connect + online + call))
   })
 
+  test('a non-ASCII WiFi name, password, topic and message reach WiFi and the socket as their UTF-8 bytes', async () => {
+    const wifi = { ssid: 'Café Müller', password: 'pässwörd€' }
+    const fw = await firmware({ wifi, message: 'Tisch {n} ruft – Müller', mqtt: { topic: 'tablecall/{id}/café' } })
+    const staff = track(await subscribe(broker.url, fw.topic))
+    const link = track(await startLink({ port: broker.port }))
+    // The access point compares the bytes the device hands to Wifi.connect with its UTF-8 name and password.
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true, wifi }))
+    await logged(device, connected, { stepMs: 100 })
+    assert.equal(hex(device.wifi.ssid), Buffer.from(wifi.ssid).toString('hex'))
+    assert.ok(device.logs.includes(`wifi: joined "${Buffer.from(wifi.ssid).toString('latin1')}", ip 192.168.1.50`), 'the log carries the same bytes')
+    await tap(device, 'D17')
+    await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish' && p.qos === 1), { what: 'the PUBLISH' })
+    const call = mqttPacket.generate({ cmd: 'publish', topic: fw.topic, payload: 'Tisch 2 ruft – Müller', qos: 1, messageId: 1, retain: false })
+    assert.ok(link.recorded[0].data.includes(call.toString('latin1')), 'the PUBLISH is what mqtt-packet encodes')
+    await staff.waitFor(1)
+    assert.deepEqual(calls(staff, fw.topic), ['Tisch 2 ruft – Müller'])
+  })
+
   test('half-open link: no answer to a ping is noticed within 1.5 x keepalive and the device reconnects', async () => {
     const fw = await firmware({ mqtt: { keepalive: 10 } })
     const link = track(await startLink({ port: broker.port }))
