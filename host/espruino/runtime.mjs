@@ -8,6 +8,7 @@ import { createEventLoop, installEmitter } from './events.mjs'
 import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
 import { createPinInputs, createPins } from './pins.mjs'
 import { createNetRegistry, createNetModule } from './net.mjs'
+import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
@@ -137,14 +138,16 @@ class Device extends EventEmitter {
       serial: opts.serial,
       onLinkLost: () => this.#netRegistry.dropAll()
     })
-    const net = createNetModule({
+    const network = {
       realm,
       loop,
       emitter,
       registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
       isOnline: () => (wifi ? wifi.isOnline() : true)
-    })
+    }
+    const net = createNetModule(network)
+    const tls = createTlsModule(network)
     const builtinNames = new Set()
     const system = createSystem({
       realm,
@@ -159,6 +162,7 @@ class Device extends EventEmitter {
     })
     const modules = {
       net: net.module,
+      tls: tls.module,
       Storage: createStorageModule({ realm, files: this.storage }),
       ...(wifi && { Wifi: wifi.module })
     }
@@ -201,6 +205,7 @@ class Device extends EventEmitter {
         timers.clearAll()
         pins.stop()
         net.stop()
+        tls.stop()
         wifi?.stop()
         system.stop()
         untrack()

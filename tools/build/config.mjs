@@ -1,8 +1,9 @@
 // Loads espruino.config.json, lays the local overlay and the environment over it, and validates
 // the result against espruino.config.schema.json plus the rules a schema cannot say.
 import { readFileSync, existsSync } from 'node:fs'
-import { dirname, join, basename } from 'node:path'
+import { dirname, join, basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { readCa } from './ca.mjs'
 
 const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
 export const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))
@@ -29,7 +30,10 @@ const ENV = {
 
 function readJson (file, problems) {
   try {
-    return JSON.parse(readFileSync(file, 'utf8'))
+    const json = JSON.parse(readFileSync(file, 'utf8'))
+    // A path in a file is relative to that file.
+    if (typeof json?.mqtt?.ca === 'string') json.mqtt.ca = resolve(dirname(file), json.mqtt.ca)
+    return json
   } catch (err) {
     problems.push(`${basename(file)}: ${err.code === 'ENOENT' ? 'file not found' : err.message} (fix: ${err.code === 'ENOENT' ? 'check the path' : 'correct the JSON syntax'})`)
     return undefined
@@ -141,6 +145,16 @@ function checkMeaning (config, target, problems) {
   if (typeof mqtt.topic === 'string' && mqtt.topic === mqtt.statusTopic) problems.push('mqtt.statusTopic: same as mqtt.topic (fix: give the status its own topic, e.g. "tablecall/{id}/status")')
   if (typeof mqtt.clientId === 'string' && Buffer.byteLength(mqtt.clientId.replaceAll(ID_PLACEHOLDER, '00000000')) > 23) problems.push('mqtt.clientId: longer than 23 bytes once {id} is filled in, which some brokers refuse (fix: shorten it)')
   if (mqtt.password !== undefined && mqtt.username === undefined) problems.push('mqtt.password: set without mqtt.username (fix: set MQTT_USERNAME too)')
+  if (typeof mqtt.ca === 'string') {
+    if (!mqtt.tls) problems.push('mqtt.ca: set, but mqtt.tls is false (fix: set mqtt.tls to true, or remove mqtt.ca)')
+    else {
+      try {
+        readCa(mqtt.ca)
+      } catch (err) {
+        problems.push(`mqtt.ca: ${err.message}`)
+      }
+    }
+  }
   if (Array.isArray(config.buttons)) {
     const family = PINS[config.board]
     config.buttons.forEach((b, i) => {
@@ -165,17 +179,19 @@ function checkMeaning (config, target, problems) {
 
 /**
  * Reads and validates the configuration.
- * @param {{configPath: string, target?: 'device'|'sim', env?: object}} options
+ * @param {{configPath: string, target?: 'device'|'sim', env?: object, overlayPath?: string}} options
+ *   overlayPath: one device's settings (e.g. written by `npm run broker -- init`), laid over the local overlay
  * @returns the merged config with defaults filled in
  * @throws ConfigError listing every problem
  */
-export function loadConfig ({ configPath, target = 'device', env = process.env }) {
+export function loadConfig ({ configPath, target = 'device', env = process.env, overlayPath }) {
   const problems = []
   let config = readJson(configPath, problems)
   const localPath = join(dirname(configPath), basename(configPath).replace(/\.json$/, '') + '.local.json')
-  if (config !== undefined && existsSync(localPath)) {
-    const local = readJson(localPath, problems)
-    if (local !== undefined) config = overlay(config, local)
+  for (const path of [existsSync(localPath) && localPath, overlayPath]) {
+    if (config === undefined || !path) continue
+    const layer = readJson(path, problems)
+    if (layer !== undefined) config = overlay(config, layer)
   }
   if (problems.length) throw new ConfigError(problems)
   for (const [name, [section, key]] of Object.entries(ENV)) {

@@ -1,0 +1,46 @@
+// require('tls') as Espruino 2v29 has it (libs/network/network.c, ssl_newSocketData), on node:tls:
+// - `ca` must be the certificate's DER bytes (a binary string or Uint8Array); anything else, a PEM text
+//   included, throws "HTTPS init failed! mbedtls_x509_crt_parse of 'ca': Invalid format" from connect();
+// - the server's certificate is NOT verified (MBEDTLS_SSL_VERIFY_NONE): a wrong CA still connects;
+// - SNI is always "mbed TLS Server 1";
+// - TLS 1.2 with the RSA and DHE-RSA key exchanges only (Espruino's mbedtls config): a server with an
+//   EC certificate fails the handshake, reported as an uncaught error, then a plain close.
+import tls from 'node:tls'
+import { X509Certificate } from 'node:crypto'
+import { createNetModule, SOCKET_ERRORS } from './net.mjs'
+
+const CIPHERS = ['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES256-SHA256', 'AES128-SHA', 'AES256-SHA',
+  'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-AES128-SHA256', 'DHE-RSA-AES256-SHA256',
+  'DHE-RSA-AES128-SHA', 'DHE-RSA-AES256-SHA'].join(':')
+
+function derBytes (realm, ca) {
+  const bytes = ca instanceof realm.global.Uint8Array ? Buffer.from(ca) : typeof ca === 'string' ? Buffer.from(ca, 'latin1') : null
+  try {
+    // DER starts with a SEQUENCE; X509Certificate alone would also take PEM.
+    if (bytes && bytes[0] === 0x30) return new X509Certificate(bytes)
+  } catch {}
+  throw realm.error('InternalError', "HTTPS init failed! mbedtls_x509_crt_parse of 'ca': Invalid format")
+}
+
+export function createTlsModule ({ realm, loop, ...rest }) {
+  const open = (target, options) => {
+    if (options.ca !== undefined) derBytes(realm, options.ca)
+    const node = tls.connect({
+      host: target.host,
+      port: target.port,
+      servername: 'mbed TLS Server 1',
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.2',
+      ciphers: CIPHERS
+    })
+    return { node, ready: 'secureConnect' }
+  }
+  const onFailure = (err) => {
+    if (SOCKET_ERRORS[err.code]) return SOCKET_ERRORS[err.code]
+    loop.reportUncaught(realm.error('InternalError', `mbedtls_ssl_handshake returned ${err.code || err.message}`))
+    return null
+  }
+  const { module, stop } = createNetModule({ realm, loop, ...rest, open, onFailure })
+  return { module: realm.object({ connect: module.connect }), stop }
+}
