@@ -82,6 +82,13 @@ const closeClients = async () => {
   clients.clear()
 }
 
+/** A promise bounded in time. */
+function within (promise, ms, what) {
+  let timer
+  const late = new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms) })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
 /** Bounded wait for a message matching `match` on client `c`. */
 function arrives (c, match, timeoutMs = 5000) {
   return new Promise((resolve, reject) => {
@@ -220,7 +227,7 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password, clientId: B.id })
     await a.publishAsync(`tablecall/${A.id}/calls`, 'button 3 is pressed', { qos: 1 })
     // B's session still works: a QoS 1 round trip after A's whole connect and publish.
-    await b.publishAsync(`tablecall/${B.id}/calls`, 'button 4 is pressed', { qos: 1 })
+    await within(b.publishAsync(`tablecall/${B.id}/calls`, 'button 4 is pressed', { qos: 1 }), 5000, 'B\'s PUBACK')
     assert.equal(kicked, false)
     assert.equal(b.connected, true)
   })
