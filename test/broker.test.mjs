@@ -325,11 +325,10 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
   })
 })
 
-// The DER bytes of a PEM certificate as a binary string (what the firmware gets from atob()).
-function readCaDer (path) {
-  const b64 = readFileSync(path, 'latin1').replace(/-----[^-]+-----|\s/g, '')
-  return Buffer.from(b64, 'base64').toString('latin1')
-}
+// A PEM certificate's body: its DER bytes in base64.
+const pemBase64 = path => readFileSync(path, 'latin1').replace(/-----[^-]+-----|\s/g, '')
+// The DER bytes as a binary string (what the firmware gets from atob()).
+const readCaDer = path => Buffer.from(pemBase64(path), 'base64').toString('latin1')
 
 let strangerCa
 function initCaOnly () {
@@ -410,6 +409,26 @@ describe('init', () => {
     assert.match(stdout, /device-2\.json {2}id [0-9a-f]{8}, password \*+ \(new\)/)
     assert.match(stdout, /npm run flash -- --overlay /)
   })
+})
+
+test('npm run flash -- --overlay D/devices/device-N.json builds that device\'s firmware', async () => {
+  const dir = scratch()
+  try {
+    const r = init({ dir: join(dir, 'broker'), devices: 2, host: '10.0.0.2', tls: true, configPath: CONFIG })
+    const [, second] = devices(r)
+    const flashCli = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
+    // In a scratch directory: the build lands in its dist/.
+    const { code, stdout, stderr } = await new Promise(resolve => execFile(process.execPath, [flashCli, '--config', CONFIG, '--overlay', join(r.dir, second.file), '--dry-run'],
+      { cwd: dir, timeout: 60000, env: { ...process.env, WIFI_SSID: 'test-net' } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })))
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, /Wrote what would be sent/)
+    const sent = readFileSync(join(dir, 'dist', 'tablecall.sent.js'), 'utf8')
+    assert.ok(sent.includes(`"${second.id}"`), 'the device id replaces the chip\'s')
+    assert.ok(sent.includes(second.mqtt.password), 'its password is in its CONNECT')
+    assert.ok(sent.includes(pemBase64(join(r.dir, 'ca.pem'))), 'the CA, as base64 DER')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 describe('mqtt.ca', () => {
