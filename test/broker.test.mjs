@@ -2,7 +2,7 @@
 // against the firmware (host runtime) and MQTT.js clients playing devices, staff and strangers.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,7 @@ import { spawnBroker } from '../tools/broker/start.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
 import { haveMosquitto, freePort, listening } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
+import { prelude } from '../bench/espruino.mjs'
 import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
 
 const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
@@ -287,6 +288,29 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
       assert.deepEqual(device.uncaught, [])
     } finally {
       device.stop()
+    }
+  })
+
+  test('on the real interpreter (ESPRUINO_BIN): the firmware connects over TLS and delivers', { skip: !process.env.ESPRUINO_BIN && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux)' }, async () => {
+    const staff = await client(staffUrl(r), { ...staffLogin(r), ca: readFileSync(join(r.dir, 'ca.pem')) })
+    await staff.subscribeAsync(STAFF_TOPICS, { qos: 1 })
+    const { code } = await deviceFirmware(join(r.dir, A.file))
+    const dir = scratch()
+    // The Linux build has no GPIO: the bench's prelude presses the buttons once the firmware is connected.
+    writeFileSync(join(dir, 'fw.js'), prelude({ presses: 3, gapMs: 100, settleMs: 1000 }) + code)
+    const espruino = spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    espruino.stdout.on('data', d => { out += d })
+    espruino.stderr.on('data', d => { out += d })
+    try {
+      await arrives(staff, { topic: `tablecall/${A.id}/calls`, payload: 'button 3 is pressed' }, 20000).catch(err => {
+        throw new Error(`${err.message}\nEspruino printed:\n${out}`)
+      })
+      assert.match(out, new RegExp(`mqtt: connected to 127\\.0\\.0\\.1:${r.mqttPort}`))
+      assert.doesNotMatch(out, /Uncaught|InternalError/)
+    } finally {
+      espruino.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 
