@@ -178,6 +178,26 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     }
   })
 
+  test('a device flashed for TLS against a plain port: each failed handshake as on Espruino, retried with backoff', async () => {
+    const dir = scratch()
+    try {
+      const overlay = join(dir, 'device.json')
+      writeFileSync(overlay, JSON.stringify({ id: A.id, mqtt: { ...A.mqtt, tls: true } }))
+      const { code } = await deviceFirmware(overlay)
+      const device = boot({ code, port: r.mqttPort, fakeTimers: true })
+      try {
+        await logged(device, /^mqtt: connecting again in/, { count: 3, stepMs: 200, realMs: 20000 })
+        // Espruino 2v29 prints "Uncaught InternalError: mbedtls_ssl_handshake returned -0x1" and closes the socket.
+        assert.ok(device.uncaught.length >= 2 && device.uncaught.every(e => /^InternalError: mbedtls_ssl_handshake returned/.test(String(e))), device.uncaught.join('\n'))
+        assert.ok(!device.logs.some(l => connected.test(l)))
+      } finally {
+        device.stop()
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('strangers cannot log in on either listener; device logins do not work on the staff listener', async () => {
     await assert.rejects(client(deviceUrl(r)), refused)
     await assert.rejects(client(staffUrl(r)), refused)

@@ -18,7 +18,7 @@ export const SOCKET_ERRORS = {
   EHOSTUNREACH: [-4, 'no route'],
   ENETUNREACH: [-4, 'no route']
 }
-const UNKNOWN = [-10, 'unknown error']
+export const UNKNOWN = [-10, 'unknown error']
 const UNSENT = [-8, 'unsent data']
 
 /** Sockets of the whole device (all boots); what device.net exposes. */
@@ -42,7 +42,7 @@ const openTcp = ({ host, port }) => ({ node: net.connect({ host, port }), ready:
 /**
  * open(target, options): the Node socket for a device socket and the Node event that means connected;
  * it may throw a realm error, which the device's connect() throws.
- * onFailure(err): a failure before `ready`; returns the [code, message] error to report, or null for a
+ * onFailure(err, node): a failure before `ready`; returns the [code, message] error to report, or null for a
  * plain close.
  */
 export function createNetModule ({ realm, loop, emitter, registry, connectOverride, isOnline, open = openTcp, onFailure }) {
@@ -131,7 +131,7 @@ export function createNetModule ({ realm, loop, emitter, registry, connectOverri
       else st.rx += text
     })
     node.on('end', () => finish(sock, st.writes && !st.closing ? UNSENT : undefined))
-    node.on('error', (err) => finish(sock, !st.ready && onFailure ? onFailure(err) : SOCKET_ERRORS[err.code] ?? UNKNOWN))
+    node.on('error', (err) => finish(sock, !st.ready && onFailure ? onFailure(err, node) : SOCKET_ERRORS[err.code] ?? UNKNOWN))
     node.on('close', () => finish(sock))
     return sock
   }

@@ -3,11 +3,12 @@
 //   included, throws "HTTPS init failed! mbedtls_x509_crt_parse of 'ca': Invalid format" from connect();
 // - the server's certificate is NOT verified (MBEDTLS_SSL_VERIFY_NONE): a wrong CA still connects;
 // - SNI is always "mbed TLS Server 1";
-// - TLS 1.2 with the RSA and DHE-RSA key exchanges only (Espruino's mbedtls config): a server with an
-//   EC certificate fails the handshake, reported as an uncaught error, then a plain close.
+// - TLS 1.2 with the RSA and DHE-RSA key exchanges only (Espruino's mbedtls config);
+// - a failed handshake (an EC certificate, a server that does not speak TLS) is an uncaught
+//   InternalError and a plain close, no 'error' event; a failed TCP connect is reported as by net.
 import tls from 'node:tls'
 import { X509Certificate } from 'node:crypto'
-import { createNetModule, SOCKET_ERRORS } from './net.mjs'
+import { createNetModule, SOCKET_ERRORS, UNKNOWN } from './net.mjs'
 
 const CIPHERS = ['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES256-SHA256', 'AES128-SHA', 'AES256-SHA',
   'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-AES128-SHA256', 'DHE-RSA-AES256-SHA256',
@@ -23,6 +24,7 @@ function derBytes (realm, ca) {
 }
 
 export function createTlsModule ({ realm, loop, ...rest }) {
+  const tcpUp = new WeakSet()
   const open = (target, options) => {
     if (options.ca !== undefined) derBytes(realm, options.ca)
     const node = tls.connect({
@@ -34,10 +36,11 @@ export function createTlsModule ({ realm, loop, ...rest }) {
       maxVersion: 'TLSv1.2',
       ciphers: CIPHERS
     })
+    node.once('connect', () => tcpUp.add(node))
     return { node, ready: 'secureConnect' }
   }
-  const onFailure = (err) => {
-    if (SOCKET_ERRORS[err.code]) return SOCKET_ERRORS[err.code]
+  const onFailure = (err, node) => {
+    if (!tcpUp.has(node)) return SOCKET_ERRORS[err.code] ?? UNKNOWN
     loop.reportUncaught(realm.error('InternalError', `mbedtls_ssl_handshake returned ${err.code || err.message}`))
     return null
   }
