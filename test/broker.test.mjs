@@ -3,11 +3,13 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash, createPublicKey } from 'node:crypto'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import mqtt from 'mqtt'
+import { chromium } from 'playwright-core'
 import { build } from '../build.mjs'
 import { ConfigError } from '../tools/build/config.mjs'
 import { init, BrokerError } from '../tools/broker/init.mjs'
@@ -20,6 +22,7 @@ import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
 
 const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
 const CLI = fileURLToPath(new URL('../tools/broker/cli.mjs', import.meta.url))
+const CHROMIUM = '/usr/bin/chromium'
 const CONFIG = fileURLToPath(new URL('../espruino.config.json', import.meta.url))
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'tablecall-broker-'))
@@ -331,6 +334,28 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
     } finally {
       espruino.kill('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('Chromium takes the wss listener: a page with MQTT.js logs in as staff and sees a call', { skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium' }, async () => {
+    // Trust exactly the broker's key, as installing ca.pem on a tablet does (no NSS tools here).
+    const spki = createHash('sha256').update(createPublicKey(readFileSync(join(r.dir, 'server.pem'))).export({ type: 'spki', format: 'der' })).digest('base64')
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: [`--ignore-certificate-errors-spki-list=${spki}`] })
+    try {
+      const page = await browser.newPage()
+      await page.addScriptTag({ path: fileURLToPath(new URL('../node_modules/mqtt/dist/mqtt.min.js', import.meta.url)) })
+      const got = page.evaluate(({ url, login, topic }) => new Promise((resolve, reject) => {
+        const c = window.mqtt.connect(url, { ...login, reconnectPeriod: 0 })
+        c.on('error', err => reject(new Error(String(err))))
+        c.on('connect', () => c.subscribe(topic, { qos: 1 }, () => { document.title = 'subscribed' }))
+        c.on('message', (t, payload) => resolve(`${t} ${payload}`))
+      }), { url: staffUrl(r), login: staffLogin(r), topic: STAFF_TOPICS[0] })
+      await page.waitForFunction(() => document.title === 'subscribed', null, { timeout: 10000 })
+      const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password, ca: readFileSync(join(r.dir, 'ca.pem')) })
+      await a.publishAsync(`tablecall/${A.id}/calls`, 'button 4 is pressed', { qos: 1 })
+      assert.equal(await within(got, 10000, 'the call in Chromium'), `tablecall/${A.id}/calls button 4 is pressed`)
+    } finally {
+      await browser.close()
     }
   })
 
