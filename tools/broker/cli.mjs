@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run broker -- init|start --dir D [options]: the restaurant's own broker (docs/broker.md).
 import { parseArgs } from 'node:util'
-import { relative } from 'node:path'
+import { isAbsolute, join, relative } from 'node:path'
 import { ConfigError } from '../build/config.mjs'
 import { BrokerError, init, UNIT } from './init.mjs'
 import { hintFor, spawnBroker } from './start.mjs'
@@ -57,10 +57,16 @@ function parse (argv) {
 
 const MASK = '********'
 
+// Paths as the user would type them: relative below the working directory, else absolute.
+function shown (path) {
+  const rel = relative(process.cwd(), path)
+  return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? path : rel
+}
+
 function report (r) {
-  const at = file => relative(process.cwd(), `${r.dir}/${file}`)
+  const at = file => shown(join(r.dir, file))
   const lines = [
-    `Broker files in ${relative(process.cwd(), r.dir) || '.'} (git ignores them; they hold passwords: keep them private)`,
+    `Broker files in ${at('')} (git ignores them; they hold passwords: keep them private)`,
     `  mosquitto.conf  devices: MQTT${r.tls ? ' over TLS' : ''} on ${r.host}:${r.mqttPort}; staff screens: ${r.board.url}`,
     ...r.devices.map(d => `  ${d.file}  id ${d.id}, password ${MASK} (${d.state})`),
     `  staff.json  user ${r.staff.username}, password ${MASK} (${r.staff.state}) — the staff type it in on each screen`
@@ -105,7 +111,8 @@ try {
   main(process.argv.slice(2))
 } catch (e) {
   if (e instanceof ConfigError) console.error(`broker: a problem in the configuration:\n${e.message}`)
-  else if (e instanceof BrokerError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') console.error(`broker: ${e.message}`)
+  else if (e instanceof BrokerError) console.error(`broker: ${e.message}`)
+  else if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') console.error(`broker: ${e.message} (fix: npm run broker -- --help)`)
   else throw e
   process.exitCode = 1
 }

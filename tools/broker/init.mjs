@@ -75,15 +75,15 @@ export function init ({ dir, devices, rotate = false, configPath = 'espruino.con
 
   dir = resolve(dir)
   const devicesDir = join(dir, DEVICES)
-  for (const d of [dir, devicesDir, join(dir, DATA)]) mkdirSync(d, { recursive: true, mode: 0o700 })
-  // Passwords and keys live here: keep git from ever taking them, wherever D is.
-  writeFileSync(join(dir, '.gitignore'), '# written by npm run broker -- init: nothing here belongs in git\n*\n')
-
   const s = settingsFor(options, readJson(join(dir, SETTINGS)))
   const had = existingDevices(devicesDir)
   const count = devices ?? (had.length || 1)
   if (!Number.isInteger(count) || count < 1 || count > 999) throw new BrokerError(`--devices: "${devices}" is not a number of devices (fix: a whole number from 1 to 999)`)
   if (count < had.length) throw new BrokerError(`--devices: ${count}, but ${devicesDir} has ${had.length} devices; nothing was changed (fix: --devices ${had.length} or more; to retire a device, delete its file there and re-run init)`)
+
+  for (const d of [dir, devicesDir, join(dir, DATA)]) mkdirSync(d, { recursive: true, mode: 0o700 })
+  // Passwords and keys live here: keep git from ever taking them, wherever D is.
+  writeFileSync(join(dir, '.gitignore'), '# written by npm run broker -- init: nothing here belongs in git\n*\n')
 
   const certs = s.tls ? ensureCerts(dir, s.host) : []
   const list = []
