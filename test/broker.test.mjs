@@ -365,10 +365,11 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
   })
 
   test('the host runtime\'s tls is Espruino\'s: DER only, PEM refused with its error, the server not verified', async () => {
-    const der = readCaDer(join(r.dir, 'ca.pem'))
+    // base64, turned into bytes by atob() on the device: a string literal could not carry them (\u escapes become UTF-8)
+    const der = pemBase64(join(r.dir, 'ca.pem'))
     const pem = readFileSync(join(r.dir, 'ca.pem'), 'latin1')
     // Another CA altogether: Espruino 2v29 connects anyway (MBEDTLS_SSL_VERIFY_NONE).
-    const stranger = initCaOnly()
+    const stranger = strangerCaBase64()
     const code = `
       var tls = require('tls');
       function attempt(name, ca) {
@@ -377,8 +378,8 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
         } catch (e) { console.log(name + ' threw ' + e); }
       }
       attempt('pem', ${JSON.stringify(pem)});
-      attempt('der', ${JSON.stringify(der)});
-      attempt('other', ${JSON.stringify(stranger)});
+      attempt('der', atob(${JSON.stringify(der)}));
+      attempt('other', atob(${JSON.stringify(stranger)}));
       attempt('none', undefined);
     `
     const device = createDevice({ code, connectOverride: () => ({ host: '127.0.0.1', port: r.mqttPort }) })
@@ -397,16 +398,14 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
 
 // A PEM certificate's body: its DER bytes in base64.
 const pemBase64 = path => readFileSync(path, 'latin1').replace(/-----[^-]+-----|\s/g, '')
-// The DER bytes as a binary string (what the firmware gets from atob()).
-const readCaDer = path => Buffer.from(pemBase64(path), 'base64').toString('latin1')
 
 let strangerCa
-function initCaOnly () {
+function strangerCaBase64 () {
   if (!strangerCa) {
     const dir = scratch()
     try {
       ensureCerts(dir, '127.0.0.2')
-      strangerCa = readCaDer(join(dir, 'ca.pem'))
+      strangerCa = pemBase64(join(dir, 'ca.pem'))
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
