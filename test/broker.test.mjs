@@ -399,18 +399,15 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
 // A PEM certificate's body: its DER bytes in base64.
 const pemBase64 = path => readFileSync(path, 'latin1').replace(/-----[^-]+-----|\s/g, '')
 
-let strangerCa
+// Another broker's CA, base64 of its DER.
 function strangerCaBase64 () {
-  if (!strangerCa) {
-    const dir = scratch()
-    try {
-      ensureCerts(dir, '127.0.0.2')
-      strangerCa = pemBase64(join(dir, 'ca.pem'))
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
+  const dir = scratch()
+  try {
+    ensureCerts(dir, '127.0.0.2')
+    return pemBase64(join(dir, 'ca.pem'))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
-  return strangerCa
 }
 
 describe('init', () => {
