@@ -18,10 +18,12 @@ import { ensureCerts } from '../tools/broker/certs.mjs'
 import { haveMosquitto, freePort, listening } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
 import { prelude } from '../bench/espruino.mjs'
+import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
 
 const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
 const CLI = fileURLToPath(new URL('../tools/broker/cli.mjs', import.meta.url))
+const FLASH_CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
 const CHROMIUM = '/usr/bin/chromium'
 const CONFIG = fileURLToPath(new URL('../espruino.config.json', import.meta.url))
 
@@ -477,15 +479,16 @@ describe('init', () => {
   })
 })
 
+/** npm run flash's script, run in `cwd` (its build lands in cwd/dist), with a WiFi name set. */
+const runFlash = (args, cwd) => new Promise(resolve => execFile(process.execPath, [FLASH_CLI, ...args],
+  { cwd, timeout: 60000, env: { ...process.env, WIFI_SSID: 'test-net' } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })))
+
 test('npm run flash -- --overlay D/devices/device-N.json builds that device\'s firmware', async () => {
   const dir = scratch()
   try {
     const r = init({ dir: join(dir, 'broker'), devices: 2, host: '10.0.0.2', tls: true, configPath: CONFIG })
     const [, second] = devices(r)
-    const flashCli = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
-    // In a scratch directory: the build lands in its dist/.
-    const { code, stdout, stderr } = await new Promise(resolve => execFile(process.execPath, [flashCli, '--config', CONFIG, '--overlay', join(r.dir, second.file), '--dry-run'],
-      { cwd: dir, timeout: 60000, env: { ...process.env, WIFI_SSID: 'test-net' } }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })))
+    const { code, stdout, stderr } = await runFlash(['--config', CONFIG, '--overlay', join(r.dir, second.file), '--dry-run'], dir)
     assert.equal(code, 0, stderr)
     assert.match(stdout, /Wrote what would be sent/)
     const sent = readFileSync(join(dir, 'dist', 'tablecall.sent.js'), 'utf8')
@@ -493,6 +496,21 @@ test('npm run flash -- --overlay D/devices/device-N.json builds that device\'s f
     assert.ok(sent.includes(second.mqtt.password), 'its password is in its CONNECT')
     assert.ok(sent.includes(pemBase64(join(r.dir, 'ca.pem'))), 'the CA, as base64 DER')
   } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('npm run flash with a --tls overlay refuses a board without the tls module before writing anything', async () => {
+  const dir = scratch()
+  const repl = await startFakeRepl()
+  try {
+    const r = init({ dir: join(dir, 'broker'), devices: 1, host: '10.0.0.2', tls: true, configPath: CONFIG })
+    const { code, stderr } = await runFlash(['--config', CONFIG, '--overlay', join(r.dir, r.devices[0].file), '--port', repl.url], dir)
+    assert.equal(code, 1)
+    assert.match(stderr, /has no tls module in its Espruino firmware, but mqtt\.tls is on.*Nothing was uploaded/)
+    assert.equal(repl.storage.size, 0)
+  } finally {
+    await repl.close()
     rmSync(dir, { recursive: true, force: true })
   }
 })

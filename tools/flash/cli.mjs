@@ -98,7 +98,7 @@ async function main (argv) {
   const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
   await checkSerialPath(port)
   console.log(`Checking the board on ${port} ...`)
-  const info = await probeBoard(port)
+  const info = await probeBoard(port, { tls: built.config?.mqtt?.tls === true })
   const fast = canSendFast(info)
   console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`)
   console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`)
