@@ -284,6 +284,30 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
   })
 })
 
+describe('a broker made by init, restarted', { skip: noMosquitto }, () => {
+  let r, broker
+  before(async () => { r = await initBroker({ devices: 1 }) })
+  after(async () => {
+    await closeClients()
+    await broker?.stop()
+    r?.remove()
+  })
+
+  test('a call still waiting survives a restart of the broker (persistence in D/data)', async () => {
+    const [A] = devices(r)
+    const table = `tablecall/${A.id}/table/3`
+    broker = await startBroker(r)
+    const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    await a.publishAsync(table, 'calling', { qos: 1, retain: true })
+    await closeClients()
+    await broker.stop()
+    broker = await startBroker(r)
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await staff.subscribeAsync(table, { qos: 1 })
+    assert.equal((await arrives(staff, { topic: table })).payload, 'calling')
+  })
+})
+
 describe('a broker made by init --tls', { skip: noMosquitto }, () => {
   let r, broker, A
   before(async () => {
