@@ -72,6 +72,23 @@ async function deviceFirmware (overlayPath) {
   }
 }
 
+/** Boots (fake timers) the firmware built with `overlay` (an object) against `port`; stops it after fn. */
+async function withDevice (overlay, port, fn) {
+  const dir = scratch()
+  try {
+    writeFileSync(join(dir, 'device.json'), JSON.stringify(overlay))
+    const { code } = await deviceFirmware(join(dir, 'device.json'))
+    const device = boot({ code, port, fakeTimers: true })
+    try {
+      await fn(device)
+    } finally {
+      device.stop()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 const clients = new Set()
 
 /** An MQTT.js client; rejects with the broker's refusal. */
@@ -162,46 +179,22 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     await arrives(staff, { topic: `tablecall/${A.id}/status`, payload: 'offline' })
   })
 
-  test('a wrong device password: refused, said plainly, retried with growing backoff, no crash', async () => {
-    const dir = scratch()
-    try {
-      const overlay = join(dir, 'device.json')
-      writeFileSync(overlay, JSON.stringify({ id: A.id, mqtt: { ...A.mqtt, password: 'guessed' } }))
-      const { code } = await deviceFirmware(overlay)
-      const device = boot({ code, port: r.mqttPort, fakeTimers: true })
-      try {
-        await logged(device, /broker refused the connection: (bad user name or password|not authorised)/, { count: 3, stepMs: 200, realMs: 20000 })
-        const waits = device.logs.filter(l => /^mqtt: connecting again in/.test(l)).map(l => Number(/in ([\d.]+) s/.exec(l)[1]))
-        assert.ok(waits.length >= 2 && waits[1] > waits[0], `backoff grows: ${waits}`)
-        assert.deepEqual(device.uncaught, [])
-        assert.ok(!device.logs.some(l => connected.test(l)))
-      } finally {
-        device.stop()
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+  test('a wrong device password: refused, said plainly, retried with growing backoff, no crash', () =>
+    withDevice({ id: A.id, mqtt: { ...A.mqtt, password: 'guessed' } }, r.mqttPort, async device => {
+      await logged(device, /broker refused the connection: (bad user name or password|not authorised)/, { count: 3, stepMs: 200, realMs: 20000 })
+      const waits = device.logs.filter(l => /^mqtt: connecting again in/.test(l)).map(l => Number(/in ([\d.]+) s/.exec(l)[1]))
+      assert.ok(waits.length >= 2 && waits[1] > waits[0], `backoff grows: ${waits}`)
+      assert.deepEqual(device.uncaught, [])
+      assert.ok(!device.logs.some(l => connected.test(l)))
+    }))
 
-  test('a device flashed for TLS against a plain port: each failed handshake as on Espruino, retried with backoff', async () => {
-    const dir = scratch()
-    try {
-      const overlay = join(dir, 'device.json')
-      writeFileSync(overlay, JSON.stringify({ id: A.id, mqtt: { ...A.mqtt, tls: true } }))
-      const { code } = await deviceFirmware(overlay)
-      const device = boot({ code, port: r.mqttPort, fakeTimers: true })
-      try {
-        await logged(device, /^mqtt: connecting again in/, { count: 3, stepMs: 200, realMs: 20000 })
-        // Espruino 2v29 prints "Uncaught InternalError: mbedtls_ssl_handshake returned -0x1" and closes the socket.
-        assert.ok(device.uncaught.length >= 2 && device.uncaught.every(e => /^InternalError: mbedtls_ssl_handshake returned/.test(String(e))), device.uncaught.join('\n'))
-        assert.ok(!device.logs.some(l => connected.test(l)))
-      } finally {
-        device.stop()
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
+  test('a device flashed for TLS against a plain port: each failed handshake as on Espruino, retried with backoff', () =>
+    withDevice({ id: A.id, mqtt: { ...A.mqtt, tls: true } }, r.mqttPort, async device => {
+      await logged(device, /^mqtt: connecting again in/, { count: 3, stepMs: 200, realMs: 20000 })
+      // Espruino 2v29 prints "Uncaught InternalError: mbedtls_ssl_handshake returned -0x1" and closes the socket.
+      assert.ok(device.uncaught.length >= 2 && device.uncaught.every(e => /^InternalError: mbedtls_ssl_handshake returned/.test(String(e))), device.uncaught.join('\n'))
+      assert.ok(!device.logs.some(l => connected.test(l)))
+    }))
 
   test('strangers cannot log in on either listener; device logins do not work on the staff listener', async () => {
     await assert.rejects(client(deviceUrl(r)), refused)
