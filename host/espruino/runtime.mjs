@@ -148,7 +148,6 @@ class Device extends EventEmitter {
       isOnline: () => (wifi ? wifi.isOnline() : true)
     }
     const net = createNetModule(network)
-    const tls = createTlsModule(network)
     const builtinNames = new Set()
     const system = createSystem({
       realm,
@@ -163,7 +162,7 @@ class Device extends EventEmitter {
     })
     const modules = {
       net: net.module,
-      tls: tls.module,
+      tls: createTlsModule(network),
       Storage: createStorageModule({ realm, files: this.storage }),
       ...(wifi && { Wifi: wifi.module })
     }
@@ -205,8 +204,7 @@ class Device extends EventEmitter {
         loop.stop()
         timers.clearAll()
         pins.stop()
-        net.stop()
-        tls.stop()
+        net.stop() // every socket of the registry, TLS ones too
         wifi?.stop()
         system.stop()
         untrack()

@@ -14,11 +14,12 @@ const CIPHERS = ['AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA256', 'AES
   'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-AES128-SHA256', 'DHE-RSA-AES256-SHA256',
   'DHE-RSA-AES128-SHA', 'DHE-RSA-AES256-SHA'].join(':')
 
-function derBytes (realm, ca) {
+// Parsed only, as mbedtls does; the certificate is never used to verify.
+function checkDer (realm, ca) {
   const bytes = ca instanceof realm.global.Uint8Array ? Buffer.from(ca) : typeof ca === 'string' ? Buffer.from(ca, 'latin1') : null
   try {
     // DER starts with a SEQUENCE; X509Certificate alone would also take PEM.
-    if (bytes && bytes[0] === 0x30) return new X509Certificate(bytes)
+    if (bytes && bytes[0] === 0x30 && new X509Certificate(bytes)) return
   } catch {}
   throw realm.error('InternalError', "HTTPS init failed! mbedtls_x509_crt_parse of 'ca': Invalid format")
 }
@@ -26,7 +27,7 @@ function derBytes (realm, ca) {
 export function createTlsModule ({ realm, loop, ...rest }) {
   const tcpUp = new WeakSet()
   const open = (target, options) => {
-    if (options.ca !== undefined) derBytes(realm, options.ca)
+    if (options.ca !== undefined) checkDer(realm, options.ca)
     const node = tls.connect({
       host: target.host,
       port: target.port,
@@ -44,6 +45,6 @@ export function createTlsModule ({ realm, loop, ...rest }) {
     loop.reportUncaught(realm.error('InternalError', `mbedtls_ssl_handshake returned ${err.code || err.message}`))
     return null
   }
-  const { module, stop } = createNetModule({ realm, loop, ...rest, open, onFailure })
-  return { module: realm.object({ connect: module.connect }), stop }
+  // Its sockets are in the shared registry: net's stop() closes them.
+  return realm.object({ connect: createNetModule({ realm, loop, ...rest, open, onFailure }).module.connect })
 }
