@@ -474,6 +474,13 @@ describe('init', () => {
     assert.deepEqual(credentials(dir), before)
   })
 
+  test('--host and --bind take a name or an address only (they end up in mosquitto.conf and the certificate)', () => {
+    const dir = fresh()
+    assert.throws(() => init({ dir, host: '10.0.0.2', bind: '0.0.0.0\nallow_anonymous true', configPath: CONFIG }), e => e instanceof BrokerError && /^--bind: ".*" is not a host name or IP address/s.test(e.message))
+    assert.throws(() => init({ dir, host: 'pi.local,DNS:evil', configPath: CONFIG }), e => e instanceof BrokerError && /^--host: /.test(e.message))
+    assert.doesNotThrow(() => init({ dir, host: 'fe80::1', bind: '::1', configPath: CONFIG }))
+  })
+
   test('topics the ACL cannot bind to one device are refused, naming the field', () => {
     const d = scratch()
     dirs.push(d)

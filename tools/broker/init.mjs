@@ -19,6 +19,7 @@ export const DEVICES = 'devices'
 const SETTINGS = 'broker.json'
 const STAFF = 'staff.json'
 export const UNIT = 'tablecall-broker.service'
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
 const PORTS = { plain: { mqtt: 1883, ws: 9001 }, tls: { mqtt: 8883, ws: 9443 } }
 
 const readJson = path => existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined
@@ -49,7 +50,11 @@ function existingDevices (dir) {
 function settingsFor (options, previous = {}) {
   const host = options.host ?? previous.host ?? lanAddress()
   if (!host) throw new BrokerError('--host: this machine has no LAN address to default to (fix: --host <the address the devices and screens reach this machine by>)')
-  if (/\s|[/:]/.test(host) && isIP(host) !== 6) throw new BrokerError(`--host: "${host}" is not a host name or IP address (fix: e.g. --host 192.168.1.10)`)
+  const bind = options.bind ?? previous.bind
+  // Both end up in files (mosquitto.conf, the certificate): nothing but a name or an address.
+  for (const [flag, name] of [['--host', host], ['--bind', bind]]) {
+    if (name !== undefined && !isIP(name) && !HOST_NAME.test(name)) throw new BrokerError(`${flag}: "${name}" is not a host name or IP address (fix: e.g. ${flag} 192.168.1.20)`)
+  }
   const tls = options.tls ?? previous.tls ?? false
   // Only ports given explicitly are kept: defaults follow --tls.
   const ports = { mqttPort: options.mqttPort ?? previous.mqttPort, wsPort: options.wsPort ?? previous.wsPort }
@@ -59,7 +64,7 @@ function settingsFor (options, previous = {}) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BrokerError(`${flag}: "${port}" is not a port (fix: a whole number from 1 to 65535)`)
   }
   if (mqttPort === wsPort) throw new BrokerError(`--ws-port: ${wsPort} is also the MQTT port (fix: give each listener its own port)`)
-  return { stored: { host, tls, bind: options.bind ?? previous.bind, ...ports }, host, tls, bind: options.bind ?? previous.bind, mqttPort, wsPort }
+  return { stored: { host, tls, bind, ...ports }, host, tls, bind, mqttPort, wsPort }
 }
 
 /**
