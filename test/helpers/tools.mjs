@@ -7,8 +7,8 @@ import { haveMosquitto } from '../../host/mosquitto.mjs'
 export const CHROMIUM = '/usr/bin/chromium'
 
 export const TOOLS = [
-  { name: 'mosquitto', present: haveMosquitto(), install: 'apt-get install -y mosquitto', tests: 'the firmware tests against mosquitto' },
-  { name: 'chromium', present: existsSync(CHROMIUM), install: 'apt-get install -y chromium', tests: 'the staff board tests in headless Chromium' }
+  { name: 'mosquitto', present: haveMosquitto(), install: 'apt-get install -y mosquitto', tests: 'the tests against mosquitto (firmware, npm run broker)' },
+  { name: 'chromium', present: existsSync(CHROMIUM), install: 'apt-get install -y chromium', tests: 'the tests in headless Chromium (staff board, broker over wss)' }
 ]
 
 /** CI is on when CI is set to anything but "", "false" or "0" (CI=false is how a developer says no). */
