@@ -36,7 +36,9 @@ const esbuildOptions = (entry, settings) => ({
   footer: { js: '})();' },
   target: 'es2015',
   supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map(f => [f, false])),
-  define: { __TABLECALL__: JSON.stringify(settings) },
+  // The battery settings also on their own, so `if (__TABLECALL__.battery)` folds and esbuild drops
+  // the battery code when there is no battery setting.
+  define: { __TABLECALL__: JSON.stringify({ ...settings, battery: undefined }), '__TABLECALL__.battery': JSON.stringify(settings.battery) },
   charset: 'ascii',
   legalComments: 'none',
   write: false,

@@ -2,6 +2,7 @@
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
 import { createMqtt } from './mqtt'
+import { startBattery, Battery } from './battery'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
@@ -44,6 +45,7 @@ function start () {
   reportBoot()
   const id = deviceId()
   const fill = (pieces: string[]) => pieces.join(id)
+  let battery: Battery | undefined
   const mqtt = createMqtt({
     host: S.host,
     port: S.port,
@@ -53,15 +55,23 @@ function start () {
     online: fill(S.online),
     press: S.press.map(fill),
     idAt: S.idAt,
-    ping: S.ping
+    ping: S.ping,
+    onConnected: () => battery && battery.connected()
   }, log)
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
   watchButtons(S.pins, S.debounceMs, i => {
     log('btn: table ' + S.tables[i])
     mqtt.press(i)
   })
+  // Read on its own, not through S: without a battery setting esbuild drops all of this.
+  if (__TABLECALL__.battery) {
+    const B = __TABLECALL__.battery
+    // The payload is the packet's last 4 bytes ("0.00" at build time).
+    const packet = fill(B.packet).slice(0, -4)
+    battery = startBattery(B.pin, B.volts, payload => mqtt.publish(packet + payload, B.idAt), log)
+  }
   E.on('kill', () => mqtt.down('the program is stopping'))
-  startWifi(S.ssid, S.pass, log, mqtt.up, () => mqtt.down('WiFi is down'))
+  startWifi(S.ssid, S.pass, S.powersave, log, mqtt.up, () => mqtt.down('WiFi is down'))
 }
 
 start()

@@ -16,6 +16,8 @@ export interface MqttOptions {
   press: string[]
   idAt: number[]
   ping: string
+  /** After CONNACK, once the waiting presses are on their way. */
+  onConnected: () => void
 }
 
 export interface Mqtt {
@@ -25,6 +27,8 @@ export interface Mqtt {
   down(why: string): void
   /** Button `index` was pressed. */
   press(index: number): void
+  /** Sends a QoS 1 PUBLISH (its packet id at `idAt`) now if connected; not stored: says whether it went out. */
+  publish(packet: string, idAt: number): boolean
 }
 
 interface Entry {
@@ -103,6 +107,8 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
     if (networkUp) reconnect.later()
   }
 
+  const nextId = () => (lastId = lastId % 65535 + 1)
+
   const send = (entry: Entry) => {
     if (!o.qos) {
       if (write(o.press[entry.button])) store.splice(store.indexOf(entry), 1)
@@ -110,7 +116,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
     }
     // A press sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
     const dup = entry.id !== 0
-    if (!dup) entry.id = lastId = lastId % 65535 + 1
+    if (!dup) entry.id = nextId()
     if (write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup)) && ackTimer === undefined) awaitPuback()
   }
 
@@ -131,6 +137,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
       write(o.online)
       store.slice().forEach(send)
+      o.onConnected()
     } else if (type === PUBACK) {
       for (let i = 0; i < store.length; i++) {
         if (store[i].id === value) {
@@ -206,6 +213,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       if (state === CONNECTED) send(store[store.length - 1])
       // A guest is waiting: try the broker now rather than at the end of a long backoff.
       else reconnect.now()
-    }
+    },
+    publish: (packet: string, idAt: number) => state === CONNECTED && write(withPacketId(packet, idAt, nextId(), false))
   }
 }

@@ -2,7 +2,19 @@
 // (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
 import { retry } from './retry'
 
-export function startWifi (ssid: string, password: string, log: (line: string) => void, onUp: () => void, onDown: () => void): void {
+// Modem sleep keeps the link but wakes the radio only for the access point's DTIM beacons: presses
+// leave at once, messages to the device wait for the next beacon. See docs/power.md.
+function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (line: string) => void) {
+  try {
+    wifi.setConfig!({ powersave })
+  } catch (e) {
+    // No setConfig (only ESP32 and ESP8266 have it), or a name the build does not know: Espruino on
+    // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
+    log('wifi: power save "' + powersave + '" not applied on this board (' + e + ')')
+  }
+}
+
+export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
   let wifi: WifiModule
   try {
     wifi = require('Wifi')
@@ -11,6 +23,7 @@ export function startWifi (ssid: string, password: string, log: (line: string) =
     onUp()
     return
   }
+  applyPowersave(wifi, powersave, log)
   let up = false
   const rejoin = retry('wifi: joining', log, () => join())
   const join = () => {

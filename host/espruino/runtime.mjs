@@ -11,6 +11,7 @@ import { createNetRegistry, createNetModule } from './net.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
+import { createEsp32 } from './esp32.mjs'
 import { formatLogLine } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
 
@@ -49,6 +50,8 @@ class Device extends EventEmitter {
     this.uncaught = []
     this.reboots = 0
     this.storage = new Map()
+    /** ESP32.setAtten(pin, atten) calls, pin name -> atten (board 'ESP32' only). */
+    this.adcAttenuation = new Map()
     const { wifi } = this.#options
     if (wifi) {
       this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure })
@@ -77,6 +80,16 @@ class Device extends EventEmitter {
 
   setPin (pin, level) {
     this.#inputs.set(pin, level)
+  }
+
+  /** What analogRead(pin) returns from now on: 0..1, or a function called at each read. */
+  setAnalog (pin, value) {
+    this.#inputs.setAnalog(pin, value)
+  }
+
+  /** analogRead calls so far, all boots. */
+  get analogReads () {
+    return this.#inputs.analogReads
   }
 
   press (pin, options) {
@@ -135,7 +148,8 @@ class Device extends EventEmitter {
       scheduler,
       env: this.#wifiEnv,
       serial: opts.serial,
-      onLinkLost: () => this.#netRegistry.dropAll()
+      onLinkLost: () => this.#netRegistry.dropAll(),
+      esp32: opts.board === 'ESP32'
     })
     const net = createNetModule({
       realm,
@@ -170,6 +184,7 @@ class Device extends EventEmitter {
       process: system.process,
       console: realm.object({ log: print, debug: print, info: print, warn: print, error: print }),
       print,
+      ...(opts.board === 'ESP32' && { ESP32: createEsp32({ realm, attenuation: this.adcAttenuation }) }),
       getSerial: () => opts.serial,
       btoa: (s) => Buffer.from(String(s), 'latin1').toString('base64'),
       atob: (s) => Buffer.from(String(s), 'base64').toString('latin1'),
@@ -209,7 +224,10 @@ class Device extends EventEmitter {
   }
 }
 
-/** options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. */
+/**
+ * options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. board
+ * 'ESP32' adds what only Espruino's ESP32 build has: the ESP32 object and Wifi.setConfig.
+ */
 export function createDevice (options) {
   return new Device(options)
 }

@@ -185,6 +185,6 @@ export function loadConfig ({ configPath, target = 'device', env = process.env }
   check(schema, config, '', problems)
   if (!problems.length) checkMeaning(config, target, problems)
   if (problems.length) throw new ConfigError(problems)
-  if (target === 'sim' && !(config.wifi && config.wifi.ssid)) config = { ...config, wifi: SIM_WIFI }
+  if (target === 'sim' && !(config.wifi && config.wifi.ssid)) config = { ...config, wifi: { ...config.wifi, ...SIM_WIFI } }
   return config
 }

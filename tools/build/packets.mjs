@@ -1,7 +1,7 @@
 // Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
 // carries byte strings instead of an encoder: it only fills in its id and the packet id.
 import mqttPacket from 'mqtt-packet'
-import { ID_PLACEHOLDER } from './config.mjs'
+import { ID_PLACEHOLDER, schema } from './config.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
 // so lengths and offsets computed here hold on the device.
@@ -41,6 +41,22 @@ function packetIdOffset (fields) {
   throw new Error('mqtt-packet produced no packet id')
 }
 
+// A fixed-width payload the device overwrites with the cell voltage, e.g. "3.87".
+const VOLTS_PLACEHOLDER = '0.00'
+// Espruino's analogRead gives 0..1 of the 3.3 V supply.
+const ADC_VOLTS = 3.3
+
+function batterySettings (battery, mqtt) {
+  if (!battery) return null
+  const fields = { topic: mqtt.batteryTopic, payload: VOLTS_PLACEHOLDER, qos: 1, retain: true }
+  return {
+    pin: battery.pin,
+    volts: ADC_VOLTS * battery.divider * battery.scale,
+    packet: pieces(publishPacket(fields)),
+    idAt: packetIdOffset(fields)
+  }
+}
+
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
 export function deviceSettings (config, target) {
   const { mqtt } = config
@@ -62,6 +78,8 @@ export function deviceSettings (config, target) {
     press: press.map(fields => pieces(publishPacket(fields))),
     // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
-    ping: encode({ cmd: 'pingreq' })
+    ping: encode({ cmd: 'pingreq' }),
+    powersave: (config.wifi && config.wifi.powersave) || schema.properties.wifi.properties.powersave.default,
+    battery: batterySettings(config.battery, mqtt)
   }
 }
