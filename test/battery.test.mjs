@@ -125,7 +125,7 @@ describe('battery over time (fake clock, aedes)', () => {
 
 describe('the battery packet', () => {
   test('made at build time, filled in on the device: the bytes mqtt-packet makes for the voltage', () => {
-    const config = { buttons: [], mqtt: { qos: 1, topic: 't', statusTopic: 's', batteryTopic: 'tablecall/{id}/battery', clientId: 'c', keepalive: 60 }, battery: BATTERY }
+    const config = { buttons: [], mqtt: { host: 'h', qos: 1, topic: 't', statusTopic: 's', batteryTopic: 'tablecall/{id}/battery', clientId: 'c', keepalive: 60 }, battery: BATTERY }
     const { battery } = deviceSettings({ ...config, message: '{n}' }, 'device')
     const packet = battery.packet.join('0a1b2c3d').slice(0, -4) + '3.87'
     const expected = mqttPacket.generate({ cmd: 'publish', topic: 'tablecall/0a1b2c3d/battery', payload: Buffer.from('3.87'), qos: 1, retain: true, dup: false, messageId: 513 })
