@@ -6,6 +6,12 @@ import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
 import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
 import { subscribe } from '../host/subscriber.mjs'
+import { createDevice } from '../host/espruino/runtime.mjs'
+import { startSession } from '../host/sim/session.mjs'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fillId } from '../host/device-id.mjs'
 import { deviceSettings } from '../tools/build/packets.mjs'
 import { importSrc } from './helpers/src-module.mjs'
@@ -161,5 +167,87 @@ describe('WiFi power save', () => {
     await logged(device, connected)
     assert.deepEqual(device.logs.filter(l => /power save/.test(l)).length, 1)
     assert.match(device.logs.find(l => /power save/.test(l)), /^wifi: power save "ps-poll" not applied on this board \(/)
+  })
+})
+
+describe('host runtime models', () => {
+  const run = (options, code) => {
+    const device = createDevice({ fakeTimers: true, ...options, code })
+    track(device, () => device.stop())
+    device.start()
+    return device
+  }
+
+  test('analogRead: any D<n> by name, number or Pin; 0 unless set; a bad pin throws as on Espruino', () => {
+    const d = run({}, "try { analogRead('X1') } catch (e) { print(e.message) }")
+    assert.deepEqual(d.logs, ['Invalid pin'])
+    const e = createDevice({ fakeTimers: true, code: "print(analogRead('D47'), analogRead(D5), analogRead(5), analogRead('D3'))" })
+    track(e, () => e.stop())
+    e.setAnalog('D47', 0.25)
+    e.setAnalog(5, () => 0.5)
+    e.start()
+    assert.deepEqual(e.logs, ['0.25 0.5 0.5 0'])
+    assert.equal(e.analogReads, 4)
+    assert.throws(() => e.setAnalog('D1', 1.5), /not 0\.\.1/)
+  })
+
+  test('ESP32 board: ESP32.setAtten and Wifi.setConfig as in 2v29; other boards have neither', () => {
+    const wifi = { ssid: 'x', password: 'y' }
+    const code = `
+      var w = require('Wifi');
+      print(typeof ESP32, typeof w.setConfig, w.getStatus().powersave);
+      if (typeof ESP32 !== 'undefined') ESP32.setAtten('D35', 3600);
+      if (w.setConfig) {
+        w.setConfig({ powersave: 'none' }); print(w.getStatus().powersave);
+        w.setConfig({ powersave: 'ps-poll' }); print(w.getStatus().powersave);
+        try { w.setConfig({ powersave: 'deep' }) } catch (e) { print(e.message) }
+      }
+    `
+    const esp32 = run({ board: 'ESP32', wifi }, code)
+    assert.deepEqual(esp32.logs, ['object function modem', 'none', 'modem', 'Unknown powersave mode'])
+    assert.deepEqual([...esp32.adcAttenuation], [['D35', 3600]])
+    const pico = run({ wifi }, code)
+    assert.deepEqual(pico.logs, ['undefined undefined none'])
+  })
+})
+
+describe('simulator', () => {
+  test('a simulated cell when the config has none; draining it shows at the next 10-minute check', async () => {
+    const session = await startSession({ outPath: join(mkdtempSync(join(tmpdir(), 'tablecall-sim-')), 'fw.js'), fakeTimers: true, battery: true })
+    track(session)
+    const seen = []
+    session.on('battery', v => seen.push(v))
+    assert.equal(session.batteryAdded, true)
+    session.start()
+    await logged(session.device, /^battery: 4\.20 V$/)
+    assert.equal(session.drainBattery(0.1).toFixed(2), '4.10')
+    await advance(session.device, 10 * MINUTE, 5000)
+    await session.staff.waitFor(list => list.filter(m => m.topic === session.batteryTopic).length === 2)
+    assert.deepEqual(seen, ['4.20', '4.10'])
+  })
+
+  test('npm start: the staff see the battery, v drains it, and the help names the key', async () => {
+    const help = execFileSync(process.execPath, ['host/sim/start.mjs', '--help'], { encoding: 'utf8' })
+    assert.match(help, /v drains the simulated battery/)
+    const child = spawn(process.execPath, ['host/sim/start.mjs'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const exited = new Promise(resolve => child.on('exit', resolve))
+    track(child, async () => { child.kill(); await exited })
+    let out = ''
+    const printed = pattern => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} within 15 s; printed:\n${out}`)), 15000)
+      const check = () => {
+        if (!pattern.test(out)) return
+        clearTimeout(timer)
+        child.stdout.off('data', check)
+        resolve()
+      }
+      child.stdout.on('data', check)
+    })
+    child.stdout.on('data', d => { out += d })
+    await printed(/staff +battery: 4\.20 V/)
+    child.stdin.write('v')
+    await printed(/sim +battery drained to 4\.10 V/)
+    child.stdin.write('q')
+    assert.equal(await exited, 0)
   })
 })
