@@ -26,7 +26,7 @@ interface WifiModule {
 }
 
 /** Only on ESP32 builds of Espruino. */
-declare const ESP32: { setAtten?(pin: string, atten: number): void }
+declare const ESP32: { setAtten?(pin: string, atten: number): void, getState?(): { BLE: boolean } }
 
 interface StorageModule {
   readJSON(name: string, noExceptions: boolean): unknown

@@ -6,6 +6,9 @@ import { retry } from './retry'
 // leave at once, messages to the device wait for the next beacon. See docs/power.md.
 function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (line: string) => void) {
   try {
+    // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
+    // refused or aborts, which would reboot the board at every start.
+    if (powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState && ESP32.getState().BLE) throw new Error('Bluetooth is on (fix: ESP32.enableBLE(false) at the console)')
     wifi.setConfig!({ powersave })
   } catch (e) {
     // No setConfig (only ESP32 and ESP8266 have it), or a name the build does not know: Espruino on

@@ -147,10 +147,18 @@ describe('WiFi power save', () => {
 
   test('wifi.powersave reaches the Wifi module (ESP32 model): "none" turns modem sleep off', async () => {
     const fw = await firmware({ board: 'esp32', wifi: { powersave: 'none' } })
-    const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32' }))
+    const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32', ble: false }))
     await logged(device, connected)
     assert.equal(device.wifi.powersave, 'none')
     assert.ok(!device.logs.some(l => /power save/.test(l)))
+  })
+
+  test('"none" while Bluetooth is on (ESP-IDF needs modem sleep then): not applied, one line says why', async () => {
+    const fw = await firmware({ board: 'esp32', wifi: { powersave: 'none' } })
+    const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32' }))
+    await logged(device, connected)
+    assert.equal(device.wifi.powersave, 'modem')
+    assert.deepEqual(device.logs.filter(l => /power save/.test(l)), ['wifi: power save "none" not applied on this board (Error: Bluetooth is on (fix: ESP32.enableBLE(false) at the console))'])
   })
 
   test('the default "ps-poll" is accepted by the ESP32 model: modem sleep, no complaint', async () => {

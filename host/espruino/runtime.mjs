@@ -17,7 +17,7 @@ import { trackRejections } from './rejections.mjs'
 import { espruinoStrings } from './strings.mjs'
 
 const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
-const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' }
+const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W', ble: true }
 
 function validate (options) {
   if (!options || typeof options.code !== 'string') {
@@ -185,7 +185,7 @@ class Device extends EventEmitter {
       process: system.process,
       console: realm.object({ log: print, debug: print, info: print, warn: print, error: print }),
       print,
-      ...(opts.board === 'ESP32' && { ESP32: createEsp32({ realm, attenuation: this.adcAttenuation }) }),
+      ...(opts.board === 'ESP32' && { ESP32: createEsp32({ realm, attenuation: this.adcAttenuation, ble: opts.ble }) }),
       getSerial: () => opts.serial,
       btoa: (s) => Buffer.from(String(s), 'latin1').toString('base64'),
       atob: (s) => Buffer.from(String(s), 'base64').toString('latin1'),
@@ -226,8 +226,9 @@ class Device extends EventEmitter {
 }
 
 /**
- * options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. board
- * 'ESP32' adds what only Espruino's ESP32 build has: the ESP32 object and Wifi.setConfig.
+ * options: { code, fakeTimers, serial, wifi, connectOverride, log, board, ble } — see Device above.
+ * board 'ESP32' adds what only Espruino's ESP32 build has: the ESP32 object and Wifi.setConfig;
+ * ble (default true, as that build starts) is what ESP32.getState().BLE says.
  */
 export function createDevice (options) {
   return new Device(options)
