@@ -33,7 +33,7 @@ export function startBattery (pin: string, volts: number, publish: (payload: str
     const cv = Math.min(999, Math.round(sum / SAMPLES * volts * 100))
     // NaN: the pin has no ADC (ESP32 answers NaN rather than throwing).
     if (!(cv >= 0)) {
-      if (!warned) log('battery: no analog reading on ' + pin + ' (fix: wire the divider to an ADC pin, e.g. D35)')
+      if (!warned) log('battery: no reading on ' + pin + ' (fix: an ADC pin, see docs/power.md)')
       warned = true
       return
     }

@@ -8,12 +8,12 @@ function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (
   try {
     // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
     // refused or aborts, which would reboot the board at every start.
-    if (powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState && ESP32.getState().BLE) throw new Error('Bluetooth is on (fix: ESP32.enableBLE(false) at the console)')
+    if (powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState!().BLE) throw new Error('Bluetooth is on')
     wifi.setConfig!({ powersave })
   } catch (e) {
     // No setConfig (only ESP32 and ESP8266 have it), or a name the build does not know: Espruino on
     // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
-    log('wifi: power save "' + powersave + '" not applied on this board (' + e + ')')
+    log('wifi: power save "' + powersave + '" not applied (' + e + '); see docs/power.md')
   }
 }
 
