@@ -158,7 +158,7 @@ describe('WiFi power save', () => {
     const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32' }))
     await logged(device, connected)
     assert.equal(device.wifi.powersave, 'modem')
-    assert.deepEqual(device.logs.filter(l => /power save/.test(l)), ['wifi: power save "none" not applied on this board (Error: Bluetooth is on (fix: ESP32.enableBLE(false) at the console))'])
+    assert.deepEqual(device.logs.filter(l => /power save/.test(l)), ['wifi: power save "none" not applied (Error: Bluetooth is on); see docs/power.md'])
   })
 
   test('the default "ps-poll" is accepted by the ESP32 model: modem sleep, no complaint', async () => {
@@ -174,7 +174,7 @@ describe('WiFi power save', () => {
     const device = running(boot({ code: fw.code, port: broker.port, board: 'RPI_PICO_W' }))
     await logged(device, connected)
     assert.deepEqual(device.logs.filter(l => /power save/.test(l)).length, 1)
-    assert.match(device.logs.find(l => /power save/.test(l)), /^wifi: power save "ps-poll" not applied on this board \(/)
+    assert.match(device.logs.find(l => /power save/.test(l)), /^wifi: power save "ps-poll" not applied \(TypeError: .*setConfig.*\); see docs\/power\.md$/)
   })
 })
 
