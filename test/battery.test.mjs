@@ -1,10 +1,9 @@
 // Battery voltage and WiFi power save: the firmware as flashed, in the host runtime (its ESP32 model
 // where it matters), against real brokers, with the device's clock faked for the 10-minute checks.
-import { describe, test, before, beforeEach, after, afterEach } from 'node:test'
+import { describe, test, before, beforeEach, after } from 'node:test'
 import assert from 'node:assert/strict'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
 import { startSession } from '../host/sim/session.mjs'
@@ -15,6 +14,7 @@ import { join } from 'node:path'
 import { fillId } from '../host/device-id.mjs'
 import { deviceSettings } from '../tools/build/packets.mjs'
 import { importSrc } from './helpers/src-module.mjs'
+import { cleanupAfterEach, noMosquitto, brokers } from './helpers/cleanup.mjs'
 import { firmware, boot, advance, logged, connected, SERIAL } from './helpers/firmware.mjs'
 
 const { withPacketId } = await importSrc('src/codec.ts')
@@ -23,23 +23,9 @@ const BATTERY = { pin: 'D35', divider: 2, scale: 1.1 }
 // What analogRead must return for `volts` at the cell with BATTERY's divider and scale.
 const level = volts => volts / (3.3 * BATTERY.divider * BATTERY.scale)
 
-const cleanup = []
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()()
-})
-const track = (thing, close = () => thing.close()) => {
-  cleanup.push(async () => close())
-  return thing
-}
-const running = device => track(device, () => {
-  assert.deepEqual(device.uncaught.map(String), [], 'no error escaped into the event loop')
-  device.stop()
-})
+const { track, running } = cleanupAfterEach()
 const batteryTopic = fillId('tablecall/{id}/battery', SERIAL)
 const reports = staff => staff.messages.filter(m => m.topic === batteryTopic).map(m => m.payload)
-
-const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
-const brokers = { aedes: () => startBroker(), mosquitto: () => startMosquitto() }
 
 for (const [name, start] of Object.entries(brokers)) {
   describe(`battery against ${name}`, { skip: name === 'mosquitto' && noMosquitto }, () => {
