@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fillId } from '../host/device-id.mjs'
 import { deviceSettings } from '../tools/build/packets.mjs'
+import { loadConfig } from '../tools/build/config.mjs'
 import { importSrc } from './helpers/src-module.mjs'
 import { cleanupAfterEach, noMosquitto, brokers } from './helpers/cleanup.mjs'
 import { firmware, boot, advance, logged, connected, SERIAL } from './helpers/firmware.mjs'
@@ -117,8 +118,9 @@ describe('battery over time (fake clock, aedes)', () => {
 
 describe('the battery packet', () => {
   test('made at build time, filled in on the device: the bytes mqtt-packet makes for the voltage', () => {
-    const config = { buttons: [], mqtt: { host: 'h', qos: 1, topic: 't', statusTopic: 's', batteryTopic: 'tablecall/{id}/battery', clientId: 'c', keepalive: 60 }, battery: BATTERY }
-    const { battery } = deviceSettings({ ...config, message: '{n}' }, 'device')
+    // The project's config, as the build reads it, with a battery.
+    const config = { ...loadConfig({ configPath: 'espruino.config.json', target: 'sim', env: {} }), battery: BATTERY }
+    const { battery } = deviceSettings(config, 'device')
     const packet = battery.packet.join('0a1b2c3d').slice(0, -4) + '3.87'
     const expected = mqttPacket.generate({ cmd: 'publish', topic: 'tablecall/0a1b2c3d/battery', payload: Buffer.from('3.87'), qos: 1, retain: true, dup: false, messageId: 513 })
     assert.equal(withPacketId(packet, battery.idAt, 513, false), expected.toString('latin1'))
