@@ -8,6 +8,7 @@ import { createEventLoop, installEmitter } from './events.mjs'
 import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
 import { createPinInputs, createPins } from './pins.mjs'
 import { createNetRegistry, createNetModule } from './net.mjs'
+import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
@@ -152,14 +153,15 @@ class Device extends EventEmitter {
       onLinkLost: () => this.#netRegistry.dropAll(),
       esp32: opts.board === 'ESP32'
     })
-    const net = createNetModule({
+    const network = {
       realm,
       loop,
       emitter,
       registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
       isOnline: () => (wifi ? wifi.isOnline() : true)
-    })
+    }
+    const net = createNetModule(network)
     const builtinNames = new Set()
     const system = createSystem({
       realm,
@@ -174,6 +176,7 @@ class Device extends EventEmitter {
     })
     const modules = {
       net: net.module,
+      tls: createTlsModule(network),
       Storage: createStorageModule({ realm, files: this.storage }),
       ...(wifi && { Wifi: wifi.module })
     }
@@ -216,7 +219,7 @@ class Device extends EventEmitter {
         loop.stop()
         timers.clearAll()
         pins.stop()
-        net.stop()
+        net.stop() // every socket of the registry, TLS ones too
         wifi?.stop()
         system.stop()
         untrack()
