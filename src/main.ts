@@ -1,7 +1,8 @@
-// Wires the firmware together: config -> wifi -> mqtt <- buttons. Everything else lives in the modules.
+// Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
-import { createMqtt } from './mqtt'
+import { startMqtt, mqttUp, mqttDown, publish } from './mqtt'
+import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
@@ -44,24 +45,29 @@ function start () {
   reportBoot()
   const id = deviceId()
   const fill = (pieces: string[]) => pieces.join(id)
-  const mqtt = createMqtt({
+  startMqtt({
     host: S.host,
     port: S.port,
     keepalive: S.keepalive,
-    qos: S.qos,
     connect: fill(S.connect),
     online: fill(S.online),
-    press: S.press.map(fill),
-    idAt: S.idAt,
-    ping: S.ping
+    subscribe: fill(S.subscribe),
+    puback: S.puback,
+    ping: S.ping,
+    onMessage: tableMessage,
+    onConnected: restoreTables,
+    onAck: lights
   }, log)
+  startTables(S.state.map(fill), S.leds)
+  const press = S.press.map(fill)
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
   watchButtons(S.pins, S.debounceMs, i => {
     log('btn: table ' + S.tables[i])
-    mqtt.press(i)
+    publish({ p: press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
+    pressTable(i)
   })
-  E.on('kill', () => mqtt.down('the program is stopping'))
-  startWifi(S.ssid, S.pass, log, mqtt.up, () => mqtt.down('WiFi is down'))
+  E.on('kill', () => mqttDown('the program is stopping'))
+  startWifi(S.ssid, S.pass, log, mqttUp, () => mqttDown('WiFi is down'))
 }
 
 start()

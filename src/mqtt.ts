@@ -1,7 +1,24 @@
-// The MQTT client: one connection state machine and an outgoing store of presses. A press is
-// forgotten only after its PUBACK (QoS 1) or once written (QoS 0); while the network or the broker is
-// down presses wait, in order, in a bounded queue.
-import { decode, withPacketId, CONNACK, PUBACK } from './codec'
+// The MQTT client: one connection state machine, an outgoing store of messages (modelled on MQTT.js's
+// outgoing store) and the subscription to the device's own table states. A QoS 1 message is
+// forgotten only after its PUBACK, a QoS 0 one once written; while the network or the broker is down
+// messages wait, in order, in a bounded queue.
+//
+// Why a persistent session (clean:false) AND a SUBSCRIBE after every CONNACK:
+// - With the session kept, the broker queues the answers (empty retained messages) made while the
+//   device was offline and delivers them right after CONNACK, before the SUBACK; the SUBSCRIBE then
+//   makes it resend the retained states, so after a reboot the lights of tables still calling come
+//   back on. Retained states alone cannot tell "answered" from "no news yet": nothing marks the end
+//   of the retained messages.
+// - So nothing from the store goes out before the SUBACK: a table state that went out on an earlier
+//   connection without a PUBACK is dropped if an answer for that table arrives first (the broker had
+//   it, or the table was answered after the press); resending it would bring an answered call back.
+// - CONNACK without a session (the broker restarted and most likely lost its retained states too, or
+//   it expired the session): the device cannot learn what was answered meanwhile, and losing a guest
+//   who still waits is worse than showing a call again, so tables.ts publishes the states it holds
+//   again, with their first press time.
+// All the device's code and state live at module level: Espruino keeps a function's source text as
+// long as the function exists, so closures made by a long-lived factory would store the code twice.
+import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
 
 export interface MqttOptions {
@@ -9,32 +26,37 @@ export interface MqttOptions {
   port: number
   /** seconds; 0 = no pings */
   keepalive: number
-  qos: 0 | 1
   connect: string
   online: string
-  /** one PUBLISH per button */
-  press: string[]
-  idAt: number[]
+  subscribe: string
+  /** a PUBACK whose packet id the device writes at offset 2 */
+  puback: string
   ping: string
+  /** A PUBLISH on a subscribed topic: hostile input, to be validated. */
+  onMessage(topic: string, payload: string): void
+  /** CONNACK; `session`: the broker kept this device's session. */
+  onConnected(session: boolean): void
+  /** The broker acknowledged a message with a key (a latest-value message). */
+  onAck(): void
 }
 
-export interface Mqtt {
-  /** The network is up: connect. */
-  up(): void
-  /** The network is gone (or the program stops): drop the connection, keep the presses. */
-  down(why: string): void
-  /** Button `index` was pressed. */
-  press(index: number): void
-}
-
-interface Entry {
-  button: number
-  /** packet id once sent (QoS 1) */
+/** A message in the outgoing store. */
+export interface Message {
+  /** the PUBLISH */
+  p: string
+  /** offset of the 2-byte packet id in `p` (QoS 1), 0 for QoS 0 */
+  at: number
+  /** the packet id once sent, else 0 */
   id: number
+  /**
+   * Latest-value messages (retained states: tables use their button index, others any other number)
+   * carry a key: the store holds at most one per key, so a new value replaces a waiting one.
+   */
+  k: number
 }
 
 const QUEUE_MAX = 32
-const CONNACK_MS = 10000
+const ANSWER_MS = 10000
 const PUBACK_MS = 10000
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
@@ -42,170 +64,226 @@ const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'ser
 const OFFLINE = 0
 const CONNECTING = 1
 const WAIT_CONNACK = 2
-const CONNECTED = 3
+// CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
+const WAIT_SUBACK = 3
+const CONNECTED = 4
 
-export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
-  const net = require('net')
-  let state = OFFLINE
-  let networkUp = false
-  let sock: EspruinoSocket | undefined
-  let rx = ''
-  const store: Entry[] = []
-  let lastId = 0
-  let dropped = 0
-  let pingTimer: number | undefined
-  let deadTimer: number | undefined
-  let ackTimer: number | undefined
-  const reconnect = retry('mqtt: connecting', log, () => connect())
+let o: MqttOptions
+let log: (line: string) => void
+let state = OFFLINE
+let networkUp = false
+let sock: EspruinoSocket | undefined
+let rx = ''
+const store: Message[] = []
+let lastId = 0
+// whether the broker kept this device's session (CONNACK)
+let session = false
+let dropped = 0
+let pingTimer: number | undefined
+let deadTimer: number | undefined
+let ackTimer: number | undefined
+const reconnect = retry('mqtt: connecting', line => log(line), () => connect())
 
-  const stop = (t: number | undefined) => {
-    if (t !== undefined) clearTimeout(t)
-    return undefined
+function stop (t: number | undefined) {
+  if (t !== undefined) clearTimeout(t)
+  return undefined
+}
+
+/** Whether the data was handed to the socket. */
+function write (data: string): boolean {
+  if (!sock) return false
+  try {
+    sock.write(data)
+  } catch (e) {
+    // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
+    lost('connection closed while sending')
+    return false
   }
+  // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
+  pingTimer = stop(pingTimer)
+  if (o.keepalive) pingTimer = setTimeout(() => state >= WAIT_SUBACK && write(o.ping), o.keepalive * 1000)
+  return true
+}
 
-  /** Whether the data was handed to the socket. */
-  const write = (data: string): boolean => {
-    if (!sock) return false
-    try {
-      sock.write(data)
-    } catch (e) {
-      // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
-      lost('connection closed while sending')
+// Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
+function expectWithin (ms: number, what: string) {
+  deadTimer = stop(deadTimer)
+  if (ms) deadTimer = setTimeout(() => lost(what), ms)
+}
+
+function lost (why: string) {
+  if (!sock) return
+  const s = sock
+  sock = undefined
+  log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+  state = OFFLINE
+  rx = ''
+  pingTimer = stop(pingTimer)
+  deadTimer = stop(deadTimer)
+  ackTimer = stop(ackTimer)
+  try {
+    s.end()
+  } catch (e) {
+    // already closed
+  }
+  if (networkUp) reconnect.later()
+}
+
+function send (m: Message) {
+  if (!m.at) {
+    if (write(m.p)) store.splice(store.indexOf(m), 1)
+    return
+  }
+  // A message sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
+  const dup = m.id !== 0
+  if (!dup) m.id = lastId = lastId % 65534 + 1
+  if (write(withPacketId(m.p, m.at, m.id, dup)) && ackTimer === undefined) awaitPuback()
+}
+
+// MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
+// the link is broken: reconnect, and everything unacknowledged goes again with DUP.
+function awaitPuback () {
+  ackTimer = setTimeout(() => lost('no PUBACK within ' + PUBACK_MS / 1000 + ' s'), PUBACK_MS)
+}
+
+function onPacket (type: number, value: number, a?: string, b?: string) {
+  expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+  if (type === CONNACK) {
+    if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
+    if (value & 255) return lost('broker refused the connection: ' + (REFUSED[value & 255] || 'code ' + (value & 255)))
+    state = WAIT_SUBACK
+    session = value > 255
+    reconnect.reset()
+    write(o.online)
+    o.onConnected(session)
+    write(o.subscribe)
+    expectWithin(ANSWER_MS, 'no SUBACK within ' + ANSWER_MS / 1000 + ' s')
+  } else if (type === SUBACK) {
+    if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
+    state = CONNECTED
+    const again = store.filter(m => m.id !== 0).length
+    log('mqtt: connected to ' + o.host + ':' + o.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
+    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused: answers will not reach the lights')
+    store.slice().forEach(send)
+  } else if (type === PUBLISH) {
+    if (value) write(withPacketId(o.puback, 2, value, false))
+    o.onMessage(a!, b!)
+  } else if (type === PUBACK) {
+    for (let i = 0; i < store.length; i++) {
+      if (store[i].id === value) {
+        const m = store.splice(i, 1)[0]
+        if (m.k >= 0) o.onAck()
+        // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
+        ackTimer = stop(ackTimer)
+        if (store.length) awaitPuback()
+        break
+      }
+    }
+  }
+}
+
+function receive (data: string) {
+  let rest: string | null = null
+  try {
+    rest = decode(rx + data, onPacket)
+  } catch (e) {
+    // decode never throws; this only keeps a surprise (in a handler) from escaping into the event loop
+  }
+  if (rest === null) lost('malformed data from the broker')
+  else if (sock) rx = rest
+}
+
+function connect () {
+  if (!networkUp || state !== OFFLINE) return
+  state = CONNECTING
+  let s: EspruinoSocket
+  try {
+    s = require('net').connect({ host: o.host, port: o.port }, () => {
+      if (sock !== s) return
+      state = WAIT_CONNACK
+      write(o.connect)
+    })
+  } catch (e) {
+    state = OFFLINE
+    log('mqtt: cannot reach ' + o.host + ':' + o.port + ' (' + e + ')')
+    reconnect.later()
+    return
+  }
+  sock = s
+  expectWithin(ANSWER_MS, 'no CONNACK from ' + o.host + ':' + o.port + ' within ' + ANSWER_MS / 1000 + ' s')
+  s.on('data', data => {
+    if (sock === s) receive(data)
+  })
+  s.on('error', err => {
+    if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
+  })
+  s.on('close', () => {
+    if (sock === s) lost('broker closed the connection')
+  })
+}
+
+export function startMqtt (options: MqttOptions, logger: (line: string) => void): void {
+  o = options
+  log = logger
+}
+
+/** The network is up: connect. */
+export function mqttUp () {
+  networkUp = true
+  connect()
+}
+
+/** The network is gone (or the program stops): drop the connection, keep the messages. */
+export function mqttDown (why: string) {
+  networkUp = false
+  reconnect.cancel()
+  lost(why)
+}
+
+/** Queues a message (k: -1) and sends it as soon as the broker is ready for it. */
+export function publish (m: Message) {
+  store.push(m)
+  // Messages in flight on a working connection leave the store within a round trip; the bound is for
+  // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
+  // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
+  while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+    let i = 0
+    while (store[i].k >= 0) i++
+    store.splice(i, 1)
+    log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
+  }
+  if (state === CONNECTED) send(m)
+  // A guest is waiting: try the broker now rather than at the end of a long backoff.
+  else reconnect.now()
+}
+
+/** Sends the latest value for key `m.k`: replaces a waiting message with that key (unless the same). */
+export function latest (m: Message) {
+  for (let i = 0; i < store.length; i++) {
+    const w = store[i]
+    if (w.k === m.k) {
+      if (w.p !== m.p) {
+        store[i] = m
+        if (state === CONNECTED) send(m)
+      }
+      return
+    }
+  }
+  publish(m)
+}
+
+/**
+ * Whether a message with key `k` waits in the store. With `answered` (the broker says the state was
+ * cleared), a message that went out on an earlier connection is dropped first if the broker is still
+ * delivering what it kept for the session: that answer is newer than the message.
+ */
+export function waiting (k: number, answered: boolean): boolean {
+  for (let i = 0; i < store.length; i++) {
+    if (store[i].k === k) {
+      if (!(answered && state === WAIT_SUBACK && store[i].id)) return true
+      store.splice(i, 1)
       return false
     }
-    // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
-    pingTimer = stop(pingTimer)
-    if (o.keepalive) pingTimer = setTimeout(() => state === CONNECTED && write(o.ping), o.keepalive * 1000)
-    return true
   }
-
-  // Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
-  const expectWithin = (ms: number, what: string) => {
-    deadTimer = stop(deadTimer)
-    if (ms) deadTimer = setTimeout(() => lost(what), ms)
-  }
-
-  const lost = (why: string) => {
-    if (!sock) return
-    const s = sock
-    sock = undefined
-    log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
-    state = OFFLINE
-    rx = ''
-    pingTimer = stop(pingTimer)
-    deadTimer = stop(deadTimer)
-    ackTimer = stop(ackTimer)
-    try {
-      s.end()
-    } catch (e) {
-      // already closed
-    }
-    if (networkUp) reconnect.later()
-  }
-
-  const send = (entry: Entry) => {
-    if (!o.qos) {
-      if (write(o.press[entry.button])) store.splice(store.indexOf(entry), 1)
-      return
-    }
-    // A press sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
-    const dup = entry.id !== 0
-    if (!dup) entry.id = lastId = lastId % 65535 + 1
-    if (write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup)) && ackTimer === undefined) awaitPuback()
-  }
-
-  // MQTT resends only on a new connection, so a press the broker does not acknowledge in time means
-  // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
-  const awaitPuback = () => {
-    ackTimer = setTimeout(() => lost('no PUBACK within ' + PUBACK_MS / 1000 + ' s'), PUBACK_MS)
-  }
-
-  const onPacket = (type: number, value: number) => {
-    expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
-    if (type === CONNACK) {
-      if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
-      if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
-      state = CONNECTED
-      reconnect.reset()
-      const again = store.filter(e => e.id !== 0).length
-      log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
-      write(o.online)
-      store.slice().forEach(send)
-    } else if (type === PUBACK) {
-      for (let i = 0; i < store.length; i++) {
-        if (store[i].id === value) {
-          store.splice(i, 1)
-          break
-        }
-      }
-      // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
-      ackTimer = stop(ackTimer)
-      if (store.length) awaitPuback()
-    }
-  }
-
-  const receive = (data: string) => {
-    let rest: string | null = null
-    try {
-      rest = decode(rx + data, onPacket)
-    } catch (e) {
-      // decode never throws; this only keeps a surprise from escaping into the event loop
-    }
-    if (rest === null) lost('malformed data from the broker')
-    else if (sock) rx = rest
-  }
-
-  const connect = () => {
-    if (!networkUp || state !== OFFLINE) return
-    state = CONNECTING
-    let s: EspruinoSocket
-    try {
-      s = net.connect({ host: o.host, port: o.port }, () => {
-        if (sock !== s) return
-        state = WAIT_CONNACK
-        write(o.connect)
-      })
-    } catch (e) {
-      state = OFFLINE
-      log('mqtt: cannot reach ' + o.host + ':' + o.port + ' (' + e + ')')
-      reconnect.later()
-      return
-    }
-    sock = s
-    expectWithin(CONNACK_MS, 'no CONNACK from ' + o.host + ':' + o.port + ' within ' + CONNACK_MS / 1000 + ' s')
-    s.on('data', data => {
-      if (sock === s) receive(data)
-    })
-    s.on('error', err => {
-      if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
-    })
-    s.on('close', () => {
-      if (sock === s) lost('broker closed the connection')
-    })
-  }
-
-  return {
-    up: () => {
-      networkUp = true
-      connect()
-    },
-    down: (why: string) => {
-      networkUp = false
-      reconnect.cancel()
-      lost(why)
-    },
-    press: (button: number) => {
-      store.push({ button, id: 0 })
-      // Presses in flight on a working connection leave the store within a round trip; the bound is
-      // for presses waiting on a dead link, with a hard cap in case the link only looks alive.
-      while (store.length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
-        store.shift()
-        dropped++
-        log('mqtt: queue full, dropped the oldest waiting press (' + dropped + ' dropped so far)')
-      }
-      if (state === CONNECTED) send(store[store.length - 1])
-      // A guest is waiting: try the broker now rather than at the end of a long backoff.
-      else reconnect.now()
-    }
-  }
+  return false
 }

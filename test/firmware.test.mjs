@@ -103,7 +103,7 @@ describe('against aedes, with a breakable link', () => {
     await staff.waitFor(2)
     assert.deepEqual(calls(staff, fw.topic), [press(2), press(3)])
     // What the device sent on the second connection: table 2 again, with DUP set, counted once.
-    const publishes = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+    const publishes = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.topic === fw.topic)
     assert.deepEqual(publishes.map(p => [p.payload.toString(), p.dup]), [[press(2), true], [press(3), false]])
     assert.equal(device.logs.filter(l => /DUP/.test(l)).length, 1)
   })
@@ -114,14 +114,23 @@ describe('against aedes, with a breakable link', () => {
     const device = running(boot({ code: fw.code, port: link.port }))
     await logged(device, connected)
     await tap(device, 'D18')
-    await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish' && p.qos === 1), { what: 'the PUBLISH' })
+    const sent = () => parse(link.recorded[0].data)
+    const isState = p => p.cmd === 'publish' && p.topic === `tablecall/${deviceId(SERIAL)}/table/3`
+    await until(device, () => sent().some(isState), { what: 'the table state' })
     const id = deviceId(SERIAL)
     assert.ok(device.logs.includes(`mqtt: topic tablecall/${id}/calls on broker.hivemq.com:1883`), 'host/device-id.mjs agrees with the firmware')
     const gen = p => mqttPacket.generate(p).toString('latin1')
-    const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `tablecall-${id}`, keepalive: 60, will: { topic: `tablecall/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } })
+    const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: `tablecall-${id}`, keepalive: 60, will: { topic: `tablecall/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } })
     const online = gen({ cmd: 'publish', topic: `tablecall/${id}/status`, payload: 'online', qos: 0, retain: true })
+    const subscribe = gen({ cmd: 'subscribe', messageId: 65535, subscriptions: [1, 2, 3, 4].map(n => ({ topic: `tablecall/${id}/table/${n}`, qos: 1 })) })
     const call = gen({ cmd: 'publish', topic: `tablecall/${id}/calls`, payload: press(3), qos: 1, messageId: 1, retain: false })
-    assert.equal(hex(link.recorded[0].data), hex(connect + online + call))
+    // Real timers: the host runtime's clock is the real time, so the state carries the press time.
+    const state = sent().find(isState)
+    assert.match(state.payload.toString(), /^calling \d{13}$/)
+    const table = gen({ cmd: 'publish', topic: `tablecall/${id}/table/3`, payload: state.payload, qos: 1, messageId: 2, retain: true })
+    // Retained states other tests left on this broker come in first; the device acknowledges each.
+    const pubacks = sent().filter(p => p.cmd === 'puback').map(p => gen({ cmd: 'puback', messageId: p.messageId }))
+    assert.equal(hex(link.recorded[0].data), hex(connect + online + subscribe + pubacks.slice(0, -1).join('') + call + table + pubacks.slice(-1).join('')))
   })
 
   test('half-open link: no answer to a ping is noticed within 1.5 x keepalive and the device reconnects', async () => {
@@ -153,7 +162,8 @@ describe('against aedes, with a breakable link', () => {
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
-    const fake = track(net.createServer(socket => socket.once('data', () => socket.write(answers.shift() || '\x20\x02\x00\x00', 'latin1'))))
+    // CONNACK, then a SUBACK for the SUBSCRIBE it will be sent
+    const fake = track(net.createServer(socket => socket.once('data', () => socket.write(answers.shift() || '\x20\x02\x00\x00\x90\x03\xff\xff\x01', 'latin1'))))
     await new Promise(resolve => fake.listen(0, '127.0.0.1', resolve))
     const device = running(boot({ code: fw.code, port: fake.address().port, fakeTimers: true }))
     await logged(device, /malformed data from the broker/, { count: 2, stepMs: 100 })
@@ -198,7 +208,7 @@ describe('against aedes, with a breakable link', () => {
     await until(device, () => staff.messages.length >= 80, { what: 'the 40 resent' })
     assert.equal(device.logs.some(l => /dropped/.test(l)), false)
     assert.deepEqual(calls(staff, fw.topic), [...order, ...order].map(press))
-    const resent = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+    const resent = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.topic === fw.topic)
     assert.equal(resent.length, 40)
     assert.ok(resent.every(p => p.dup))
   })
@@ -213,7 +223,10 @@ describe('against aedes, with a breakable link', () => {
     await tap(device, 'D17')
     await staff.waitFor(2)
     assert.deepEqual(calls(staff, fw.topic), [press(1), press(2)])
-    assert.deepEqual(parse(link.recorded[0].data).filter(p => p.cmd === 'publish').map(p => p.qos), [0, 0, 0])
+    const publishes = parse(link.recorded[0].data).filter(p => p.cmd === 'publish')
+    assert.deepEqual(publishes.filter(p => p.topic === fw.topic).map(p => p.qos), [0, 0])
+    // The table states are QoS 1 whatever mqtt.qos says.
+    assert.deepEqual(publishes.filter(p => /\/table\//.test(p.topic)).map(p => [p.qos, p.retain]), [[1, true], [1, true]])
   })
 
   test('powered up with the code saved: starts once; after a watchdog reset it says so', async () => {

@@ -1,7 +1,7 @@
 // Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
 // carries byte strings instead of an encoder: it only fills in its id and the packet id.
 import mqttPacket from 'mqtt-packet'
-import { ID_PLACEHOLDER } from './config.mjs'
+import { ID_PLACEHOLDER, ConfigError } from './config.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
 // so lengths and offsets computed here hold on the device.
@@ -18,7 +18,9 @@ function connectPacket (mqtt) {
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
-    clean: true,
+    // A persistent session: the broker keeps the subscription to the table states and queues the
+    // answers made while the device is offline (see src/mqtt.ts).
+    clean: false,
     clientId: mark(mqtt.clientId),
     keepalive: mqtt.keepalive,
     username: mqtt.username,
@@ -32,6 +34,27 @@ function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, du
 }
 
 export const messageFor = (template, table) => template.replaceAll('{n}', String(table))
+
+// The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
+export const SUBSCRIBE_ID = 65535
+// A table state with the press time: `calling ` and 13 digits of ms since the epoch (2001 to 2286),
+// which the device writes over the zeros. Without a press time the device cuts them off (and 14 from
+// the remaining length byte): src/tables.ts.
+export const CALLING = 'calling'
+export const TIME_DIGITS = 13
+const CALLING_AT = `${CALLING} ${'0'.repeat(TIME_DIGITS)}`
+
+// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so it
+// must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
+function tableState (mqtt, table) {
+  const topic = messageFor(mqtt.tableTopic, table)
+  const packet = publishPacket({ topic, payload: CALLING_AT, qos: 1, retain: true })
+  if (packet.length > 2 + 127) {
+    const bytes = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
+    throw new ConfigError([`mqtt.tableTopic: ${bytes} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
+  }
+  return pieces(packet)
+}
 
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
 function packetIdOffset (fields) {
@@ -62,6 +85,12 @@ export function deviceSettings (config, target) {
     press: press.map(fields => pieces(publishPacket(fields))),
     // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
-    ping: encode({ cmd: 'pingreq' })
+    ping: encode({ cmd: 'pingreq' }),
+    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.map(b => ({ topic: mark(messageFor(mqtt.tableTopic, b.table)), qos: 1 })) })),
+    // The device writes the id of the PUBLISH it acknowledges over these zeros.
+    puback: encode({ cmd: 'puback', messageId: 0 }),
+    // Per button: its table state packet, `calling 0000000000000`, and its light (when any has one).
+    state: config.buttons.map(b => tableState(mqtt, b.table)),
+    leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : []
   }
 }
