@@ -47,17 +47,20 @@ declare const __TABLECALL__: {
   pins: string[]
   tables: number[]
   debounceMs: number
-  /** Each packet is split where the device id goes: join the pieces with the id. */
-  connect: string[]
-  online: string[]
-  press: string[][]
+  /**
+   * The packets (connect, online, subscribe, press, state) come in pieces around the device id
+   * (string[]); start() joins them with the id in place, so each is kept once, as one string.
+   */
+  connect: string
+  online: string
+  press: string[]
   /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
   idAt: number[]
   ping: string
-  subscribe: string[]
+  subscribe: string
   puback: string
-  /** Per button: its table state packet, `calling 0000000000000`. */
-  state: string[][]
+  /** Per button: its table state packet, `calling`. */
+  state: string[]
   /** Per button: its light's pin, or ''; empty when no button has a light. */
   leds: string[]
 }

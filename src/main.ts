@@ -31,6 +31,15 @@ function reportBoot () {
 
 let started = false
 
+function pressed (i: number) {
+  log('btn: table ' + S.tables[i])
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
+  pressTable(i)
+}
+
+const stopping = () => mqttDown('the program is stopping')
+const wifiDown = () => mqttDown('WiFi is down')
+
 // Runs once whether the code was just uploaded or the board powered up with it saved.
 function start () {
   if (started) return
@@ -44,30 +53,19 @@ function start () {
   }
   reportBoot()
   const id = deviceId()
-  const fill = (pieces: string[]) => pieces.join(id)
-  startMqtt({
-    host: S.host,
-    port: S.port,
-    keepalive: S.keepalive,
-    connect: fill(S.connect),
-    online: fill(S.online),
-    subscribe: fill(S.subscribe),
-    puback: S.puback,
-    ping: S.ping,
-    onMessage: tableMessage,
-    onConnected: restoreTables,
-    onAck: lights
-  }, log)
-  startTables(S.state.map(fill), S.leds)
-  const press = S.press.map(fill)
+  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
+  const fill = (pieces: unknown) => (pieces as string[]).join(id)
+  S.connect = fill(S.connect)
+  S.online = fill(S.online)
+  S.subscribe = fill(S.subscribe)
+  S.press = S.press.map(fill)
+  S.state = S.state.map(fill)
+  startMqtt(tableMessage, restoreTables, lights, log)
+  startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
-  watchButtons(S.pins, S.debounceMs, i => {
-    log('btn: table ' + S.tables[i])
-    publish({ p: press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
-    pressTable(i)
-  })
-  E.on('kill', () => mqttDown('the program is stopping'))
-  startWifi(S.ssid, S.pass, log, mqttUp, () => mqttDown('WiFi is down'))
+  watchButtons(S.pins, S.debounceMs, pressed)
+  E.on('kill', stopping)
+  startWifi(S.ssid, S.pass, log, mqttUp, wifiDown)
 }
 
 start()

@@ -21,25 +21,6 @@
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
 
-export interface MqttOptions {
-  host: string
-  port: number
-  /** seconds; 0 = no pings */
-  keepalive: number
-  connect: string
-  online: string
-  subscribe: string
-  /** a PUBACK whose packet id the device writes at offset 2 */
-  puback: string
-  ping: string
-  /** A PUBLISH on a subscribed topic: hostile input, to be validated. */
-  onMessage(topic: string, payload: string): void
-  /** CONNACK; `session`: the broker kept this device's session. */
-  onConnected(session: boolean): void
-  /** The broker acknowledged a message with a key (a latest-value message). */
-  onAck(): void
-}
-
 /** A message in the outgoing store. */
 export interface Message {
   /** the PUBLISH */
@@ -57,6 +38,7 @@ export interface Message {
 
 const QUEUE_MAX = 32
 const ANSWER_MS = 10000
+const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
 const PUBACK_MS = 10000
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
@@ -68,7 +50,13 @@ const WAIT_CONNACK = 2
 const WAIT_SUBACK = 3
 const CONNECTED = 4
 
-let o: MqttOptions
+// The settings, with the device id in the packets (src/main.ts).
+const S = __TABLECALL__
+// What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
+// validated), CONNACK (whether the broker kept the session), a PUBACK of a latest-value message.
+let onMessage: (topic: string, payload: string) => void
+let onConnected: (session: boolean) => void
+let onAck: () => void
 let log: (line: string) => void
 let state = OFFLINE
 let networkUp = false
@@ -101,7 +89,7 @@ function write (data: string): boolean {
   }
   // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
   pingTimer = stop(pingTimer)
-  if (o.keepalive) pingTimer = setTimeout(() => state >= WAIT_SUBACK && write(o.ping), o.keepalive * 1000)
+  if (S.keepalive) pingTimer = setTimeout(() => state >= WAIT_SUBACK && write(S.ping), S.keepalive * 1000)
   return true
 }
 
@@ -147,32 +135,33 @@ function awaitPuback () {
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string) {
-  expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+  expectWithin(S.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
   if (type === CONNACK) {
     if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
-    if (value & 255) return lost('broker refused the connection: ' + (REFUSED[value & 255] || 'code ' + (value & 255)))
+    const code = value & 255
+    if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
     state = WAIT_SUBACK
     session = value > 255
     reconnect.reset()
-    write(o.online)
-    o.onConnected(session)
-    write(o.subscribe)
-    expectWithin(ANSWER_MS, 'no SUBACK within ' + ANSWER_MS / 1000 + ' s')
+    write(S.online)
+    onConnected(session)
+    write(S.subscribe)
+    expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
   } else if (type === SUBACK) {
     if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
     state = CONNECTED
     const again = store.filter(m => m.id !== 0).length
-    log('mqtt: connected to ' + o.host + ':' + o.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
-    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused: answers will not reach the lights')
+    log('mqtt: connected to ' + S.host + ':' + S.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
+    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription to the table states refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
-    if (value) write(withPacketId(o.puback, 2, value, false))
-    o.onMessage(a!, b!)
+    if (value) write(withPacketId(S.puback, 2, value, false))
+    onMessage(a!, b!)
   } else if (type === PUBACK) {
     for (let i = 0; i < store.length; i++) {
       if (store[i].id === value) {
         const m = store.splice(i, 1)[0]
-        if (m.k >= 0) o.onAck()
+        if (m.k >= 0) onAck()
         // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
         ackTimer = stop(ackTimer)
         if (store.length) awaitPuback()
@@ -198,32 +187,34 @@ function connect () {
   state = CONNECTING
   let s: EspruinoSocket
   try {
-    s = require('net').connect({ host: o.host, port: o.port }, () => {
+    s = require('net').connect({ host: S.host, port: S.port }, () => {
       if (sock !== s) return
       state = WAIT_CONNACK
-      write(o.connect)
+      write(S.connect)
     })
   } catch (e) {
     state = OFFLINE
-    log('mqtt: cannot reach ' + o.host + ':' + o.port + ' (' + e + ')')
+    log('mqtt: cannot reach ' + S.host + ':' + S.port + ' (' + e + ')')
     reconnect.later()
     return
   }
   sock = s
-  expectWithin(ANSWER_MS, 'no CONNACK from ' + o.host + ':' + o.port + ' within ' + ANSWER_MS / 1000 + ' s')
+  expectWithin(ANSWER_MS, 'no CONNACK from ' + S.host + ':' + S.port + WITHIN)
   s.on('data', data => {
     if (sock === s) receive(data)
   })
   s.on('error', err => {
-    if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
+    if (sock === s) lost('cannot reach ' + S.host + ':' + S.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
   })
   s.on('close', () => {
     if (sock === s) lost('broker closed the connection')
   })
 }
 
-export function startMqtt (options: MqttOptions, logger: (line: string) => void): void {
-  o = options
+export function startMqtt (message: typeof onMessage, connected: typeof onConnected, acked: typeof onAck, logger: typeof log) {
+  onMessage = message
+  onConnected = connected
+  onAck = acked
   log = logger
 }
 
@@ -247,9 +238,7 @@ export function publish (m: Message) {
   // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
   // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
   while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
-    let i = 0
-    while (store[i].k >= 0) i++
-    store.splice(i, 1)
+    store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
   if (state === CONNECTED) send(m)
@@ -259,18 +248,15 @@ export function publish (m: Message) {
 
 /** Sends the latest value for key `m.k`: replaces a waiting message with that key (unless the same). */
 export function latest (m: Message) {
-  for (let i = 0; i < store.length; i++) {
-    const w = store[i]
-    if (w.k === m.k) {
-      if (w.p !== m.p) {
-        store[i] = m
-        if (state === CONNECTED) send(m)
-      }
-      return
-    }
+  const i = find(m.k)
+  if (i < 0) publish(m)
+  else if (store[i].p !== m.p) {
+    store[i] = m
+    if (state === CONNECTED) send(m)
   }
-  publish(m)
 }
+
+const find = (k: number) => store.findIndex(m => m.k === k)
 
 /**
  * Whether a message with key `k` waits in the store. With `answered` (the broker says the state was
@@ -278,12 +264,9 @@ export function latest (m: Message) {
  * delivering what it kept for the session: that answer is newer than the message.
  */
 export function waiting (k: number, answered: boolean): boolean {
-  for (let i = 0; i < store.length; i++) {
-    if (store[i].k === k) {
-      if (!(answered && state === WAIT_SUBACK && store[i].id)) return true
-      store.splice(i, 1)
-      return false
-    }
-  }
+  const i = find(k)
+  if (i < 0) return false
+  if (!answered || state !== WAIT_SUBACK || !store[i].id) return true
+  store.splice(i, 1)
   return false
 }

@@ -9,51 +9,41 @@ import { latest, waiting, Message } from './mqtt'
 const CLOCK_SET = 1704067200000
 const BLINK_MS = 250
 
-// Per button: its state packet (`calling 0000000000000`, retained, QoS 1), its light pin or ''.
-let packets: string[]
-let leds: string[]
+// Per button: its state packet (`calling`, retained, QoS 1), its light pin or ''.
+const S = __TABLECALL__
 // Per button: the state the broker has or will have, '' = idle.
 const calling: string[] = []
-let blinker: number | undefined
+// the blinking lights' level: 2 Hz
 let phase = 0
 
 // A state packet has a 2-byte fixed header (the build checks), then the topic and the packet id.
 const idAt = (p: string) => 4 + p.charCodeAt(3)
 
-// The packet of table `i`'s state: the press time written over the zeros, or cut off with its space
-// (and 14 taken from the one-byte remaining length).
+// The packet of table `i`'s state; with the press time appended (and 14 added to the one-byte
+// remaining length).
 function message (i: number): Message {
   const c = calling[i]
-  const t = packets[i]
-  const p = c.length > 7 ? t.slice(0, -13) + c.slice(8) : t[0] + String.fromCharCode(t.charCodeAt(1) - 14) + t.slice(2, -14)
+  const t = S.state[i]
+  const p = c.length > 7 ? t[0] + String.fromCharCode(t.charCodeAt(1) + 14) + t.slice(2) + c.slice(7) : t
   return { p, at: idAt(p), id: 0, k: i }
 }
 
-/** Sets every light from the states and the store; blinks while any state waits for its PUBACK. */
+/** Sets every light from the states and the store: blinking while a state waits for its PUBACK. */
 export function lights () {
-  let blink = false
-  leds.forEach((pin, i) => {
-    if (!pin) return
-    const w = waiting(i, false)
-    blink = blink || w
-    digitalWrite(pin, w ? phase : calling[i] ? 1 : 0)
+  S.leds.forEach((pin, i) => {
+    if (pin) digitalWrite(pin, waiting(i, false) ? phase : calling[i] ? 1 : 0)
   })
-  if (blink && blinker === undefined) {
-    blinker = setInterval(() => {
+}
+
+export function startTables () {
+  S.state.forEach(() => calling.push(''))
+  lights()
+  if (S.leds.length) {
+    setInterval(() => {
       phase ^= 1
       lights()
     }, BLINK_MS)
-  } else if (!blink && blinker !== undefined) {
-    clearTimeout(blinker)
-    blinker = undefined
   }
-}
-
-export function startTables (states: string[], pins: string[]) {
-  packets = states
-  leds = pins
-  states.forEach(() => calling.push(''))
-  lights()
 }
 
 /** Button `i` was pressed. */
@@ -64,20 +54,12 @@ export function pressTable (i: number) {
   lights()
 }
 
-// `calling` or `calling ` and 13 digits
-function isCalling (p: string): boolean {
-  if (p === 'calling') return true
-  if (p.length !== 21 || p.slice(0, 8) !== 'calling ') return false
-  for (let i = 8; i < 21; i++) {
-    const d = p.charCodeAt(i) - 48
-    if (d < 0 || d > 9) return false
-  }
-  return true
-}
+// `calling`, or `calling ` and 13 digits
+const isCalling = (p: string) => p === 'calling' || (p.length === 21 && p.slice(0, 8) === 'calling ' && !/\D/.test(p.slice(8)))
 
 /** A message on a subscribed topic, from the broker: hostile input. */
 export function tableMessage (topic: string, payload: string) {
-  packets.forEach((p, i) => {
+  S.state.forEach((p, i) => {
     // the topic as the state packet carries it (one byte of length suffices: the build checks)
     if (p.charCodeAt(3) !== topic.length || p.substr(4, topic.length) !== topic) return
     // A state of ours still waiting for its PUBACK is newer than what the broker says now.

@@ -1,5 +1,6 @@
 // Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
-// carries byte strings instead of an encoder: it only fills in its id and the packet id.
+// carries byte strings instead of an encoder: it only fills in its id, packet ids and fixed-width
+// payloads.
 import mqttPacket from 'mqtt-packet'
 import { ID_PLACEHOLDER, ConfigError } from './config.mjs'
 
@@ -10,7 +11,8 @@ const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
 const encode = packet => mqttPacket.generate(packet).toString('latin1')
 const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
 
-// The device joins these pieces with its id; a packet without the id is a single piece.
+// The device joins these pieces with its id, in place (src/main.ts); a packet without the id is a
+// single piece.
 const pieces = packet => packet.split(ID_MARKER)
 
 function connectPacket (mqtt) {
@@ -37,19 +39,17 @@ export const messageFor = (template, table) => template.replaceAll('{n}', String
 
 // The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
 export const SUBSCRIBE_ID = 65535
-// A table state with the press time: `calling ` and 13 digits of ms since the epoch (2001 to 2286),
-// which the device writes over the zeros. Without a press time the device cuts them off (and 14 from
-// the remaining length byte): src/tables.ts.
+// A table state: `calling`, retained, QoS 1. With the press time the device appends a space and 13
+// digits of ms since the epoch (2001 to 2286) and adds 14 to the remaining length (src/tables.ts).
 export const CALLING = 'calling'
-export const TIME_DIGITS = 13
-const CALLING_AT = `${CALLING} ${'0'.repeat(TIME_DIGITS)}`
+const TIMED = 14
 
-// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so it
-// must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
+// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so even
+// with the press time it must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
 function tableState (mqtt, table) {
   const topic = messageFor(mqtt.tableTopic, table)
-  const packet = publishPacket({ topic, payload: CALLING_AT, qos: 1, retain: true })
-  if (packet.length > 2 + 127) {
+  const packet = publishPacket({ topic, payload: CALLING, qos: 1, retain: true })
+  if (packet.length + TIMED > 2 + 127) {
     const bytes = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
     throw new ConfigError([`mqtt.tableTopic: ${bytes} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
   }
@@ -89,7 +89,7 @@ export function deviceSettings (config, target) {
     subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.map(b => ({ topic: mark(messageFor(mqtt.tableTopic, b.table)), qos: 1 })) })),
     // The device writes the id of the PUBLISH it acknowledges over these zeros.
     puback: encode({ cmd: 'puback', messageId: 0 }),
-    // Per button: its table state packet, `calling 0000000000000`, and its light (when any has one).
+    // Per button: its table state packet (`calling`) and its light (when any has one).
     state: config.buttons.map(b => tableState(mqtt, b.table)),
     leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : []
   }
