@@ -29,8 +29,6 @@ function reportBoot () {
   E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
 }
 
-let started = false
-
 function pressed (i: number) {
   log('btn: table ' + S.tables[i])
   publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
@@ -40,10 +38,10 @@ function pressed (i: number) {
 const stopping = () => mqttDown('the program is stopping')
 const wifiDown = () => mqttDown('WiFi is down')
 
-// Runs once whether the code was just uploaded or the board powered up with it saved.
+// Runs once per boot: Espruino runs the top-level code at upload and, from .bootcde (npm run flash),
+// at every power-up. No E.on('init') handler: after save() the image holds the state of a running
+// program, so 'init' (after the save and at power-up) would find it started already.
 function start () {
-  if (started) return
-  started = true
   try {
     // Not kicked automatically: only a running event loop kicks it, so a hang reboots the board.
     E.enableWatchdog(WATCHDOG_S, false)
@@ -69,4 +67,3 @@ function start () {
 }
 
 start()
-E.on('init', start)

@@ -40,6 +40,9 @@ const QUEUE_MAX = 32
 const ANSWER_MS = 10000
 const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
 const PUBACK_MS = 10000
+// A connection up this long was a good one: the next loss waits the first backoff delay again.
+const STABLE_MS = 30000
+const CLOSED = 'broker closed the connection'
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states
@@ -70,6 +73,9 @@ let dropped = 0
 let pingTimer: number | undefined
 let deadTimer: number | undefined
 let ackTimer: number | undefined
+let upAt = 0
+// connections in a row the broker closed before they were STABLE_MS old
+let shortLived = 0
 const reconnect = retry('mqtt: connecting', line => log(line), () => connect())
 
 function stop (t: number | undefined) {
@@ -87,23 +93,50 @@ function write (data: string): boolean {
     lost('connection closed while sending')
     return false
   }
-  // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
+  // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
   pingTimer = stop(pingTimer)
-  if (S.keepalive) pingTimer = setTimeout(() => state >= WAIT_SUBACK && write(S.ping), S.keepalive * 1000)
+  if (S.keepalive) pingTimer = setTimeout(ping, S.keepalive * 1000)
   return true
 }
 
-// Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
+function ping () {
+  return state >= WAIT_SUBACK && write(S.ping)
+}
+
 function expectWithin (ms: number, what: string) {
   deadTimer = stop(deadTimer)
-  if (ms) deadTimer = setTimeout(() => lost(what), ms)
+  deadTimer = setTimeout(() => lost(what), ms)
+}
+
+// Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
+// so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
+// and one still silent half a period later is dead.
+function heard () {
+  deadTimer = stop(deadTimer)
+  if (S.keepalive) {
+    deadTimer = setTimeout(() => {
+      if (ping()) expectWithin(S.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
+    }, S.keepalive * 1000)
+  }
 }
 
 function lost (why: string) {
   if (!sock) return
   const s = sock
   sock = undefined
-  log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+  // accepted (CONNACK), whether or not subscribed yet
+  const up = state >= WAIT_SUBACK
+  log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+  if (up) {
+    // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+    // broker when the other connects, take turns about once a second forever.
+    if (Date.now() - upAt >= STABLE_MS) {
+      reconnect.reset()
+      shortLived = 0
+    } else if (!why.indexOf(CLOSED) && ++shortLived === 3) {
+      log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
+    }
+  }
   state = OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
@@ -135,14 +168,14 @@ function awaitPuback () {
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string) {
-  expectWithin(S.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+  heard()
   if (type === CONNACK) {
     if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
     const code = value & 255
     if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
     state = WAIT_SUBACK
     session = value > 255
-    reconnect.reset()
+    upAt = Date.now()
     write(S.online)
     onConnected(session)
     write(S.subscribe)
@@ -204,10 +237,13 @@ function connect () {
     if (sock === s) receive(data)
   })
   s.on('error', err => {
-    if (sock === s) lost('cannot reach ' + S.host + ':' + S.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
+    const why = ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')'
+    // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
+    // when it closes a socket with data unread (another client took this client id).
+    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + S.host + ':' + S.port + why)
   })
   s.on('close', () => {
-    if (sock === s) lost('broker closed the connection')
+    if (sock === s) lost(CLOSED)
   })
 }
 

@@ -37,11 +37,15 @@ function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, du
 
 export const messageFor = (template, table) => template.replaceAll('{n}', String(table))
 
+// Text for the device as its UTF-8 bytes, one char per byte: esbuild writes those as \xNN, which
+// Espruino reads as one byte each (a \uNNNN escape would be cropped to 8 bits on ESP32 and the Pico).
+const bytes = text => Buffer.from(text, 'utf8').toString('latin1')
+
 // The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
-export const SUBSCRIBE_ID = 65535
+const SUBSCRIBE_ID = 65535
 // A table state: `calling`, retained, QoS 1. With the press time the device appends a space and 13
 // digits of ms since the epoch (2001 to 2286) and adds 14 to the remaining length (src/tables.ts).
-export const CALLING = 'calling'
+const CALLING = 'calling'
 const TIMED = 14
 
 // The device finds a table state packet's topic and packet id from its 2-byte fixed header, so even
@@ -50,8 +54,8 @@ function tableState (mqtt, table) {
   const topic = messageFor(mqtt.tableTopic, table)
   const packet = publishPacket({ topic, payload: CALLING, qos: 1, retain: true })
   if (packet.length + TIMED > 2 + 127) {
-    const bytes = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
-    throw new ConfigError([`mqtt.tableTopic: ${bytes} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
+    const length = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
+    throw new ConfigError([`mqtt.tableTopic: ${length} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
   }
   return pieces(packet)
 }
@@ -70,13 +74,13 @@ export function deviceSettings (config, target) {
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
     target,
-    ssid: config.wifi ? config.wifi.ssid : '',
-    pass: config.wifi ? config.wifi.password : '',
-    host: mqtt.host,
+    ssid: config.wifi ? bytes(config.wifi.ssid) : '',
+    pass: config.wifi ? bytes(config.wifi.password) : '',
+    host: bytes(mqtt.host),
     port: mqtt.port,
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
-    topic: mqtt.topic,
+    topic: bytes(mqtt.topic),
     pins: config.buttons.map(b => b.pin),
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
