@@ -207,6 +207,25 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.deepEqual(await lateView(broker.url, d.all), {})
     })
 
+    test('the broker restarts and loses its sessions and states while table 2 calls: the device publishes the call again, with its first press time', async () => {
+      const fw = await withLights()
+      const d = device(fw, broker.port)
+      await logged(d, connected)
+      await advance(d, SNTP_SETTLED_MS)
+      await tap(d, 'D17')
+      await steady(d, 'D13', 1)
+      const before = await lateView(broker.url, d.all)
+      assert.match(before[d.table(2)], /^calling \d{13}$/)
+      const from = d.logs.length
+      await broker.stop()
+      await logged(d, /^mqtt: connection lost/, { from })
+      await broker.start()
+      assert.deepEqual(await lateView(broker.url, d.all), {}, 'the restarted broker has nothing')
+      await logged(d, /^mqtt: connected .*new session/, { from })
+      await steady(d, 'D13', 1)
+      assert.deepEqual(await lateView(broker.url, d.all), before)
+    })
+
     test('a stranger publishes garbage to a table state: ignored, lights unchanged', async () => {
       const fw = await withLights()
       const link = track(await startLink({ port: broker.port }))
