@@ -30,8 +30,8 @@ export interface Message {
   /** the packet id once sent, else 0 */
   id: number
   /**
-   * Latest-value messages (retained states: tables use their button index, others any other number)
-   * carry a key: the store holds at most one per key, so a new value replaces a waiting one.
+   * -1, or for a latest-value message (a retained state) its key: the store holds at most one per key,
+   * so a new value replaces a waiting one. Tables use their button index (0 to 15); others from 16.
    */
   k: number
 }

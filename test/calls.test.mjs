@@ -1,17 +1,16 @@
 // Issue #11: a call stays on every staff screen until someone answers it, and the guest sees that it
 // arrived. The firmware in the host runtime against real brokers: retained table states, answers by
 // another client (an empty retained message), the table lights, and hostile input on the state topics.
-import { describe, test, before, after, afterEach } from 'node:test'
+import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, WIFI } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
 
 // The contract's default topics (espruino.config.schema.json)
 const TABLE_TOPIC = 'tablecall/{id}/table/{n}'
@@ -21,18 +20,7 @@ const withLights = (mqttSettings = {}) => firmware({ mqtt: mqttSettings, buttons
 const gen = p => mqttPacket.generate(p).toString('latin1')
 const hex = s => Buffer.from(s, 'latin1').toString('hex')
 
-const cleanup = []
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()()
-})
-const track = (thing, close = () => thing.close()) => {
-  cleanup.push(async () => close())
-  return thing
-}
-const running = device => track(device, () => {
-  assert.deepEqual(device.uncaught.map(String), [], 'no error escaped into the event loop')
-  device.stop()
-})
+const { track, running } = tracker()
 
 // Each test is a device of its own (its own id, so its own session and retained states on the broker).
 let serials = 0
@@ -83,12 +71,6 @@ function steady (d, pin, level, ms = 1000) {
     return d.output(pin) === level && (!last || d.clock.now - last.at >= ms)
   }
   return until(d, quiet, { what: `${pin} steady at ${level}` })
-}
-
-const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
-const brokers = {
-  aedes: () => startBroker(),
-  mosquitto: () => startMosquitto()
 }
 
 for (const [name, start] of Object.entries(brokers)) {

@@ -1,37 +1,19 @@
 // The firmware as flashed, in the host runtime, against real brokers (aedes in-process and Debian's
 // mosquitto) over real TCP, with the link broken the ways restaurant WiFi breaks it.
-import { describe, test, before, after, afterEach } from 'node:test'
+import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
+import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
-const cleanup = []
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()()
-})
-const track = (thing, close = () => thing.close()) => {
-  cleanup.push(async () => close())
-  return thing
-}
-const running = device => track(device, () => {
-  assert.deepEqual(device.uncaught.map(String), [], 'no error escaped into the event loop')
-  device.stop()
-})
-
-// Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
-const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
-const brokers = {
-  aedes: () => startBroker(),
-  mosquitto: () => startMosquitto()
-}
+const { track, running } = tracker()
 
 for (const [name, start] of Object.entries(brokers)) {
   describe(`against ${name}`, { skip: name === 'mosquitto' && noMosquitto }, () => {
