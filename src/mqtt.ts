@@ -37,9 +37,10 @@ export interface Message {
 }
 
 const QUEUE_MAX = 32
+// how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
+// connection) a QoS 1 PUBLISH
 const ANSWER_MS = 10000
 const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
-const PUBACK_MS = 10000
 // A connection up this long was a good one: the next loss waits the first backoff delay again.
 const STABLE_MS = 30000
 const CLOSED = 'broker closed the connection'
@@ -164,7 +165,7 @@ function send (m: Message) {
 // MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
 // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
 function awaitPuback () {
-  ackTimer = setTimeout(() => lost('no PUBACK within ' + PUBACK_MS / 1000 + ' s'), PUBACK_MS)
+  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string) {
@@ -195,7 +196,7 @@ function onPacket (type: number, value: number, a?: string, b?: string) {
       if (store[i].id === value) {
         const m = store.splice(i, 1)[0]
         if (m.k >= 0) onAck()
-        // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
+        // The broker is acknowledging: only a stall of ANSWER_MS since the last PUBACK is a broken link.
         ackTimer = stop(ackTimer)
         if (store.length) awaitPuback()
         break

@@ -11,7 +11,7 @@ const BLINK_MS = 250
 
 // Per button: its state packet (`calling`, retained, QoS 1), its light pin or ''.
 const S = __TABLECALL__
-// Per button: the state the broker has or will have, '' = idle.
+// Per button: the state the broker has or will have; '' or none = idle.
 const calling: string[] = []
 // the blinking lights' level: 2 Hz
 let phase = 0
@@ -36,7 +36,6 @@ export function lights () {
 }
 
 export function startTables () {
-  S.state.forEach(() => calling.push(''))
   lights()
   if (S.leds.length) {
     setInterval(() => {
