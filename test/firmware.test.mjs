@@ -74,9 +74,14 @@ for (const [name, start] of Object.entries(brokers)) {
       await logged(device, connected)
       // Every write restarted the ping timer, so a steady trickle of QoS 0 presses meant no PINGREQ,
       // nothing back from the broker, and a healthy link declared dead after 1.5 x keepalive.
+      // Each press also publishes the table state (QoS 1): the device acknowledges the broker's echo of
+      // it, so its PUBACK is in before the clock leaps on (a late one would look like a stall).
+      const echoes = () => parse(link.recorded[0].data).filter(p => p.cmd === 'puback').length
       for (let i = 0; i < 8; i++) {
         await advance(device, 45000 - 200, 500)
+        const before = echoes()
         await tap(device, 'D16', { bounce: false })
+        await until(device, () => echoes() > before, { what: 'the table state answered' })
       }
       assert.deepEqual(device.logs.filter(l => /^mqtt: connection lost/.test(l)), [])
       assert.equal(link.recorded.length, 1, 'one connection for the whole 6 minutes')
