@@ -5,7 +5,8 @@
 //
 // Why a persistent session (clean:false) AND a SUBSCRIBE after every CONNACK:
 // - With the session kept, the broker queues the answers (empty retained messages) made while the
-//   device was offline and delivers them right after CONNACK, before the SUBACK; the SUBSCRIBE then
+//   device was offline and delivers them right after CONNACK, before the SUBACK (mosquitto and aedes
+//   do; aedes 1.x loses what was in flight to the old connection on a takeover); the SUBSCRIBE then
 //   makes it resend the retained states, so after a reboot the lights of tables still calling come
 //   back on. Retained states alone cannot tell "answered" from "no news yet": nothing marks the end
 //   of the retained messages.

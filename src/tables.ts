@@ -9,7 +9,7 @@ import { latest, waiting, Message } from './mqtt'
 const CLOCK_SET = 1704067200000
 const BLINK_MS = 250
 
-// Per button: its state packet (`calling`, retained, QoS 1), its light pin or ''.
+// The settings: per button its state packet (`calling`, retained, QoS 1) and its light's pin or ''.
 const S = __TABLECALL__
 // Per button: the state the broker has or will have; '' or none = idle.
 const calling: string[] = []
