@@ -10,6 +10,7 @@ const log = (line: string) => console.log(line)
 
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
 function deviceId (): string {
+  if (S.id) return S.id
   const serial = String(getSerial())
   let h = 0
   for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
@@ -58,6 +59,8 @@ function start () {
   S.subscribe = fill(S.subscribe)
   S.press = S.press.map(fill)
   S.state = S.state.map(fill)
+  // the CA certificate as DER bytes, in place too
+  if (S.ca) S.ca = atob(S.ca)
   startMqtt(tableMessage, restoreTables, lights, log)
   startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
