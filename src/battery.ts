@@ -17,9 +17,9 @@ export interface Battery {
 
 /**
  * `volts` is the cell voltage at a full-scale reading (3.3 x divider x scale); `publish` gets the
- * 4-byte payload, e.g. "3.87", and says whether it went out.
+ * 4-byte payload, e.g. "3.87", and keeps it until the broker has it (a newer one replaces it).
  */
-export function startBattery (pin: string, volts: number, publish: (payload: string) => boolean, log: (line: string) => void): Battery {
+export function startBattery (pin: string, volts: number, publish: (payload: string) => void, log: (line: string) => void): Battery {
   // Only ESP32 builds have it; 2v29 starts every ADC1 channel at 11 dB already, this keeps it so.
   if (typeof ESP32 !== 'undefined' && ESP32.setAtten) ESP32.setAtten(pin, ATTEN_MV)
   let last = -1
@@ -40,7 +40,7 @@ export function startBattery (pin: string, volts: number, publish: (payload: str
     checks++
     if (!always && Math.abs(cv - last) < STEP && checks < HOURLY) return
     const payload = (cv / 100).toFixed(2)
-    if (!publish(payload)) return
+    publish(payload)
     last = cv
     checks = 0
     log('battery: ' + payload + ' V')

@@ -1,11 +1,14 @@
-// Wires the firmware together: config -> wifi -> mqtt <- buttons. Everything else lives in the modules.
+// Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
-import { createMqtt } from './mqtt'
+import { startMqtt, mqttUp, mqttDown, publish, latest } from './mqtt'
+import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
 import { startBattery, Battery } from './battery'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
+// The battery's key in the outgoing store (tables use their button index, at most 15).
+const BATTERY_KEY = 16
 const log = (line: string) => console.log(line)
 
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
@@ -30,6 +33,15 @@ function reportBoot () {
   E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
 }
 
+function pressed (i: number) {
+  log('btn: table ' + S.tables[i])
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
+  pressTable(i)
+}
+
+const stopping = () => mqttDown('the program is stopping')
+const wifiDown = () => mqttDown('WiFi is down')
+
 // Runs once per boot: Espruino runs the top-level code at upload and, from .bootcde (npm run flash),
 // at every power-up. No E.on('init') handler: after save() the image holds the state of a running
 // program, so 'init' (after the save and at power-up) would find it started already.
@@ -43,36 +55,33 @@ function start () {
   }
   reportBoot()
   const id = deviceId()
-  const fill = (pieces: string[]) => pieces.join(id)
+  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
+  const fill = (pieces: unknown) => (pieces as string[]).join(id)
+  S.connect = fill(S.connect)
+  S.online = fill(S.online)
+  S.subscribe = fill(S.subscribe)
+  S.press = S.press.map(fill)
+  S.state = S.state.map(fill)
+  // the CA certificate as DER bytes, in place too
+  if (S.ca) S.ca = atob(S.ca)
   let battery: Battery | undefined
-  const mqtt = createMqtt({
-    host: S.host,
-    port: S.port,
-    tls: S.tls,
-    ca: S.ca ? atob(S.ca) : undefined,
-    keepalive: S.keepalive,
-    qos: S.qos,
-    connect: fill(S.connect),
-    online: fill(S.online),
-    press: S.press.map(fill),
-    idAt: S.idAt,
-    ping: S.ping,
-    onConnected: () => battery && battery.connected()
-  }, log)
+  startMqtt(tableMessage, session => {
+    restoreTables(session)
+    if (battery) battery.connected()
+  }, lights, log)
+  startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
-  watchButtons(S.pins, S.debounceMs, i => {
-    log('btn: table ' + S.tables[i])
-    mqtt.press(i)
-  })
+  watchButtons(S.pins, S.debounceMs, pressed)
   // Read on its own, not through S: without a battery setting esbuild drops all of this.
   if (__TABLECALL__.battery) {
     const B = __TABLECALL__.battery
     // The payload is the packet's last 4 bytes ("0.00" at build time).
     const packet = fill(B.packet).slice(0, -4)
-    battery = startBattery(B.pin, B.volts, payload => mqtt.publish(packet + payload, B.idAt), log)
+    // A latest-value message: at most one voltage waits in the store, the newest.
+    battery = startBattery(B.pin, B.volts, payload => latest({ p: packet + payload, at: B.idAt, id: 0, k: BATTERY_KEY }), log)
   }
-  E.on('kill', () => mqtt.down('the program is stopping'))
-  startWifi(S.ssid, S.pass, S.powersave, log, mqtt.up, () => mqtt.down('WiFi is down'))
+  E.on('kill', stopping)
+  startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
 }
 
 start()

@@ -27,6 +27,9 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
     return
   }
   applyPowersave(wifi, powersave, log)
+  // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
+  if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
+  else log('wifi: no SNTP, so no press times')
   let up = false
   const rejoin = retry('wifi: joining', log, () => join())
   const join = () => {

@@ -15,8 +15,7 @@ import { fillId } from '../host/device-id.mjs'
 import { deviceSettings } from '../tools/build/packets.mjs'
 import { loadConfig } from '../tools/build/config.mjs'
 import { importSrc } from './helpers/src-module.mjs'
-import { cleanupAfterEach, noMosquitto, brokers } from './helpers/cleanup.mjs'
-import { firmware, boot, advance, logged, connected, SERIAL } from './helpers/firmware.mjs'
+import { firmware, boot, advance, logged, connected, SERIAL, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
 
 const { withPacketId } = await importSrc('src/codec.ts')
 const MINUTE = 60000
@@ -24,7 +23,7 @@ const BATTERY = { pin: 'D35', divider: 2, scale: 1.1 }
 // What analogRead must return for `volts` at the cell with BATTERY's divider and scale.
 const level = volts => volts / (3.3 * BATTERY.divider * BATTERY.scale)
 
-const { track, running } = cleanupAfterEach()
+const { track, running } = tracker()
 const batteryTopic = fillId('tablecall/{id}/battery', SERIAL)
 const reports = staff => staff.messages.filter(m => m.topic === batteryTopic).map(m => m.payload)
 

@@ -41,6 +41,7 @@ class Device extends EventEmitter {
   #wifiEnv
   #program // the running boot
   #netRegistry = createNetRegistry()
+  #clockOffset = 0 // Date.now() - scheduler time: the device's wall clock (set by SNTP or setTime)
 
   constructor (options) {
     super()
@@ -56,7 +57,7 @@ class Device extends EventEmitter {
     this.adcAttenuation = new Map()
     const { wifi } = this.#options
     if (wifi) {
-      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure })
+      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure, sntp: wifi.sntp })
       this.wifi = this.#wifiEnv.controller
     }
     this.net = this.#netRegistry
@@ -92,6 +93,16 @@ class Device extends EventEmitter {
   /** analogRead calls so far, all boots. */
   get analogReads () {
     return this.#inputs.analogReads
+  }
+
+  /** The level the firmware drives `pin` to (an LED), or undefined while it is not an output. */
+  output (pin) {
+    return this.#program?.output(pin)
+  }
+
+  /** The device's clock (Date.now()) reads `ms` now, as after SNTP; it keeps running from there. */
+  setTime (ms) {
+    this.#clockOffset = ms - this.#scheduler.now()
   }
 
   press (pin, options) {
@@ -140,9 +151,15 @@ class Device extends EventEmitter {
     const realm = createRealm()
     const loop = createEventLoop({ onUncaught: (err) => this.#uncaught(err) })
     const emitter = installEmitter(realm, loop)
-    installDate(realm, scheduler)
+    installDate(realm, () => scheduler.now() + this.#clockOffset)
     const timers = createDeviceTimers({ realm, loop, scheduler })
-    const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs })
+    const pins = createPins({
+      realm,
+      loop,
+      scheduler,
+      inputs: this.#inputs,
+      onOutput: (n, level) => this.emit('output', `D${n}`, level, scheduler.now())
+    })
     const wifi = this.#wifiEnv && createWifiModule({
       realm,
       loop,
@@ -151,7 +168,8 @@ class Device extends EventEmitter {
       env: this.#wifiEnv,
       serial: opts.serial,
       onLinkLost: () => this.#netRegistry.dropAll(),
-      esp32: opts.board === 'ESP32'
+      esp32: opts.board === 'ESP32',
+      setClock: (ms) => this.setTime(ms)
     })
     const network = {
       realm,
@@ -214,6 +232,7 @@ class Device extends EventEmitter {
 
     return {
       hang: () => loop.stop(),
+      output: (pin) => pins.output(pin),
       shutdown ({ kill }) {
         if (kill) emitter.emitNow(system.E, 'kill')
         loop.stop()
@@ -229,9 +248,10 @@ class Device extends EventEmitter {
 }
 
 /**
- * options: { code, fakeTimers, serial, wifi, connectOverride, log, board, ble } — see Device above.
- * board 'ESP32' adds what only Espruino's ESP32 build has: the ESP32 object and Wifi.setConfig;
- * ble (default true, as that build starts) is what ESP32.getState().BLE says.
+ * options: { code, fakeTimers, serial, wifi ({ ssid, password, callbackOnFailure, sntp } or false),
+ * connectOverride, log, board, ble } — see Device above. board 'ESP32' adds what only Espruino's ESP32
+ * build has: the ESP32 object and Wifi.setConfig; ble (default true, as that build starts) is what
+ * ESP32.getState().BLE says.
  */
 export function createDevice (options) {
   return new Device(options)

@@ -84,6 +84,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     start: () => device.start({ boot: 'power' }),
     config,
     device,
+    serial,
     broker,
     url,
     topic,
