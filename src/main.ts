@@ -1,14 +1,12 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
-import { startMqtt, mqttUp, mqttDown, publish, latest } from './mqtt'
+import { startMqtt, mqttUp, mqttDown, publish } from './mqtt'
 import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
-import { startBattery, Battery } from './battery'
+import { startBattery, batteryConnected } from './battery'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
-// The battery's key in the outgoing store (tables use their button index, at most 15).
-const BATTERY_KEY = 16
 const log = (line: string) => console.log(line)
 
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
@@ -39,6 +37,11 @@ function pressed (i: number) {
   pressTable(i)
 }
 
+function connected (session: boolean) {
+  restoreTables(session)
+  batteryConnected()
+}
+
 const stopping = () => mqttDown('the program is stopping')
 const wifiDown = () => mqttDown('WiFi is down')
 
@@ -64,22 +67,13 @@ function start () {
   S.state = S.state.map(fill)
   // the CA certificate as DER bytes, in place too
   if (S.ca) S.ca = atob(S.ca)
-  let battery: Battery | undefined
-  startMqtt(tableMessage, session => {
-    restoreTables(session)
-    if (battery) battery.connected()
-  }, lights, log)
+  // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
+  // bundle and esbuild drops the battery code.
+  startMqtt(tableMessage, __TABLECALL__.battery ? connected : restoreTables, lights, log)
   startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
   watchButtons(S.pins, S.debounceMs, pressed)
-  // Read on its own, not through S: without a battery setting esbuild drops all of this.
-  if (__TABLECALL__.battery) {
-    const B = __TABLECALL__.battery
-    // The payload is the packet's last 4 bytes ("0.00" at build time).
-    const packet = fill(B.packet).slice(0, -4)
-    // A latest-value message: at most one voltage waits in the store, the newest.
-    battery = startBattery(B.pin, B.volts, payload => latest({ p: packet + payload, at: B.idAt, id: 0, k: BATTERY_KEY }), log)
-  }
+  if (__TABLECALL__.battery) startBattery(fill, log)
   E.on('kill', stopping)
   startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
 }
