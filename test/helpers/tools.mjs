@@ -7,7 +7,7 @@ import { haveMosquitto } from '../../host/mosquitto.mjs'
 export const CHROMIUM = '/usr/bin/chromium'
 
 export const TOOLS = [
-  { name: 'mosquitto', present: haveMosquitto(), install: 'apt-get install -y mosquitto', tests: 'the tests against mosquitto (firmware, npm run broker)' },
+  { name: 'mosquitto', present: haveMosquitto(), install: 'apt-get install -y mosquitto', tests: 'every test against mosquitto (firmware, battery, npm run broker)' },
   { name: 'chromium', present: existsSync(CHROMIUM), install: 'apt-get install -y chromium', tests: 'the tests in headless Chromium (staff board, broker over wss)' }
 ]
 
