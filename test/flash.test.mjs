@@ -18,9 +18,9 @@ const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
 const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url))
 
 /** Runs npm run flash's script; bounded so a hang fails the test instead of stalling it, and killed if this file is. */
-function flash (args) {
+function flash (args, options = {}) {
   return new Promise((resolve) => {
-    own(execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    own(execFile(process.execPath, [CLI, ...args], { timeout: 60_000, ...options }, (error, stdout, stderr) => {
       resolve({ code: error ? error.code : 0, stdout, stderr })
     }))
   })
@@ -122,11 +122,7 @@ test('--dry-run shows the build\'s warnings and still goes on', () =>
   withTempDir(async (dir) => {
     const config = join(dir, 'config.json')
     await writeFile(config, await readFile('espruino.config.json'))
-    const { code, stdout, stderr } = await new Promise((resolve) => {
-      execFile(process.execPath, [CLI, '--dry-run', '--config', config], { cwd: dir, timeout: 60_000, env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } }, (error, stdout, stderr) => {
-        resolve({ code: error ? error.code : 0, stdout, stderr })
-      })
-    })
+    const { code, stdout, stderr } = await flash(['--dry-run', '--config', config], { cwd: dir, env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } })
     assert.equal(code, 0, stderr)
     assert.match(stderr, /^flash: warning: buttons\[0\]\.pin "D16", buttons\[1\]\.pin "D17": .*PSRAM/m)
     assert.match(stdout, /Wrote what would be sent/)
