@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { messageProblem } from '../../board/message-rule.js'
 import { readJson } from './json-text.mjs'
 import { checkPins } from './pins.mjs'
+import { checkKaluma } from './kaluma-rules.mjs'
 
 const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
 export const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))
@@ -228,6 +229,7 @@ function checkMeaning (config, target, problems, warnings) {
     if (problem) problems.push(`message: ${show(config.message)} ${problem}`)
   }
   checkPins(config, problems, warnings)
+  checkKaluma(config, target, problems, warnings)
   if (Array.isArray(config.buttons)) {
     const seen = new Map()
     config.buttons.forEach((b, i) => {
