@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: size, latency, burst, outage and soak of the firmware, each beside its goal or a
 // reference measured in the same run; prints tables and writes bench/results.json.
-//   node bench/run.mjs [--only size,latency,burst,outage,soak,real]
+//   node bench/run.mjs [--only size,latency,burst,outage,soak,answer,real]
 // The real-interpreter section runs when ESPRUINO_BIN points to an Espruino binary built for Linux.
 import os from 'node:os'
 import { writeFileSync } from 'node:fs'
@@ -13,7 +13,8 @@ import { latency } from './latency.mjs'
 import { burst } from './burst.mjs'
 import { outage } from './outage.mjs'
 import { soak } from './soak.mjs'
-import { realInterpreter } from './espruino.mjs'
+import { answer } from './answer.mjs'
+import { realInterpreter, REAL } from './espruino.mjs'
 
 const ms = (v, digits = 0) => v === undefined ? '-' : `${v.toFixed(digits)} ms`
 const pct = v => v === undefined ? '-' : `${v}%`
@@ -52,6 +53,7 @@ const SECTIONS = {
     print: r => `SIZE  minified device bundle (esbuild, target device)\n${table([
       ['', 'bytes', 'goal / reference'],
       ['whole bundle', r.bytes, `<= ${r.goalBytes} (6 KB): ${r.bytes <= r.goalBytes ? 'met' : 'NOT met'}`],
+      ['  with a battery setting', r.withBatteryBytes, `+${r.withBatteryBytes - r.bytes}`],
       ["Espruino's own MQTT module (QoS 0 only)", `~${r.espruinoMqtt.kb} KB`, 'quoted figure, not measured here'],
       ...Object.entries(r.modules).map(([file, n]) => [`  ${file}`, n, `${(100 * n / r.bytes).toFixed(0)}%`]),
       ['  wrapper and glue', r.wrapperBytes, '']
@@ -98,6 +100,15 @@ const SECTIONS = {
       ['device memory', '-', r.deviceMemory]
     ])}`
   },
+  answer: {
+    run: answer,
+    print: r => `ANSWER  a staff screen answers a calling table (empty retained, QoS 1): ${r.answers} answers, host runtime, real timers, in-process broker\n${table([
+      ['', 'p50', 'p99', 'max', ''],
+      dist('staff publish -> table light off', r.toLight, 1),
+      dist('floor: staff publish -> MQTT.js subscriber', r.toSubscriber, 1, 'same broker, same run'),
+      ['answers missed (no light off within 5 s)', r.missed, '', '', '']
+    ])}`
+  },
   real: {
     run: realInterpreter,
     print: r => r.skipped
@@ -112,6 +123,12 @@ const SECTIONS = {
       ['interpreter errors', r.errors.length || 'none', r.errors.join('; ')]
     ])}`
   }
+}
+
+// The same with a battery setting (issue #13): memory after boot, fewer presses.
+SECTIONS.realBattery = {
+  run: () => realInterpreter({ ...REAL, presses: 100, battery: { pin: 'D35' } }),
+  print: r => SECTIONS.real.print(r).replace('REAL INTERPRETER', 'REAL INTERPRETER WITH A BATTERY SETTING')
 }
 
 function machine () {

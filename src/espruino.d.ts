@@ -20,45 +20,79 @@ interface EspruinoSocket {
 interface WifiModule {
   connect(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void
   getIP(callback: (err: unknown, info: { ip: string }) => void): void
+  /** ESP32 only: the clock from an SNTP server (tz offset in hours). */
+  setSNTP?(server: string, tzOffset: number): void
   on(event: 'disconnected', callback: (details: { reason?: string | number }) => void): void
+  /** ESP32 (and ESP8266) only. */
+  setConfig?(settings: { powersave: 'none' | 'ps-poll' }): void
 }
+
+/** Only on ESP32 builds of Espruino. */
+declare const ESP32: { setAtten?(pin: string, atten: number): void, getState?(): { BLE: boolean } }
 
 interface StorageModule {
   readJSON(name: string, noExceptions: boolean): unknown
   writeJSON(name: string, data: unknown): boolean
 }
 
-declare function require (name: 'net'): { connect(options: { host: string, port: number }, callback: () => void): EspruinoSocket }
+declare function require (name: 'net' | 'tls'): { connect(options: { host: string, port: number, ca?: string }, callback: () => void): EspruinoSocket }
 declare function require (name: 'Wifi'): WifiModule
 declare function require (name: 'Storage'): StorageModule
 
 /** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
 declare const __TABLECALL__: {
   target: 'device' | 'sim'
+  /** '' = derive the id from getSerial() */
+  id: string
   ssid: string
   pass: string
   host: string
   port: number
+  tls: boolean
+  /** base64 of the CA certificate's DER bytes, '' for none */
+  ca: string
   keepalive: number
   qos: 0 | 1
   topic: string
   pins: string[]
   tables: number[]
   debounceMs: number
-  /** Each packet is split where the device id goes: join the pieces with the id. */
-  connect: string[]
-  online: string[]
-  press: string[][]
+  /**
+   * The packets (connect, online, subscribe, press, state) come in pieces around the device id
+   * (string[]); start() joins them with the id in place, so each is kept once, as one string.
+   */
+  connect: string
+  online: string
+  press: string[]
   /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
   idAt: number[]
   ping: string
+  powersave: 'none' | 'ps-poll'
+  /** null without a `battery` setting; build.mjs also defines it on its own, so esbuild drops the battery code then. */
+  battery: null | {
+    pin: string
+    /** Cell volts at a full-scale reading: 3.3 x divider x scale. */
+    volts: number
+    /** The retained QoS 1 PUBLISH with the payload "0.00", in pieces like `online`. */
+    packet: string[]
+    idAt: number
+  }
+  subscribe: string
+  puback: string
+  /** Per button: its table state packet, `calling`. */
+  state: string[]
+  /** Per button: its light's pin, or ''; empty when no button has a light. */
+  leds: string[]
 }
 
 // Espruino accepts a pin's name ("D16") wherever it takes a pin.
 declare function pinMode (pin: string, mode: 'input_pulldown' | 'input'): void
+declare function analogRead (pin: string): number
+declare function digitalWrite (pin: string, value: number): void
 declare function setWatch (f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
 
 // Espruino's timers take and return plain numbers.
 declare function setTimeout (callback: () => void, ms: number): number
 declare function setInterval (callback: () => void, ms: number): number
 declare function clearTimeout (id: number): void
+declare function atob (base64: string): string

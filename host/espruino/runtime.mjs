@@ -8,14 +8,16 @@ import { createEventLoop, installEmitter } from './events.mjs'
 import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
 import { createPinInputs, createPins, pressSequence } from './pins.mjs'
 import { createNetRegistry, createNetModule } from './net.mjs'
+import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
+import { createEsp32 } from './esp32.mjs'
 import { formatLogLine } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
 import { espruinoStrings } from './strings.mjs'
 
-const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' }
+const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W', ble: true }
 
 function validate (options) {
   if (!options || typeof options.code !== 'string') {
@@ -38,6 +40,7 @@ class Device extends EventEmitter {
   #wifiEnv
   #program // the running boot
   #netRegistry = createNetRegistry()
+  #clockOffset = 0 // Date.now() - scheduler time: the device's wall clock (set by SNTP or setTime)
 
   constructor (options) {
     super()
@@ -49,9 +52,11 @@ class Device extends EventEmitter {
     this.uncaught = []
     this.reboots = 0
     this.storage = new Map()
+    /** ESP32.setAtten(pin, atten) calls, pin name -> atten (board 'ESP32' only). */
+    this.adcAttenuation = new Map()
     const { wifi } = this.#options
     if (wifi) {
-      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure })
+      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure, sntp: wifi.sntp })
       this.wifi = this.#wifiEnv.controller
     }
     this.net = this.#netRegistry
@@ -77,6 +82,26 @@ class Device extends EventEmitter {
 
   setPin (pin, level) {
     this.#inputs.set(pin, level)
+  }
+
+  /** What analogRead(pin) returns from now on: 0..1, or a function called at each read. */
+  setAnalog (pin, value) {
+    this.#inputs.setAnalog(pin, value)
+  }
+
+  /** analogRead calls so far, all boots. */
+  get analogReads () {
+    return this.#inputs.analogReads
+  }
+
+  /** The level the firmware drives `pin` to (an LED), or undefined while it is not an output. */
+  output (pin) {
+    return this.#program?.output(pin)
+  }
+
+  /** The device's clock (Date.now()) reads `ms` now, as after SNTP; it keeps running from there. */
+  setTime (ms) {
+    this.#clockOffset = ms - this.#scheduler.now()
   }
 
   press (pin, options) {
@@ -115,9 +140,15 @@ class Device extends EventEmitter {
     const realm = createRealm()
     const loop = createEventLoop({ onUncaught: (err) => this.#uncaught(err) })
     const emitter = installEmitter(realm, loop)
-    installDate(realm, scheduler)
+    installDate(realm, () => scheduler.now() + this.#clockOffset)
     const timers = createDeviceTimers({ realm, loop, scheduler })
-    const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs })
+    const pins = createPins({
+      realm,
+      loop,
+      scheduler,
+      inputs: this.#inputs,
+      onOutput: (n, level) => this.emit('output', `D${n}`, level, scheduler.now())
+    })
     const wifi = this.#wifiEnv && createWifiModule({
       realm,
       loop,
@@ -125,16 +156,19 @@ class Device extends EventEmitter {
       scheduler,
       env: this.#wifiEnv,
       serial: opts.serial,
-      onLinkLost: () => this.#netRegistry.dropAll()
+      onLinkLost: () => this.#netRegistry.dropAll(),
+      esp32: opts.board === 'ESP32',
+      setClock: (ms) => this.setTime(ms)
     })
-    const net = createNetModule({
+    const network = {
       realm,
       loop,
       emitter,
       registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
       isOnline: () => (wifi ? wifi.isOnline() : true)
-    })
+    }
+    const net = createNetModule(network)
     const builtinNames = new Set()
     const system = createSystem({
       realm,
@@ -149,6 +183,7 @@ class Device extends EventEmitter {
     })
     const modules = {
       net: net.module,
+      tls: createTlsModule(network),
       Storage: createStorageModule({ realm, files: this.storage }),
       ...(wifi && { Wifi: wifi.module })
     }
@@ -160,6 +195,7 @@ class Device extends EventEmitter {
       process: system.process,
       console: realm.object({ log: print, debug: print, info: print, warn: print, error: print }),
       print,
+      ...(opts.board === 'ESP32' && { ESP32: createEsp32({ realm, attenuation: this.adcAttenuation, ble: opts.ble }) }),
       getSerial: () => opts.serial,
       btoa: (s) => Buffer.from(String(s), 'latin1').toString('base64'),
       atob: (s) => Buffer.from(String(s), 'base64').toString('latin1'),
@@ -185,12 +221,13 @@ class Device extends EventEmitter {
 
     return {
       hang: () => loop.stop(),
+      output: (pin) => pins.output(pin),
       shutdown ({ kill }) {
         if (kill) emitter.emitNow(system.E, 'kill')
         loop.stop()
         timers.clearAll()
         pins.stop()
-        net.stop()
+        net.stop() // every socket of the registry, TLS ones too
         wifi?.stop()
         system.stop()
         untrack()
@@ -199,7 +236,12 @@ class Device extends EventEmitter {
   }
 }
 
-/** options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. */
+/**
+ * options: { code, fakeTimers, serial, wifi ({ ssid, password, callbackOnFailure, sntp } or false),
+ * connectOverride, log, board, ble } — see Device above. board 'ESP32' adds what only Espruino's ESP32
+ * build has: the ESP32 object and Wifi.setConfig; ble (default true, as that build starts) is what
+ * ESP32.getState().BLE says.
+ */
 export function createDevice (options) {
   return new Device(options)
 }

@@ -9,6 +9,13 @@
 //   calls it, later firmware (commit 8e3811704) calls it with msg — choose with
 //   `callbackOnFailure` (default true, as the project brief asks)
 // - disconnect(cb) queues cb at once and again when the disconnect event comes.
+// - setConfig({powersave}) on the ESP32 board only (jswrap_wifi_setConfig; the ESP32 build uses
+//   ESP-IDF 3.3): "none", "ps-poll" and "min" (the same WIFI_PS_MIN_MODEM there), "max", anything
+//   else throws "Unknown powersave mode". getStatus().powersave names the mode: "none", "modem"
+//   (min), "unknown" (max). Espruino never sets it otherwise, so a boot starts in ESP-IDF's default,
+//   minimum modem sleep.
+// - setSNTP(server, tz_offset) (jswrap_esp32_network.c: sntp_setservername + sntp_init): the clock is
+//   set from the network's time SNTP_MS after the station has an IP, and again after each rejoin.
 
 const REASONS = {
   8: 'ASSOC_LEAVE', // we called disconnect()
@@ -19,20 +26,24 @@ const REASONS = {
 const UNKNOWN_REASON = 'Unknown reason' // wifiReasonToString(0): never disconnected yet
 const NO_MAC = '00:00:00:00:00:00'
 const DHCP_MS = 50
+const SNTP_MS = 100
 // The access point's name and password are UTF-8 on the air; device strings are one char per byte.
 const airBytes = text => Buffer.from(text, 'utf8').toString('latin1')
 const deviceBytes = text => Buffer.from(text, 'latin1').toString('latin1')
 
 /** The radio environment of one device (survives reboots); also the test controller. */
-export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true }) {
+export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true, sntp = true }) {
   const env = {
     ap: ap ? { ssid: ap.ssid, password: ap.password } : null,
     bssid: '4c:ed:fb:a1:b2:c3',
     associationDelayMs: 300,
     outageUntil: -Infinity,
     callbackOnFailure,
+    sntp, // false: a Wifi module without setSNTP (boards other than the ESP32)
     station: null, // the running boot's Wifi module, set by createWifiModule
-    dropTimer: undefined
+    dropTimer: undefined,
+    // What an SNTP server answers: the real time, unless a test sets another.
+    networkTime: () => Date.now()
   }
   env.controller = {
     /** {ssid, password} or null (AP switched off: a connected station loses its link). */
@@ -53,6 +64,11 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
     setAssociationDelay (ms) {
       env.associationDelayMs = ms
     },
+    /** SNTP servers say it is `ms` (since the epoch) now; their clock runs with the device's. */
+    setNetworkTime (ms) {
+      const at = scheduler.now()
+      env.networkTime = () => ms + scheduler.now() - at
+    },
     get accessPoint () {
       return env.ap && { ...env.ap }
     },
@@ -64,12 +80,20 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
     },
     get ip () {
       return env.station?.hasIp ? env.station.ip : undefined
+    },
+    /** What getStatus().powersave would say. */
+    get powersave () {
+      return env.station?.powersave
     }
   }
   return env
 }
 
-export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost }) {
+const POWERSAVE = { none: 'none', 'ps-poll': 'modem', min: 'modem', max: 'unknown' }
+const PHY = ['11b', '11g', '11n']
+
+/** setClock(ms): the device's clock (Date) reads `ms` now. esp32: the module has setConfig. */
+export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost, setClock, esp32 = false }) {
   // Set once the API object exists; the emit closure only runs after that.
   let module // eslint-disable-line prefer-const
   let retries = 0
@@ -81,6 +105,15 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
   let disconnectCallback
   let lastReason = 0
   let hostname = 'espruino'
+  let sntpConfig = null // { server, tz } once setSNTP was called
+  let sntpTimer
+  const syncClock = () => {
+    if (sntpTimer) scheduler.cancel(sntpTimer)
+    sntpTimer = scheduler.after(SNTP_MS, () => {
+      sntpTimer = undefined
+      if (hasIp) setClock(env.networkTime())
+    })
+  }
   const ip = { ip: '192.168.1.50', netmask: '255.255.255.0', gw: '192.168.1.1' }
   const mac = serial.slice(0, 12).replace(/(..)(?!$)/g, '$1:')
 
@@ -99,6 +132,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       attemptTimer = scheduler.after(DHCP_MS, () => {
         attemptTimer = undefined
         hasIp = true
+        if (sntpConfig) syncClock()
         call(gotIpCallback, null)
         gotIpCallback = undefined
         emit('connected', { ...ip })
@@ -122,6 +156,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
   }
 
   const station = {
+    powersave: esp32 ? 'modem' : 'none',
     get hasIp () { return hasIp },
     get ssid () { return config?.ssid },
     ip: ip.ip,
@@ -184,7 +219,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       const status = associated
         ? { station: 'connected', ssid: config.ssid, bssid: env.bssid, channel: 6, rssi: -50, htMode: 'HT20', authMode: 'wpa2' }
         : { station: REASONS[lastReason] ?? UNKNOWN_REASON }
-      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: 'none' })
+      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: station.powersave })
     },
     getHostname (callback) {
       if (callback) call(callback, hostname)
@@ -193,15 +228,31 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
     setHostname (name, callback) {
       hostname = String(name)
       call(callback)
+    },
+    setSNTP (server, tzOffset) {
+      sntpConfig = { server: String(server), tz: Number(tzOffset) || 0 }
+      if (hasIp) syncClock()
     }
   }
 
+  if (esp32) {
+    api.setConfig = (settings) => {
+      if (settings === null || typeof settings !== 'object') throw realm.error('Error', `Expecting options object but got ${typeof settings}`)
+      if (typeof settings.phy === 'string' && !PHY.includes(settings.phy)) throw realm.error('Error', 'Unknown phy mode')
+      const ps = settings.powersave
+      if (typeof ps !== 'string') return
+      if (!Object.hasOwn(POWERSAVE, ps)) throw realm.error('Error', 'Unknown powersave mode')
+      station.powersave = POWERSAVE[ps]
+    }
+  }
+  if (!env.sntp) delete api.setSNTP
   module = realm.object(api)
   return {
     module,
     isOnline: () => hasIp,
     stop () {
       if (attemptTimer) scheduler.cancel(attemptTimer)
+      if (sntpTimer) scheduler.cancel(sntpTimer)
       if (env.station === station) env.station = null
     }
   }

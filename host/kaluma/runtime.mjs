@@ -117,7 +117,7 @@ class KalumaDevice extends EventEmitter {
     const nextId = () => ++handleId
     const timers = createKalumaTimers({ realm, loop, nextId })
     for (const [name, fn] of Object.entries(timers.globals)) realm.global[name] = realm.fn(fn)
-    installDate(realm, { now: uptime }) // km_rtc_init starts the clock at 0: 1970
+    installDate(realm, uptime) // km_rtc_init starts the clock at 0: 1970
     const gpio = createKalumaGpio({ realm, loop, inputs: this.#inputs, nextId })
     const net = createKalumaNet({ realm, loop, registry: this.net, connectOverride: opts.connectOverride, resolve: opts.resolve, isOnline: () => this.#wifiEnv.linkUp })
     this.#wifiEnv.onLinkLost = () => net.linkLost()

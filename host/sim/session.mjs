@@ -9,6 +9,11 @@ import { subscribe } from '../subscriber.mjs'
 import { fillId } from '../device-id.mjs'
 
 const SIM_SERIAL = 'e6614c311b4e6c29'
+// The host runtime's model of each board family (ESP32 adds ESP32.setAtten and Wifi.setConfig).
+const BOARDS = { esp32: 'ESP32', rp2040: 'RPI_PICO_W', linux: 'LINUX' }
+// For a config without a battery, so the simulator can show one: ESP32's ADC pin, equal resistors.
+const SIM_BATTERY = { pin: 'D35', divider: 2, scale: 1 }
+const FULL_CELL_V = 4.2
 
 function brokerAddress (url) {
   let parsed
@@ -22,22 +27,30 @@ function brokerAddress (url) {
 }
 
 /**
- * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void}} options
+ * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void, battery?: boolean}} options
+ *   battery: simulate a cell (on D35 behind a 2:1 divider when the config sets no battery)
  */
-export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log } = {}) {
-  const { code, config } = await build({ configPath, outPath, target: 'sim' })
+export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false } = {}) {
+  let batteryAdded = false
+  const adjust = config => {
+    batteryAdded = battery && !config.battery
+    return batteryAdded ? { ...config, battery: SIM_BATTERY } : config
+  }
+  const { code, config } = await build({ configPath, outPath, target: 'sim', adjust })
   const target = brokerUrl ? brokerAddress(brokerUrl) : null
   const broker = target ? null : await startBroker()
   const address = target || { host: '127.0.0.1', port: broker.port }
   const url = `mqtt://${address.host}:${address.port}`
   const topic = fillId(config.mqtt.topic, serial)
   const statusTopic = fillId(config.mqtt.statusTopic, serial)
+  const batteryTopic = fillId(config.mqtt.batteryTopic, serial)
 
   const session = new EventEmitter()
   const pressedAt = config.buttons.map(() => [])
   const tableOf = new Map(config.buttons.map((b, i) => [messageFor(config.message, b.table), i]))
   const onMessage = m => {
     if (m.topic === statusTopic) return session.emit('status', m.payload)
+    if (m.topic === batteryTopic) return session.emit('battery', m.payload)
     const index = tableOf.get(m.payload)
     const at = index === undefined ? undefined : pressedAt[index].shift()
     session.emit('call', { payload: m.payload, table: index === undefined ? undefined : config.buttons[index].table, latencyMs: at === undefined ? undefined : m.at - at, dup: m.dup })
@@ -45,7 +58,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
 
   let staff
   try {
-    staff = await subscribe(url, [topic, statusTopic], { onMessage })
+    staff = await subscribe(url, [topic, statusTopic, ...(config.battery ? [batteryTopic] : [])], { onMessage })
   } catch (err) {
     if (broker) await broker.close()
     throw new Error(`cannot reach the broker at ${url} (${err.code || err.message}) (fix: check --broker, or leave it out to use the built-in broker)`)
@@ -56,20 +69,35 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     fakeTimers,
     serial,
     wifi: wifi ? config.wifi : false,
+    board: BOARDS[config.board],
     connectOverride: () => address,
     log
   })
+  // What the ADC pin reads of the cell through the divider, on a board whose ADC is off by exactly
+  // what the config's scale corrects, so the device reports the simulated cell voltage.
+  let cellV = FULL_CELL_V
+  const feedCell = () => config.battery && device.setAnalog(config.battery.pin, Math.min(1, cellV / (3.3 * config.battery.divider * config.battery.scale)))
+  feedCell()
 
   return Object.assign(session, {
     /** Powers the device up. */
     start: () => device.start({ boot: 'power' }),
     config,
     device,
+    serial,
     broker,
     url,
     topic,
     statusTopic,
     staff,
+    batteryTopic,
+    batteryAdded,
+    /** The simulated cell's voltage drops by `volts` (not below 0); returns the new voltage. */
+    drainBattery (volts) {
+      cellV = Math.max(0, cellV - volts)
+      feedCell()
+      return cellV
+    },
     /** Presses table `table`'s button (bounce, hold, release) and remembers when, for the latency. */
     async press (table, options) {
       const index = config.buttons.findIndex(b => b.table === table)

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the firmware in the simulator with a live terminal view.
 //   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi]
-// Keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker, q quits.
+// Keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker, v drains
+// the simulated battery, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
 import { parseArgs } from 'node:util'
 import { relative } from 'node:path'
@@ -9,6 +10,7 @@ import { startSession } from './session.mjs'
 import { ConfigError } from '../../tools/build/config.mjs'
 import { BuildError } from '../../build.mjs'
 
+const BATTERY_STEP_V = 0.1
 const tty = process.stdout.isTTY
 const paint = (code, text) => tty ? `\x1b[${code}m${text}\x1b[0m` : text
 const clock = () => new Date().toISOString().slice(11, 23)
@@ -32,13 +34,18 @@ function options () {
 async function main () {
   const args = options()
   if (args.help) {
-    console.log('npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi]')
+    console.log([
+      'npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi]',
+      "keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker,",
+      '      v drains the simulated battery by 0.1 V, q quits'
+    ].join('\n'))
     return
   }
   const session = await startSession({
     configPath: args.config,
     brokerUrl: args.broker,
     wifi: !args['no-wifi'],
+    battery: true,
     log: line => show(paint(36, 'device'), line)
   })
   const { config, device, broker } = session
@@ -47,11 +54,13 @@ async function main () {
     `${paint(1, 'tablecall simulator')}: ${relative(process.cwd(), 'dist/tablecall.js')} running in the Espruino host runtime`,
     `broker  ${session.url}${broker ? ' (built in)' : ''}; the device's connections to ${config.mqtt.host}:${config.mqtt.port} go there`,
     `topic   ${session.topic}    status: ${session.statusTopic}`,
-    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · d drop WiFi · b restart the broker · q quit`,
+    `battery ${session.batteryTopic}${session.batteryAdded ? ` (a simulated cell on ${config.battery.pin}: the config sets no battery, see docs/power.md)` : ''}`,
+    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · d drop WiFi · b restart the broker · v drain the battery · q quit`,
     ''
   ].join('\n'))
   session.on('call', c => show(paint(33, 'staff '), `${paint(1, c.payload)}${c.latencyMs === undefined ? '' : `   (${c.latencyMs} ms after the press)`}${c.dup ? '  [duplicate]' : ''}`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
+  session.on('battery', v => show(paint(33, 'staff '), `battery: ${v} V`))
   session.start()
 
   let closing = null
@@ -70,6 +79,10 @@ async function main () {
       show('sim   ', 'restarting the broker')
       await broker.restart()
       show('sim   ', 'broker is back')
+    },
+    v: () => {
+      const volts = session.drainBattery(BATTERY_STEP_V)
+      show('sim   ', `battery drained to ${volts.toFixed(2)} V: the device reports it at its next 10-minute check, or press d (it reports at every connect)`)
     },
     q: quit,
     '\u0003': quit // Ctrl-C in raw mode

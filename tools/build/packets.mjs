@@ -1,7 +1,9 @@
 // Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
-// carries byte strings instead of an encoder: it only fills in its id and the packet id.
+// carries byte strings instead of an encoder: it only fills in its id, packet ids and fixed-width
+// payloads.
 import mqttPacket from 'mqtt-packet'
-import { ID_PLACEHOLDER } from './config.mjs'
+import { ID_PLACEHOLDER, ConfigError, schema } from './config.mjs'
+import { readCa } from './ca.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
 // so lengths and offsets computed here hold on the device.
@@ -10,7 +12,8 @@ const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
 const encode = packet => mqttPacket.generate(packet).toString('latin1')
 const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
 
-// The device joins these pieces with its id; a packet without the id is a single piece.
+// The device joins these pieces with its id, in place (src/main.ts); a packet without the id is a
+// single piece.
 const pieces = packet => packet.split(ID_MARKER)
 
 function connectPacket (mqtt) {
@@ -18,7 +21,9 @@ function connectPacket (mqtt) {
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
-    clean: true,
+    // A persistent session: the broker keeps the subscription to the table states and queues the
+    // answers made while the device is offline (see src/mqtt.ts).
+    clean: false,
     clientId: mark(mqtt.clientId),
     keepalive: mqtt.keepalive,
     username: mqtt.username,
@@ -37,6 +42,25 @@ export const messageFor = (template, table) => template.replaceAll('{n}', String
 // Espruino reads as one byte each (a \uNNNN escape would be cropped to 8 bits on ESP32 and the Pico).
 const bytes = text => Buffer.from(text, 'utf8').toString('latin1')
 
+// The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
+const SUBSCRIBE_ID = 65535
+// A table state: `calling`, retained, QoS 1. With the press time the device appends a space and 13
+// digits of ms since the epoch (2001 to 2286) and adds 14 to the remaining length (src/tables.ts).
+const CALLING = 'calling'
+const TIMED = 14
+
+// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so even
+// with the press time it must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
+function tableState (mqtt, table) {
+  const topic = messageFor(mqtt.tableTopic, table)
+  const packet = publishPacket({ topic, payload: CALLING, qos: 1, retain: true })
+  if (packet.length + TIMED > 2 + 127) {
+    const length = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
+    throw new ConfigError([`mqtt.tableTopic: ${length} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
+  }
+  return pieces(packet)
+}
+
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
 function packetIdOffset (fields) {
   const a = publishPacket({ ...fields, messageId: 0x0102 })
@@ -45,16 +69,37 @@ function packetIdOffset (fields) {
   throw new Error('mqtt-packet produced no packet id')
 }
 
+// A fixed-width payload the device overwrites with the cell voltage, e.g. "3.87".
+const VOLTS_PLACEHOLDER = '0.00'
+// Espruino's analogRead gives 0..1 of the 3.3 V supply.
+const ADC_VOLTS = 3.3
+
+function batterySettings (battery, mqtt) {
+  if (!battery) return null
+  const fields = { topic: mqtt.batteryTopic, payload: VOLTS_PLACEHOLDER, qos: 1, retain: true }
+  return {
+    pin: battery.pin,
+    volts: ADC_VOLTS * battery.divider * battery.scale,
+    packet: pieces(publishPacket(fields)),
+    idAt: packetIdOffset(fields)
+  }
+}
+
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
 export function deviceSettings (config, target) {
   const { mqtt } = config
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
     target,
+    // set: the device uses it for {id} instead of deriving one from its serial
+    id: config.id || '',
     ssid: config.wifi ? bytes(config.wifi.ssid) : '',
     pass: config.wifi ? bytes(config.wifi.password) : '',
     host: bytes(mqtt.host),
     port: mqtt.port,
+    tls: mqtt.tls,
+    // base64: the device turns it into DER bytes with atob(), as Espruino's tls docs do
+    ca: mqtt.tls && mqtt.ca ? readCa(mqtt.ca).toString('base64') : '',
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
     topic: bytes(mqtt.topic),
@@ -66,6 +111,14 @@ export function deviceSettings (config, target) {
     press: press.map(fields => pieces(publishPacket(fields))),
     // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
-    ping: encode({ cmd: 'pingreq' })
+    ping: encode({ cmd: 'pingreq' }),
+    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.map(b => ({ topic: mark(messageFor(mqtt.tableTopic, b.table)), qos: 1 })) })),
+    // The device writes the id of the PUBLISH it acknowledges over these zeros.
+    puback: encode({ cmd: 'puback', messageId: 0 }),
+    // Per button: its table state packet (`calling`) and its light (when any has one).
+    state: config.buttons.map(b => tableState(mqtt, b.table)),
+    leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : [],
+    powersave: (config.wifi && config.wifi.powersave) || schema.properties.wifi.properties.powersave.default,
+    battery: batterySettings(config.battery, mqtt)
   }
 }

@@ -16,6 +16,8 @@ const HELP = `Usage: npm run flash [-- options]
   --port PORT      serial port of the board (/dev/ttyACM0, /dev/ttyUSB0, COM3, tcp://host:port);
                    default: flash.port from the config, else the only USB serial port plugged in
   --config FILE    device config (default espruino.config.json)
+  --overlay FILE   one device's settings laid over the config and its local overlay, e.g. the
+                   credentials \`npm run broker -- init\` wrote: --overlay broker/devices/device-2.json
   --bundle FILE    upload this already built file instead of building (config and flash.port unused)
   --runtime R      with --bundle: espruino (default) or kaluma; otherwise the config's runtime decides
   --dry-run        build, then write what would be sent to FILE.sent.js (espruino -n -o); no board needed
@@ -28,6 +30,7 @@ function parse (argv) {
       options: {
         port: { type: 'string' },
         config: { type: 'string', default: 'espruino.config.json' },
+        overlay: { type: 'string' },
         bundle: { type: 'string' },
         runtime: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
@@ -40,9 +43,9 @@ function parse (argv) {
 }
 
 /** Builds for a device; config and build problems become one FlashError listing them. */
-async function buildFirmware (configPath) {
+async function buildFirmware (configPath, overlayPath) {
   try {
-    return await build({ configPath, outPath: 'dist/tablecall.js', target: 'device' })
+    return await build({ configPath, overlayPath, outPath: 'dist/tablecall.js', target: 'device' })
   } catch (e) {
     // build.mjs words each problem as one line naming the field and the fix.
     if (e instanceof ConfigError || e instanceof BuildError) throw new FlashError(`build failed, nothing was uploaded:\n${e.message}`)
@@ -61,8 +64,12 @@ const CONSOLE = {
 
 function nextSteps ({ port, config, deviceOutput, runtime = 'espruino' }) {
   const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1]
-  const topic = seen ?? config?.mqtt?.topic ?? 'tablecall/{id}/calls'
+  const topic = seen ?? (config?.id ? config.mqtt.topic.replaceAll('{id}', config.id) : config?.mqtt?.topic) ?? 'tablecall/{id}/calls'
   const host = config?.mqtt?.host ?? 'broker.hivemq.com'
+  if (config?.mqtt?.username) {
+    // The restaurant's own broker (docs/broker.md): the HiveMQ client cannot log in there.
+    return `\nNext: open the staff board (npm run board -- --broker-dir <the broker's directory>), press a table button: the call appears there (topic ${topic}).`
+  }
   const lines = [
     '',
     'Next:',
@@ -86,7 +93,7 @@ async function main (argv) {
   if (args.help) { console.log(HELP); return }
 
   if (args.runtime !== undefined && !['espruino', 'kaluma'].includes(args.runtime)) throw new FlashError(`--runtime ${args.runtime}: use espruino or kaluma`)
-  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config)
+  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config, args.overlay)
   const runtime = args.bundle ? args.runtime ?? 'espruino' : built.config.runtime
   console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`)
   // Wiring that works only on some boards: worth reading before the upload, not a reason to stop.
@@ -103,7 +110,7 @@ async function main (argv) {
   const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
   await checkSerialPath(port)
   console.log(`Checking the board on ${port} ...`)
-  const info = await probeBoard(port)
+  const info = await probeBoard(port, { tls: built.config?.mqtt?.tls === true })
   const fast = canSendFast(info)
   console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`)
   console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`)
