@@ -2,36 +2,18 @@
 // board's console on a pseudo-terminal (Debian's socat; .ci/run installs it).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readFile, mkdtemp, writeFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { startFakeKaluma } from './fixtures/flash/fake-kaluma.mjs'
+import { BUNDLE, flash, withStandIn } from './helpers/flash-cli.mjs'
 import { uploadKaluma } from '../tools/flash/kaluma.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 
-const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
-const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url))
-
 execFileSync('socat', ['-V'], { stdio: 'ignore' }) // fails here, naming socat, where it is not installed
 
-function flash (args, env = process.env) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr })
-    })
-  })
-}
-
-async function withBoard (options, fn) {
-  const board = await startFakeKaluma(options)
-  try {
-    return await fn(board)
-  } finally {
-    await board.close()
-  }
-}
+const withBoard = (options, fn) => withStandIn(startFakeKaluma, options, fn)
 
 test('kaluma flash: the bundle goes byte for byte into the program area by YMODEM, then .load runs it', () =>
   withBoard({}, async (board) => {
@@ -68,7 +50,7 @@ test('kaluma flash: the config\'s runtime picks Kaluma, and the build refuses wh
     Object.assign(config, { runtime: 'kaluma', board: 'rp2040' })
     config.mqtt.host = '192.168.1.20'
     await writeFile(join(dir, 'config.json'), JSON.stringify(config))
-    const { code, stderr } = await flash(['--config', join(dir, 'config.json'), '--port', '/dev/ttyNOPE0'], { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' })
+    const { code, stderr } = await flash(['--config', join(dir, 'config.json'), '--port', '/dev/ttyNOPE0'], { env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } })
     assert.equal(code, 1)
     assert.match(stderr, /build failed, nothing was uploaded:\n.*Kaluma 1\.2\.1/)
   } finally {

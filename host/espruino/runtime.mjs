@@ -13,7 +13,7 @@ import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
 import { createEsp32 } from './esp32.mjs'
-import { formatLogLine } from './console.mjs'
+import { formatLogLine, recordLog } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
 import { espruinoStrings } from './strings.mjs'
 
@@ -114,9 +114,7 @@ class Device extends EventEmitter {
   }
 
   #log (line) {
-    this.logs.push(line)
-    this.emit('log', line)
-    this.#options.log?.(line)
+    recordLog(this, this.#options.log, line)
   }
 
   #uncaught (err) {

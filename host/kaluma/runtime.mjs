@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events'
 import { createRealm } from '../espruino/realm.mjs'
 import { createScheduler, installDate } from '../espruino/timers.mjs'
 import { pressSequence } from '../espruino/pins.mjs'
-import { formatLogLine } from '../espruino/console.mjs'
+import { formatLogLine, recordLog } from '../espruino/console.mjs'
 import { createKalumaLoop, createKalumaTimers } from './loop.mjs'
 import { createKalumaInputs, createKalumaGpio } from './gpio.mjs'
 import { createKalumaNet, createKalumaNetRegistry } from './net.mjs'
@@ -86,9 +86,7 @@ class KalumaDevice extends EventEmitter {
   get uptime () { return this.#program ? this.#program.uptime() : 0 }
 
   #log (line) {
-    this.logs.push(line)
-    this.emit('log', line)
-    this.#options.log?.(line)
+    recordLog(this, this.#options.log, line)
   }
 
   #uncaught (err) {
