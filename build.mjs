@@ -26,7 +26,15 @@ const ESPRUINO_UNSUPPORTED = [
 
 export class BuildError extends Error {}
 
-const esbuildOptions = (entry, settings) => ({
+// The core imports './platform'; this bundles the adapter of the config's runtime, and only it.
+const platformAdapter = runtime => ({
+  name: 'platform',
+  setup (b) {
+    b.onResolve({ filter: /^\.\.?\/platform$/ }, () => ({ path: resolve(ROOT, 'src', 'platform', `${runtime}.ts`) }))
+  }
+})
+
+const esbuildOptions = (entry, settings, runtime) => ({
   entryPoints: [entry],
   bundle: true,
   // cjs keeps require('net') a plain call to Espruino's require (iife would wrap it in a shim using
@@ -44,7 +52,8 @@ const esbuildOptions = (entry, settings) => ({
   legalComments: 'none',
   write: false,
   logLevel: 'silent',
-  external: ['net', 'tls', 'Wifi', 'Storage'],
+  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi', 'wdt'],
+  plugins: [platformAdapter(runtime)],
   absWorkingDir: ROOT
 })
 
@@ -74,14 +83,14 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const settings = deviceSettings(config, target)
 
   // Readable build first: its source map lets every problem name the TypeScript line.
-  const readable = await bundle({ ...esbuildOptions(entry, settings), sourcemap: 'external', outfile: 'out.js' })
+  const readable = await bundle({ ...esbuildOptions(entry, settings, config.runtime), sourcemap: 'external', outfile: 'out.js' })
   const js = readable.outputFiles.find(f => f.path.endsWith('.js')).text
   const map = readable.outputFiles.find(f => f.path.endsWith('.map')).text
   const runtime = config.runtime
   const problems = checkRuntime(js, runtime, sourceLocator(map, ROOT))
   if (problems.length) throw new BuildError(problems.join('\n'))
 
-  const minified = await bundle({ ...esbuildOptions(entry, settings), minify: true, metafile: true, outfile: 'out.js' })
+  const minified = await bundle({ ...esbuildOptions(entry, settings, config.runtime), minify: true, metafile: true, outfile: 'out.js' })
   const code = minified.outputFiles[0].text
   // The minifier rewrites code; check what ships too.
   const late = checkRuntime(code, runtime)

@@ -20,10 +20,13 @@ export function createKalumaInputs () {
   let listener = () => {}
   return {
     driven: new Map(), // pin -> 0|1
-    analog: new Map(), // pin -> fraction of 3.3 V
+    analog: new Map(), // pin -> fraction of 3.3 V, or a function giving one at each reading
+    reads: 0,
+    /** pin: a number, or a name as the config writes it ('D16'), so tests speak to both runtimes alike */
     set (pin, level) {
-      this.driven.set(checkHostPin(pin), level ? 1 : 0)
-      listener(pin)
+      const n = checkHostPin(typeof pin === 'string' && /^D[0-9]+$/.test(pin) ? Number(pin.slice(1)) : pin)
+      this.driven.set(n, level ? 1 : 0)
+      listener(n)
     },
     onChange (fn) {
       listener = fn
@@ -36,7 +39,7 @@ function checkHostPin (pin) {
   return pin
 }
 
-export function createKalumaGpio ({ realm, loop, inputs, nextId }) {
+export function createKalumaGpio ({ realm, loop, inputs, nextId, onOutput = () => {} }) {
   const modes = new Map()
   const outputs = new Map()
   let watches = [] // the polled list (see the quirk above)
@@ -82,7 +85,9 @@ export function createKalumaGpio ({ realm, loop, inputs, nextId }) {
       for (const p of [].concat(pin)) {
         const n = pinArg(p)
         modes.set(n, MODES.OUTPUT)
-        outputs.set(n, value ? 1 : 0)
+        const level = value ? 1 : 0
+        if (outputs.get(n) !== level) onOutput(n, level)
+        outputs.set(n, level)
       }
     },
     digitalToggle (pin) {
@@ -94,7 +99,9 @@ export function createKalumaGpio ({ realm, loop, inputs, nextId }) {
       if (!ADC_PINS.includes(n)) throw realm.error('Error', `Pin ${n} has no ADC`)
       // global.c analog_read_fn waits 1 ms before its one sample (issue #55): a short stall.
       loop.stall(1)
-      const fraction = Math.min(Math.max(inputs.analog.get(n) ?? 0, 0), 4095 / 4096)
+      inputs.reads++
+      const set = inputs.analog.get(n) ?? 0
+      const fraction = Math.min(Math.max(typeof set === 'function' ? set() : set, 0), 4095 / 4096)
       return Math.floor(fraction * 4096) / 4096
     },
     setWatch (fn, pin, events = EVENTS.CHANGE, debounce = 0) {

@@ -55,12 +55,14 @@ class KalumaDevice extends EventEmitter {
     this.uncaught = []
     this.reboots = 0
     this.flash = { items: new Map(), writes: 0 } // storage slots, kept across reboots
-    this.#wifiEnv = createKalumaWifiEnvironment({ ap: this.#options.wifi || null })
+    this.#wifiEnv = createKalumaWifiEnvironment({ ap: this.#options.wifi || null, scheduler: this.#scheduler })
     this.wifi = this.#wifiEnv.controller
     this.net = createKalumaNetRegistry()
   }
 
-  start () {
+  /** Kaluma runs the saved program at every start; `boot` is accepted for the Espruino runtime's callers. */
+  start ({ boot } = {}) {
+    if (boot !== undefined && boot !== 'power' && boot !== 'upload') throw new Error(`device.start: boot must be 'upload' or 'power', got ${boot}`)
     if (this.#program) throw new Error('device.start: already running; call stop() first')
     this.#program = this.#boot()
     return this
@@ -72,15 +74,21 @@ class KalumaDevice extends EventEmitter {
     this.#scheduler.clearAll()
   }
 
+  /** The program stops running, as if stuck in a loop: only the watchdog gets the board back. */
+  hang () { this.#program?.hang() }
+
   setPin (pin, level) { this.#inputs.set(pin, level) }
-  /** The voltage on an ADC pin as a fraction of 3.3 V. */
-  setAnalog (pin, fraction) { this.#inputs.analog.set(pin, fraction) }
+  /** The voltage on an ADC pin (a number or 'D28') as a fraction of 3.3 V, or a function giving one per reading. */
+  setAnalog (pin, fraction) { this.#inputs.analog.set(typeof pin === 'string' ? Number(pin.slice(1)) : pin, fraction) }
+  get analogReads () { return this.#inputs.reads }
   press (pin, options) { return this.pressAll([pin], options) }
   pressAll (pins, options) {
     return pressSequence({ setPin: (p, level) => this.setPin(p, level), sleep: ms => this.#scheduler.sleep(ms) }, pins, options)
   }
 
   get outputs () { return this.#program?.gpio.outputs ?? new Map() }
+  /** The level the program drives on a pin (a number or 'D12'), 0 when it drives none. */
+  output (pin) { return this.outputs.get(typeof pin === 'string' ? Number(pin.slice(1)) : pin) ?? 0 }
   get watchdogMs () { return this.#program?.wdt.timeoutMs }
   /** The device's own clock in ms since power-up (what millis() and Date.now() read). */
   get uptime () { return this.#program ? this.#program.uptime() : 0 }
@@ -116,10 +124,10 @@ class KalumaDevice extends EventEmitter {
     const timers = createKalumaTimers({ realm, loop, nextId })
     for (const [name, fn] of Object.entries(timers.globals)) realm.global[name] = realm.fn(fn)
     installDate(realm, uptime) // km_rtc_init starts the clock at 0: 1970
-    const gpio = createKalumaGpio({ realm, loop, inputs: this.#inputs, nextId })
+    const gpio = createKalumaGpio({ realm, loop, inputs: this.#inputs, nextId, onOutput: (pin, level) => this.emit('output', `D${pin}`, level, scheduler.now()) })
     const net = createKalumaNet({ realm, loop, registry: this.net, connectOverride: opts.connectOverride, resolve: opts.resolve, isOnline: () => this.#wifiEnv.linkUp })
     this.#wifiEnv.onLinkLost = () => net.linkLost()
-    const wifi = createKalumaWifi({ realm, loop, env: this.#wifiEnv, events: net.events })
+    const wifi = createKalumaWifi({ realm, loop, env: this.#wifiEnv, events: net.events, scheduler })
     const storage = createKalumaStorage({ realm, flash: this.flash })
     const wdt = createKalumaWdt({ realm, scheduler, reset: reason => this.#reset(reason) })
     const modules = { events: net.events, net: net.module, wifi: wifi.make(storage), storage, wdt: wdt.module }
@@ -150,6 +158,7 @@ class KalumaDevice extends EventEmitter {
     return {
       gpio,
       wdt,
+      hang: () => loop.stop(),
       uptime,
       shutdown () {
         loop.stop()

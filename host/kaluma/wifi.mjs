@@ -15,11 +15,12 @@ const airBytes = text => Buffer.from(text, 'utf8')
 const deviceBytes = text => Buffer.from(Array.from(String(text), ch => (ch.charCodeAt(0) > 0xff ? 0 : ch.charCodeAt(0))))
 
 /** The radio environment of one device (survives reboots) and the test's controller of it. */
-export function createKalumaWifiEnvironment ({ ap }) {
+export function createKalumaWifiEnvironment ({ ap, scheduler }) {
   const env = {
     ap: ap ? { ...ap } : null,
     joinMs: 2500,
     linkUp: false,
+    outageUntil: -Infinity,
     onLinkLost: () => {}
   }
   const lose = () => {
@@ -33,25 +34,33 @@ export function createKalumaWifiEnvironment ({ ap }) {
       env.ap = next ? { ...next } : null
       if (!next) lose()
     },
-    /** The link drops now; the device is not told (no event in Kaluma). */
-    dropLink () { lose() },
+    /** The link drops now and the access point stays out of reach for outageMs; the device is not told. */
+    dropLink ({ outageMs = 5000 } = {}) {
+      env.outageUntil = scheduler.now() + outageMs
+      lose()
+    },
+    /** What SNTP servers would say: Kaluma has no SNTP, so the device never learns it. */
+    setNetworkTime () {},
     /** How long a successful join blocks the board. */
     setJoinDelay (ms) { env.joinMs = ms },
     get connected () { return env.linkUp },
+    /** The name as the device gave it (its bytes, one char each). */
+    get ssid () { return env.linkUp ? env.ssid : undefined },
     get accessPoint () { return env.ap && { ...env.ap } }
   }
   return env
 }
 
-export function createKalumaWifi ({ realm, loop, env, events }) {
+export function createKalumaWifi ({ realm, loop, env, events, scheduler }) {
   const systemError = (errno, message) => new realm.global.SystemError(errno, message)
   const info = () => realm.data({ ssid: env.ap.ssid, bssid: BSSID })
   const nat = {
     join (ssid, password) {
       const ap = env.ap
-      const ok = ap && deviceBytes(ssid).equals(airBytes(ap.ssid)) && deviceBytes(password ?? '').equals(airBytes(ap.password ?? ''))
+      const ok = ap && scheduler.now() >= env.outageUntil && deviceBytes(ssid).equals(airBytes(ap.ssid)) && deviceBytes(password ?? '').equals(airBytes(ap.password ?? ''))
       loop.stall(ok ? env.joinMs : JOIN_TIMEOUT_MS)
       env.linkUp = !!ok
+      if (ok) env.ssid = String(ssid)
       return ok ? null : systemError(-1, 'WiFi connection failed')
     },
     linkUp: () => env.linkUp,
