@@ -43,17 +43,21 @@ test('kaluma flash: only a serial port; a missing one is named', async () => {
   await assert.rejects(uploadKaluma('/dev/ttyNOPE0', BUNDLE), /No device at \/dev\/ttyNOPE0/)
 })
 
-test('kaluma flash: the config\'s runtime picks Kaluma, and the build refuses what Kaluma cannot run before any upload', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'flash-kaluma-'))
-  try {
-    const config = JSON.parse(await readFile('espruino.config.json', 'utf8'))
-    Object.assign(config, { runtime: 'kaluma', board: 'rp2040' })
-    config.mqtt.host = '192.168.1.20'
-    await writeFile(join(dir, 'config.json'), JSON.stringify(config))
-    const { code, stderr } = await flash(['--config', join(dir, 'config.json'), '--port', '/dev/ttyNOPE0'], { env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } })
-    assert.equal(code, 1)
-    assert.match(stderr, /build failed, nothing was uploaded:\n.*Kaluma 1\.2\.1/)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-})
+test('kaluma flash: the config\'s runtime picks Kaluma: the firmware is built for it and written to the board', () =>
+  withBoard({}, async (board) => {
+    const dir = await mkdtemp(join(tmpdir(), 'flash-kaluma-'))
+    try {
+      const config = JSON.parse(await readFile('espruino.config.json', 'utf8'))
+      Object.assign(config, { runtime: 'kaluma', board: 'rp2040' })
+      config.mqtt.host = '192.168.1.20'
+      await writeFile(join(dir, 'config.json'), JSON.stringify(config))
+      const { code, stdout, stderr } = await flash(['--config', join(dir, 'config.json'), '--port', board.port], { cwd: dir, env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } })
+      assert.equal(code, 0, stderr)
+      const built = await readFile(join(dir, 'dist', 'tablecall.js'))
+      assert.deepEqual(board.state.program, built)
+      assert.match(built.toString(), /getConnection/, 'the Kaluma adapter is in it')
+      assert.match(stdout, /exactly: tablecall\/\{id\}\/calls|exactly: tablecall\//)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }))

@@ -51,8 +51,10 @@ export function watchButtons (pins: string[], debounceMs: number, onPress: (inde
 /** Drives a table light. */
 export const writePin = digitalWrite
 
-/** The ADC pin's voltage as a fraction of its range. */
-export const readAdc = analogRead
+/** The ADC pin's voltage as a fraction of its range (a function, so a bundle without a battery drops it). */
+export function readAdc (pin: string): number {
+  return analogRead(pin)
+}
 
 // ESP32.setAtten takes the range in mV; 3600 is 11 dB, so a full cell's 2.1 V behind a 2:1 divider fits.
 const ATTEN_MV = 3600
