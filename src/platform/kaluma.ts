@@ -60,9 +60,8 @@ export function startWatchdog () {
   log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
 }
 
-export function onStop (fn: () => void) {
-  return fn === undefined
-}
+// Kaluma has no event when the program stops.
+export function onStop (_fn: () => void) {}
 
 // One poller for every button, with the debounce here: a level held debounceMs counts, a rising one is a press.
 export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
@@ -99,9 +98,8 @@ export function readAdc (pin: string): number {
   return analogRead(gpio(pin))
 }
 
-export function prepareAdc (pin: string) {
-  return pin
-}
+// Kaluma's ADC needs no setting up (analogRead selects the channel at every reading).
+export function prepareAdc (_pin: string) {}
 
 const binary = (data: Uint8Array) => {
   let s = ''
@@ -140,6 +138,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
   let up = false
   const rejoin = retry('wifi: joining', log, () => join())
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
+  // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
     wifi.connect({ ssid, password, enforce: true }, err => {
       if (err) {
