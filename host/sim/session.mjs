@@ -1,12 +1,12 @@
 // One simulated tablecall: the built bundle in the host runtime, a broker (in-process aedes unless
-// one is given), and a staff-side subscriber that times each call from key press to delivery.
+// one is given), and the staff view (the staff board's state on a persistent session) that times each
+// call from key press to delivery.
 import { EventEmitter } from 'node:events'
 import { build } from '../../build.mjs'
-import { messageFor } from '../../tools/build/packets.mjs'
 import { createDevice } from '../espruino/runtime.mjs'
 import { startBroker } from '../broker.mjs'
-import { subscribe } from '../subscriber.mjs'
-import { fillId } from '../device-id.mjs'
+import { deviceId, fillId } from '../device-id.mjs'
+import { startStaffView } from './staff.mjs'
 
 const SIM_SERIAL = 'e6614c311b4e6c29'
 
@@ -23,6 +23,9 @@ function brokerAddress (url) {
 
 /**
  * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void}} options
+ * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
+ * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
+ * view's state of a table changes, 'status' (payload) and 'battery' (volts).
  */
 export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log } = {}) {
   const { code, config } = await build({ configPath, outPath, target: 'sim' })
@@ -30,22 +33,26 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
   const broker = target ? null : await startBroker()
   const address = target || { host: '127.0.0.1', port: broker.port }
   const url = `mqtt://${address.host}:${address.port}`
-  const topic = fillId(config.mqtt.topic, serial)
-  const statusTopic = fillId(config.mqtt.statusTopic, serial)
+  const id = deviceId(serial)
 
   const session = new EventEmitter()
-  const pressedAt = config.buttons.map(() => [])
-  const tableOf = new Map(config.buttons.map((b, i) => [messageFor(config.message, b.table), i]))
-  const onMessage = m => {
-    if (m.topic === statusTopic) return session.emit('status', m.payload)
-    const index = tableOf.get(m.payload)
-    const at = index === undefined ? undefined : pressedAt[index].shift()
-    session.emit('call', { payload: m.payload, table: index === undefined ? undefined : config.buttons[index].table, latencyMs: at === undefined ? undefined : m.at - at, dup: m.dup })
+  const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
+  const onChange = ({ kind, device, table, change }, packet, { board }) => {
+    if (kind === 'status') return session.emit('status', packet.payload.toString())
+    if (kind === 'battery') return session.emit('battery', board.devices.get(device).volts)
+    if (kind === 'event') {
+      const at = pressedAt.get(table).shift()
+      session.emit('call', { payload: packet.payload.toString(), table, latencyMs: at === undefined ? undefined : Date.now() - at, dup: packet.dup })
+    }
+    if (change === 'new' || change === 'update' || change === 'cleared') {
+      const call = board.calls.get(table)
+      session.emit('table', { table, change, since: call?.since, exact: call?.exact })
+    }
   }
 
   let staff
   try {
-    staff = await subscribe(url, [topic, statusTopic], { onMessage })
+    staff = await startStaffView({ url, config, devices: [id], onChange })
   } catch (err) {
     if (broker) await broker.close()
     throw new Error(`cannot reach the broker at ${url} (${err.code || err.message}) (fix: check --broker, or leave it out to use the built-in broker)`)
@@ -67,14 +74,21 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     device,
     broker,
     url,
-    topic,
-    statusTopic,
-    staff,
+    topic: fillId(config.mqtt.topic, serial),
+    statusTopic: fillId(config.mqtt.statusTopic, serial),
+    staff: staff.staff,
+    /** Answers the table waiting longest, as a tap on the staff board does; returns it, or null. */
+    async answerLongest () {
+      const [oldest] = staff.staff.board.queue(Date.now())
+      if (!oldest) return null
+      await staff.answer(oldest.table)
+      return oldest.table
+    },
     /** Presses table `table`'s button (bounce, hold, release) and remembers when, for the latency. */
     async press (table, options) {
       const index = config.buttons.findIndex(b => b.table === table)
       if (index < 0) throw new Error(`no button for table ${table}`)
-      pressedAt[index].push(Date.now())
+      pressedAt.get(table).push(Date.now())
       await device.press(config.buttons[index].pin, options)
     },
     async close () {

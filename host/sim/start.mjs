@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the firmware in the simulator with a live terminal view.
 //   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi]
-// Keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker, q quits.
+// Keys: 1-9 press that table's button, a answers the longest-waiting call (as a tap on the staff board),
+// d drops the WiFi link, b restarts the built-in broker, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
 import { parseArgs } from 'node:util'
 import { relative } from 'node:path'
@@ -47,10 +48,14 @@ async function main () {
     `${paint(1, 'tablecall simulator')}: ${relative(process.cwd(), 'dist/tablecall.js')} running in the Espruino host runtime`,
     `broker  ${session.url}${broker ? ' (built in)' : ''}; the device's connections to ${config.mqtt.host}:${config.mqtt.port} go there`,
     `topic   ${session.topic}    status: ${session.statusTopic}`,
-    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · d drop WiFi · b restart the broker · q quit`,
+    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · a answer the longest call · d drop WiFi · b restart the broker · q quit`,
     ''
   ].join('\n'))
   session.on('call', c => show(paint(33, 'staff '), `${paint(1, c.payload)}${c.latencyMs === undefined ? '' : `   (${c.latencyMs} ms after the press)`}${c.dup ? '  [duplicate]' : ''}`))
+  session.on('table', t => show(paint(33, 'staff '), t.change === 'cleared'
+    ? `table ${t.table} answered`
+    : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}`))
+  session.on('battery', v => show(paint(33, 'staff '), `battery ${v.toFixed(2)} V`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
   session.start()
 
@@ -70,6 +75,10 @@ async function main () {
       show('sim   ', 'restarting the broker')
       await broker.restart()
       show('sim   ', 'broker is back')
+    },
+    a: async () => {
+      const table = await session.answerLongest()
+      show('sim   ', table === null ? 'no call to answer' : `answered table ${table} (retained clear on its state topic)`)
     },
     q: quit,
     '\u0003': quit // Ctrl-C in raw mode
