@@ -137,12 +137,14 @@ export class CallBoard {
   status (device, text) {
     if (text !== 'online' && text !== 'offline') return this.invalid()
     this.device(device).status = text
+    return 'update'
   }
 
   battery (device, text) {
     const volts = parseVolts(text)
     if (volts === null) return this.invalid()
     this.device(device).volts = volts
+    return 'update'
   }
 
   /** { newest, longest }: tables, or null while fewer than two are calling (markers compare calls). */

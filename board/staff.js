@@ -63,8 +63,7 @@ export class Staff {
       return { kind, device, table, change: board.event(device, table, now) }
     }
     if (kind === 'table') return { kind, device, table: where.table, change: board.state(device, where.table, text, now) }
-    board[kind](device, text)
-    return { kind, device }
+    return board[kind](device, text) && { kind, device } // status or battery
   }
 
   /** Answers `table`: the publishes to make (one retained clear per device calling it), or []. */
