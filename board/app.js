@@ -205,7 +205,7 @@ function buildTiles () {
 function schedule () {
   if (dirty.scheduled) return
   dirty.scheduled = true
-  setTimeout(flush, 0) // one draw for a burst of messages
+  queueMicrotask(flush) // one draw for the messages handled in this task
 }
 
 function flush () {

@@ -34,7 +34,7 @@ export class CallBoard {
    */
   constructor ({ tables, devices = [], seen = {} }) {
     this.tables = new Set(tables)
-    this.calls = new Map() // table -> { since, exact, seq, count, reminded, devices: Set }
+    this.calls = new Map() // table -> { since, exact, seq, events, reminded, devices: Set }
     this.claims = new Map() // table -> Set of device ids heard for it
     this.devices = new Map(devices.filter((id) => id !== '+').map((id) => [id, { status: null, volts: null }]))
     this.ignored = { unknownTable: 0, invalid: 0 }
@@ -73,8 +73,8 @@ export class CallBoard {
     return ids && ids.size > 1 ? [...ids].sort() : null
   }
 
-  open (table, device, since, exact) {
-    const call = { since, exact, seq: ++this.seq, count: 1, reminded: 0, devices: new Set([device]) }
+  open (table, device, since, exact, events) {
+    const call = { since, exact, seq: ++this.seq, events, reminded: 0, devices: new Set([device]) }
     this.calls.set(table, call)
     if (!exact) this.seen[table] = since
     return call
@@ -86,12 +86,14 @@ export class CallBoard {
     this.claim(device, table)
     const call = this.calls.get(table)
     if (!call) {
-      this.open(table, device, this.seen[table] ?? now, false)
+      this.open(table, device, this.seen[table] ?? now, false, 1)
       return 'new'
     }
-    call.count += 1 // a repeated press must not reset the wait: the first press is what counts
+    // A press sends state and event: the first event of a call opened by its state is not a repeat.
+    // A repeated press must not reset the wait: the first press is what counts.
+    call.events += 1
     call.devices.add(device)
-    return 'repeat'
+    return call.events > 1 ? 'repeat' : null
   }
 
   /** A table state message: 'new', 'update', 'cleared', or null when nothing changed. */
@@ -113,7 +115,7 @@ export class CallBoard {
     }
     if (!call) {
       const exact = state.pressedAt !== null
-      this.open(table, device, exact ? state.pressedAt : this.seen[table] ?? now, exact)
+      this.open(table, device, exact ? state.pressedAt : this.seen[table] ?? now, exact, 0)
       return 'new'
     }
     call.devices.add(device)
@@ -171,7 +173,7 @@ export class CallBoard {
       state: 'calling',
       waitMs,
       atLeast: !call.exact,
-      count: call.count,
+      count: Math.max(1, call.events),
       overdue: waitMs >= reminderMs,
       longest: markers.longest === table,
       newest: markers.newest === table,
