@@ -517,9 +517,9 @@ describe('staff board in headless Chromium', { skip }, () => {
     assert.equal(await chip(d1).getAttribute('title'), '3.87 V')
     assert.match(await chip(d1).textContent(), /\(3\.87 volts\)/, 'the voltage for screen readers')
     await page.waitForSelector(`.dev[data-device="${d2}"][data-battery="low"]`, { timeout: 1000 })
-    assert.match(await chip(d2).innerText(), /battery 18% — battery low, charge today\n/)
+    assert.match(await chip(d2).innerText(), /battery 13% — battery low, charge today\n/)
     assert.equal(await chip(d3).getAttribute('data-battery'), 'critical')
-    assert.match(await chip(d3).innerText(), /✕ OFFLINE: check power and WiFi · battery 6% — charge now\n/)
+    assert.match(await chip(d3).innerText(), /✕ OFFLINE: check power and WiFi · battery 5% — charge now\n/)
     await tester.publishAsync(topicsOf(d2).battery, '4.60', { qos: 1, retain: true }) // out of range: ignored
     await tester.publishAsync(topicsOf(d2).battery, '4.10', { qos: 1, retain: true })
     await page.waitForSelector(`.dev[data-device="${d2}"][data-battery="ok"]`, { timeout: 1000 })
