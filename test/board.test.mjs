@@ -379,6 +379,16 @@ describe('staff board in headless Chromium', { skip }, () => {
     return page
   }
 
+  /** Counts tones in window.tones: a real oscillator start is what makes the speaker beep. */
+  const countTones = (page) => page.addInitScript(() => {
+    const start = AudioScheduledSourceNode.prototype.start
+    window.tones = 0
+    OscillatorNode.prototype.start = function (...args) {
+      window.tones += 1
+      return start.apply(this, args)
+    }
+  })
+
   const tile = (page, table) => page.locator(`.tile[data-table="${table}"]`)
   const waitTile = (page, table, state, timeout = 1000) =>
     page.waitForSelector(`.tile[data-table="${table}"][data-state="${state}"]`, { timeout })
@@ -528,7 +538,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     await waitTile(page, 8, 'calling')
     assert.equal(await tile(page, 8).locator('.conflict').isHidden(), true)
     await press(d2, 8)
-    await page.waitForFunction((sel) => document.querySelector(sel).textContent !== '', `.tile[data-table="8"] .conflict`, { timeout: 1000 })
+    await page.waitForFunction((sel) => document.querySelector(sel).textContent !== '', '.tile[data-table="8"] .conflict', { timeout: 1000 })
     assert.equal(await tile(page, 8).locator('.conflict').innerText(), `⚠ on 2 devices: ${[d1, d2].sort().join(', ')}`)
   })
 
@@ -538,14 +548,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     await context.clock.install({ time: new Date() })
     const page = await context.newPage()
     watch(page)
-    await page.addInitScript(() => {
-      const start = AudioScheduledSourceNode.prototype.start
-      window.tones = 0
-      OscillatorNode.prototype.start = function (...args) {
-        window.tones += 1
-        return start.apply(this, args)
-      }
-    })
+    await countTones(page)
     await page.goto(boardUrl([id]))
     await subscribed(page)
     await page.click('#sound')
@@ -581,14 +584,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     const id = newId()
     const page = await (await newContext()).newPage()
     watch(page)
-    await page.addInitScript(() => {
-      const start = AudioScheduledSourceNode.prototype.start
-      window.tones = 0
-      OscillatorNode.prototype.start = function (...args) {
-        window.tones += 1
-        return start.apply(this, args)
-      }
-    })
+    await countTones(page)
     await page.goto(boardUrl([id]))
     await subscribed(page)
     const sound = page.locator('#sound')
