@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Builds the firmware: config -> packets (mqtt-packet, here in Node) -> one Espruino-safe bundle.
-//   node build.mjs [--config espruino.config.json] [--out dist/tablecall.js] [--target device|sim]
+//   node build.mjs [--config espruino.config.json] [--out dist/tablecall.js] [--target device|sim] [--quiet] [--help]
 import * as esbuild from 'esbuild'
 import { writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, resolve, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { loadConfig, ConfigError } from './tools/build/config.mjs'
+import { readConfig, ConfigError } from './tools/build/config.mjs'
 import { deviceSettings } from './tools/build/packets.mjs'
 import { checkEspruino } from './tools/build/espruino-check.mjs'
 import { sourceLocator } from './tools/build/sourcemap.mjs'
+import { sizeProblem } from './tools/build/size.mjs'
 
 const ROOT = dirname(fileURLToPath(import.meta.url))
 
@@ -59,11 +60,12 @@ async function bundle (options) {
 
 /**
  * @param {{configPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object}} options
- * @returns {Promise<{outPath: string, bytes: number, modules: {[file: string]: number}, config: object, code: string}>}
+ * @returns {Promise<{outPath: string, bytes: number, modules: {[file: string]: number}, config: object, code: string, warnings: string[]}>}
+ *   warnings: wiring that works only on some boards, for the user to read (they do not fail the build)
  * @throws ConfigError or BuildError; nothing is written then
  */
 export async function build ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env } = {}) {
-  const config = loadConfig({ configPath: resolve(configPath), target, env })
+  const { config, warnings } = readConfig({ configPath: resolve(configPath), target, env })
   const settings = deviceSettings(config, target)
 
   // Readable build first: its source map lets every problem name the TypeScript line.
@@ -78,6 +80,11 @@ export async function build ({ configPath = 'espruino.config.json', outPath = 'd
   // The minifier rewrites code; check what ships too.
   const late = checkEspruino(code)
   if (late.length) throw new BuildError(`the minifier produced code Espruino cannot run:\n${late.join('\n')}`)
+  const bytes = Buffer.byteLength(code)
+  const inputs = Object.values(minified.metafile.outputs)[0].inputs
+  const modules = Object.fromEntries(Object.entries(inputs).map(([file, info]) => [file, info.bytesInOutput]))
+  const tooBig = sizeProblem({ total: bytes, modules, config, target })
+  if (tooBig) throw new BuildError(tooBig)
 
   const out = resolve(outPath)
   mkdirSync(dirname(out), { recursive: true })
@@ -88,9 +95,7 @@ export async function build ({ configPath = 'espruino.config.json', outPath = 'd
   } finally {
     rmSync(tmp, { force: true })
   }
-  const inputs = Object.values(minified.metafile.outputs)[0].inputs
-  const modules = Object.fromEntries(Object.entries(inputs).map(([file, info]) => [file, info.bytesInOutput]))
-  return { outPath: out, bytes: Buffer.byteLength(code), modules, config, code }
+  return { outPath: out, bytes, modules, config, code, warnings }
 }
 
 export function sizeReport ({ outPath, bytes, modules }) {
@@ -98,24 +103,40 @@ export function sizeReport ({ outPath, bytes, modules }) {
   return [`${relative(process.cwd(), outPath)}: ${bytes} bytes minified`, ...rows].join('\n')
 }
 
+const HELP = `Usage: npm run build [-- options]
+  --config FILE    device config (default espruino.config.json; FILE.local.json beside it is laid over it)
+  --out FILE       where the bundle goes (default dist/tablecall.js); nothing is written on a problem
+  --target T       device (default: needs wifi.ssid) or sim (the simulator's network)
+  --quiet          no size report
+  --help           this text
+Secrets come from WIFI_SSID, WIFI_PASSWORD, MQTT_USERNAME, MQTT_PASSWORD or the local overlay.`
+
 async function main () {
   const { values } = parseArgs({
     options: {
       config: { type: 'string', default: 'espruino.config.json' },
       out: { type: 'string', default: 'dist/tablecall.js' },
       target: { type: 'string', default: 'device' },
-      quiet: { type: 'boolean', default: false }
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false }
     }
   })
+  if (values.help) return console.log(HELP)
   if (!['device', 'sim'].includes(values.target)) throw new BuildError(`--target: "${values.target}" is not known (fix: use device or sim)`)
   const result = await build({ configPath: values.config, outPath: values.out, target: values.target })
+  printWarnings(result.warnings)
   if (!values.quiet) console.log(sizeReport(result))
 }
 
+const printWarnings = (warnings = []) => { for (const w of warnings) console.error(`build: warning: ${w}`) }
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch(err => {
-    if (err instanceof ConfigError) console.error(`build: ${err.problems.length === 1 ? 'a problem' : `${err.problems.length} problems`} in the configuration; nothing was written:\n${err.message}`)
-    else if (err instanceof BuildError || err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') console.error(`build: failed; nothing was written:\n${err.message}`)
+    if (err instanceof ConfigError) {
+      console.error(`build: ${err.problems.length === 1 ? 'a problem' : `${err.problems.length} problems`} in the configuration; nothing was written:\n${err.message}`)
+      printWarnings(err.warnings)
+    } else if (err instanceof BuildError) console.error(`build: failed; nothing was written:\n${err.message}`)
+    else if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') console.error(`build: ${err.message} (fix: see npm run build -- --help)`)
     else throw err
     process.exitCode = 1
   })

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import vm from 'node:vm'
+import { spawnSync } from 'node:child_process'
 import mqttPacket from 'mqtt-packet'
 import { build } from '../build.mjs'
 import { importSrc } from './helpers/src-module.mjs'
@@ -13,7 +14,7 @@ import { importSrc } from './helpers/src-module.mjs'
 const tmp = () => mkdtempSync(join(tmpdir(), 'tablecall-build-'))
 const fixture = name => `test/fixtures/build/${name}.ts`
 const base = JSON.parse(readFileSync('espruino.config.json', 'utf8'))
-const env = { WIFI_SSID: 'Restaurant', WIFI_PASSWORD: 'secret' }
+const env = { WIFI_SSID: 'Restaurant', WIFI_PASSWORD: 'secret-passphrase' }
 
 function configFile (config) {
   const file = join(tmp(), 'config.json')
@@ -61,8 +62,8 @@ const invalid = {
   'missing ssid for a device': [c => { c.wifi.ssid = '' }, /wifi\.ssid: empty/, {}],
   'duplicate pins': [c => { c.buttons[1].pin = 'D16' }, /buttons\[1\]\.pin: "D16" is already used by buttons\[0\]/],
   'duplicate tables': [c => { c.buttons[2].table = 1 }, /buttons\[2\]\.table: 1 is already used by buttons\[0\]/],
-  'pin an ESP32 does not have': [c => { c.buttons[0].pin = 'D29' }, /buttons\[0\]\.pin: "D29" is not a GPIO pin of an ESP32 board/],
-  'pin a Pico W does not have': [c => { c.board = 'rp2040'; c.buttons[0].pin = 'D29' }, /buttons\[0\]\.pin: "D29" is not a GPIO pin of a Pico W/],
+  'pin an ESP32 does not have': [c => { c.buttons[0].pin = 'D29' }, /buttons\[0\]\.pin: "D29" does not exist on the ESP32/],
+  'pin a Pico W does not have': [c => { c.board = 'rp2040'; c.buttons[0].pin = 'D30' }, /buttons\[0\]\.pin: "D30" does not exist on the RP2040/],
   'pin name that is not a pin': [c => { c.buttons[0].pin = 'GP16' }, /buttons\[0\]\.pin: "GP16" is not valid/],
   'topic with +': [c => { c.mqtt.topic = 'calls/+/x' }, /mqtt\.topic: .* wildcard/],
   'topic with #': [c => { c.mqtt.topic = 'calls/#' }, /mqtt\.topic: .* wildcard/],
@@ -75,7 +76,8 @@ const invalid = {
   'qos 2': [c => { c.mqtt.qos = 2 }, /mqtt\.qos: 2 is not allowed \(fix: use one of 0, 1\)/],
   'unknown key (typo)': [c => { c.mqtt.keepAlive = 30 }, /mqtt\.keepAlive: unknown setting \(fix: did you mean "keepalive"\?\)/],
   'unknown top-level key': [c => { c.debounce = 30 }, /debounce: unknown setting \(fix: did you mean "debounceMs"\?\)/],
-  'message without {n}': [c => { c.message = 'a button is pressed' }, /message: "a button is pressed" is not valid/],
+  'message without {n}': [c => { c.message = 'a button is pressed' }, /message: "a button is pressed" has no \{n\}/],
+  'bundle over 16 KB': [c => { c.message = 'x'.repeat(20000) + ' {n}' }, /the bundle is [\d,]+ bytes, over the 16,384 bytes .*message \+[\d,]+ bytes/],
   'port as a string': [c => { c.mqtt.port = '1883' }, /mqtt\.port: expected a whole number/],
   'no buttons': [c => { c.buttons = [] }, /buttons: needs at least 1 entry/]
 }
@@ -105,19 +107,67 @@ test('config: every problem is reported at once', async () => {
 test('config: malformed JSON is named, not thrown as a stack', async () => {
   const file = join(tmp(), 'config.json')
   writeFileSync(file, '{ "mqtt": ')
-  await assert.rejects(build({ configPath: file, outPath: join(tmp(), 'o.js'), env }), /config\.json: .*fix: correct the JSON syntax/)
+  await assert.rejects(build({ configPath: file, outPath: join(tmp(), 'o.js'), env }), /config\.json: line 1, column 11: the file ends early .*fix: correct the JSON syntax/)
 })
 
 test('config: secrets come from the local overlay, then the environment', async () => {
   const dir = tmp()
   writeFileSync(join(dir, 'cfg.json'), JSON.stringify(base))
-  writeFileSync(join(dir, 'cfg.local.json'), JSON.stringify({ wifi: { ssid: 'FromFile', password: 'p1' } }))
+  writeFileSync(join(dir, 'cfg.local.json'), JSON.stringify({ wifi: { ssid: 'FromFile', password: 'passphrase-1' } }))
   const fromFile = await build({ configPath: join(dir, 'cfg.json'), outPath: join(dir, 'a.js'), env: {} })
   assert.equal(fromFile.config.wifi.ssid, 'FromFile')
   const fromEnv = await build({ configPath: join(dir, 'cfg.json'), outPath: join(dir, 'b.js'), env: { WIFI_SSID: 'FromEnv', MQTT_USERNAME: 'u', MQTT_PASSWORD: 'pw' } })
   assert.equal(fromEnv.config.wifi.ssid, 'FromEnv')
-  assert.equal(fromEnv.config.wifi.password, 'p1')
+  assert.equal(fromEnv.config.wifi.password, 'passphrase-1')
   assert.equal(fromEnv.config.mqtt.username, 'u')
+})
+
+test('build: a bundle over 16 KB names its size and the setting that made it big (100 KB message, 16 buttons)', async () => {
+  const config = structuredClone(base)
+  config.message = 'x'.repeat(100_000) + ' {n}'
+  config.buttons = [25, 26, 27, 32, 33, 21, 22, 23, 18, 19, 13, 14, 4, 5, 2, 15].map((pin, i) => ({ pin: `D${pin}`, table: i + 1 }))
+  const outPath = join(tmp(), 'out.js')
+  await assert.rejects(build({ configPath: configFile(config), outPath, env }), err => {
+    assert.match(err.message, /the bundle is 1,\d{3},\d{3} bytes, over the 16,384 bytes/)
+    assert.match(err.message, /fix: shorten the largest settings: message \+1,6\d\d,\d{3} bytes, buttons \(16 of them\)/)
+    assert.match(err.message, /largest code: src\/\w+\.ts [\d,]+ bytes/)
+    return true
+  })
+  assert.equal(existsSync(outPath), false)
+})
+
+/** npm run build's script, bounded so a hang fails the test; spawnSync kills it on timeout. */
+function buildCli (args, cliEnv = {}) {
+  const run = spawnSync(process.execPath, ['build.mjs', ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, WIFI_SSID: '', WIFI_PASSWORD: '', ...cliEnv } })
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr }
+}
+
+test('build CLI: --help prints the usage', () => {
+  const { code, stdout } = buildCli(['--help'])
+  assert.equal(code, 0)
+  assert.match(stdout, /^Usage: npm run build/)
+  assert.match(stdout, /--config FILE/)
+  const unknown = buildCli(['--hlep'])
+  assert.equal(unknown.code, 1)
+  assert.match(unknown.stderr, /Unknown option '--hlep' \(fix: see npm run build -- --help\)/)
+})
+
+test('build CLI: warnings are shown and the build still succeeds', () => {
+  const outPath = join(tmp(), 'out.js')
+  const { code, stderr } = buildCli(['--config', configFile(base), '--out', outPath, '--quiet'], env)
+  assert.equal(code, 0, stderr)
+  assert.match(stderr, /^build: warning: buttons\[0\]\.pin "D16", buttons\[1\]\.pin "D17": .*PSRAM/m)
+  assert.ok(existsSync(outPath))
+})
+
+test('build CLI: a refused config lists every problem, then the warnings, and writes nothing', () => {
+  const config = structuredClone(base)
+  config.mqtt.port = 'abc'
+  const outPath = join(tmp(), 'out.js')
+  const { code, stderr } = buildCli(['--config', configFile(config), '--out', outPath])
+  assert.equal(code, 1)
+  assert.match(stderr, /^build: 2 problems in the configuration; nothing was written:\n {2}mqtt\.port: .*\n {2}wifi\.ssid: empty.*\nbuild: warning: .*PSRAM/)
+  assert.equal(existsSync(outPath), false)
 })
 
 const SERIAL_ID = 'abcdef01'

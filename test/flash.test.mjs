@@ -117,6 +117,20 @@ test('espruino -n -o: the real firmware goes out as built, with no module downlo
     assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module')
   }))
 
+test('--dry-run shows the build\'s warnings and still goes on', () =>
+  withTempDir(async (dir) => {
+    const config = join(dir, 'config.json')
+    await writeFile(config, await readFile('espruino.config.json'))
+    const { code, stdout, stderr } = await new Promise((resolve) => {
+      execFile(process.execPath, [CLI, '--dry-run', '--config', config], { cwd: dir, timeout: 60_000, env: { ...process.env, WIFI_SSID: 'test-net', WIFI_PASSWORD: '' } }, (error, stdout, stderr) => {
+        resolve({ code: error ? error.code : 0, stdout, stderr })
+      })
+    })
+    assert.equal(code, 0, stderr)
+    assert.match(stderr, /^flash: warning: buttons\[0\]\.pin "D16", buttons\[1\]\.pin "D17": .*PSRAM/m)
+    assert.match(stdout, /Wrote what would be sent/)
+  }))
+
 test('espruino -n -o: a module that is not built in is an error, not a download', () =>
   withTempDir(async (dir) => {
     const bundle = join(dir, 'needs-mqtt.js')

@@ -33,6 +33,11 @@ export function withReference (readme) {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop())) {
-  writeFileSync('README.md', withReference(readFileSync('README.md', 'utf8')))
-  console.log('README.md: configuration reference regenerated')
+  const readme = readFileSync('README.md', 'utf8')
+  const updated = withReference(readme)
+  if (updated === readme) console.log('README.md: configuration reference unchanged')
+  else {
+    writeFileSync('README.md', updated)
+    console.log('README.md: configuration reference regenerated')
+  }
 }

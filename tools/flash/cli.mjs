@@ -78,6 +78,8 @@ async function main (argv) {
 
   const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config)
   console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`)
+  // Wiring that works only on some boards: worth reading before the upload, not a reason to stop.
+  for (const w of built.warnings ?? []) console.error(`flash: warning: ${w}`)
 
   if (args['dry-run']) {
     const out = built.outPath.replace(/\.m?js$/, '') + '.sent.js'
