@@ -1,20 +1,25 @@
 // What a staff client does over MQTT, shared by the page (board/app.js) and the simulator's staff view
 // (host/sim/staff.mjs): session options, subscriptions, every received message checked as a stranger's
 // and routed into the CallBoard, and the answer to publish.
+import { messageProblem } from './message-rule.js'
 import { CallBoard } from './model.js'
 import { subscriptions, tableTopic, topicMatcher } from './topics.js'
 
 // Longest payload of the contract is `calling <13 digits>`; a longer one is not from a device.
 const MAX_PAYLOAD = 64
 
-/** `button {n} is pressed` -> (text) => table number or null (template text matched literally). */
+/**
+ * `button {n} is pressed` -> (payload text) => table number or null; the template text is matched
+ * literally, against the payload without white space at its ends (board/message-rule.js).
+ */
 export function callMatcher (template) {
+  const problem = messageProblem(template)
+  if (problem) throw new Error(`message "${template}" ${problem}`)
   const parts = template.split('{n}')
-  if (parts.length !== 2) throw new Error(`message template "${template}" must contain {n} exactly once`)
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const re = new RegExp(`^${escape(parts[0])}([1-9]\\d{0,3})${escape(parts[1])}$`)
   return (text) => {
-    const m = re.exec(text)
+    const m = re.exec(text.trim())
     return m ? Number(m[1]) : null
   }
 }

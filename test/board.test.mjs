@@ -164,7 +164,11 @@ describe('board model', () => {
     assert.deepEqual(staff.answer(2), [{ topic: 'tablecall/1a2b3c4d/table/2', payload: '', options: { qos: 1, retain: true } }])
     assert.deepEqual(staff.answer(2), [])
     assert.equal(callMatcher('Table {n} (call)?')('Table 4 (call)?'), 4, 'template text is literal')
-    assert.throws(() => callMatcher('no placeholder'), /must contain \{n\} exactly once/)
+    assert.equal(callMatcher('button {n} is pressed')(' button 12 is pressed\n'), 12, 'white space at the ends is trimmed')
+    for (const other of ['button x is pressed', 'button 3 is pressed!', 'button 0 is pressed', 'button 10000 is pressed', 'button  3 is pressed']) {
+      assert.equal(callMatcher('button {n} is pressed')(other), null, other)
+    }
+    assert.throws(() => callMatcher('no placeholder'), /^Error: message "no placeholder" has no \{n\}/)
   })
 })
 
