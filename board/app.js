@@ -122,11 +122,13 @@ async function connect () {
     })
   })
   on('close', () => {
+    if (document.body.dataset.mqtt === 'refused') return // that says more than "no connection"
     setState('disconnected', 'alert',
       `No connection to the broker (${broker}). Reconnecting… Calls made meanwhile appear when it is back.`)
   })
   on('error', (err) => {
     if (err.code !== 4 && err.code !== 5) return setState('error', 'alert', `Broker error: ${err.message}. Check Settings.`)
+    // MQTT.js does not retry a refused login: Settings starts the next attempt.
     setState('refused', 'alert', 'The broker refused the login: enter the username and password in Settings.')
     openSettings(resolveRaw(new URLSearchParams(), load(KEYS.settings), served))
   })

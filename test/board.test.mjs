@@ -431,6 +431,23 @@ describe('staff board in headless Chromium', { skip }, () => {
     assert.equal(await tile(c, 3).getAttribute('data-state'), 'idle', 'nothing retained for table 3')
   })
 
+  test('two tabs of one browser keep their own sessions (no kicking each other off)', async () => {
+    const id = newId()
+    const context = await newContext()
+    const ids = []
+    const seen = (client) => ids.push(client.id)
+    broker.aedes.on('client', seen)
+    try {
+      const [a, b] = [await openBoard(context, boardUrl([id])), await openBoard(context, boardUrl([id]))]
+      await press(id, 9)
+      await Promise.all([waitTile(a, 9, 'calling'), waitTile(b, 9, 'calling')])
+      assert.equal(new Set(ids).size, 2, `client ids: ${ids.join(', ')}`)
+      assert.equal(await a.getAttribute('body', 'data-mqtt'), 'subscribed')
+    } finally {
+      broker.aedes.off('client', seen)
+    }
+  })
+
   test('a screen disconnected during a press shows it within 1 s of reconnecting, timed from the press; a reload keeps all calls', async () => {
     const id = newId()
     const link = await relay(broker.wsPort)
@@ -650,6 +667,32 @@ describe('staff board in headless Chromium', { skip }, () => {
       assert.equal(await lan.inputValue('#f-username'), 'staff')
     } finally {
       await served.close()
+    }
+  })
+
+  test('a broker with logins: a refused login opens Settings and says so; the right one connects', async () => {
+    const aedes = broker.aedes
+    const open = aedes.authenticate
+    aedes.authenticate = (client, username, password, done) => {
+      const ok = username === 'staff' && String(password) === 'pw'
+      done(ok ? null : Object.assign(new Error('refused'), { returnCode: 4 }), ok)
+    }
+    try {
+      const id = newId()
+      const page = await (await newContext()).newPage()
+      watch(page)
+      await page.goto(boardUrl([id]))
+      await page.waitForSelector('body[data-mqtt="refused"]', { state: 'attached', timeout: 5000 })
+      assert.match(await page.locator('#banner').innerText(), /refused the login: enter the username and password in Settings/)
+      await page.waitForSelector('#settings[open]', { timeout: 1000 })
+      await page.fill('#f-username', 'staff')
+      await page.fill('#f-password', 'pw')
+      await page.click('#settings-form [type=submit]')
+      await subscribed(page)
+      await press(id, 2)
+      await waitTile(page, 2, 'calling')
+    } finally {
+      aedes.authenticate = open
     }
   })
 
