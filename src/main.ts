@@ -28,12 +28,10 @@ function reportBoot () {
   E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
 }
 
-let started = false
-
-// Runs once whether the code was just uploaded or the board powered up with it saved.
+// Runs once per boot: Espruino runs the top-level code at upload and, from .bootcde (npm run flash),
+// at every power-up. No E.on('init') handler: after save() the image holds the state of a running
+// program, so 'init' (after the save and at power-up) would find it started already.
 function start () {
-  if (started) return
-  started = true
   try {
     // Not kicked automatically: only a running event loop kicks it, so a hang reboots the board.
     E.enableWatchdog(WATCHDOG_S, false)
@@ -65,4 +63,3 @@ function start () {
 }
 
 start()
-E.on('init', start)

@@ -36,6 +36,9 @@ interface Entry {
 const QUEUE_MAX = 32
 const CONNACK_MS = 10000
 const PUBACK_MS = 10000
+// A connection up this long was a good one: the next loss waits the first backoff delay again.
+const STABLE_MS = 30000
+const CLOSED = 'broker closed the connection'
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states
@@ -56,6 +59,9 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
   let pingTimer: number | undefined
   let deadTimer: number | undefined
   let ackTimer: number | undefined
+  let upAt = 0
+  // connections in a row the broker closed before they were STABLE_MS old
+  let shortLived = 0
   const reconnect = retry('mqtt: connecting', log, () => connect())
 
   const stop = (t: number | undefined) => {
@@ -73,16 +79,28 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       lost('connection closed while sending')
       return false
     }
-    // Keepalive: ping only when nothing else was sent for a whole period (and never before CONNACK).
+    // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
     pingTimer = stop(pingTimer)
-    if (o.keepalive) pingTimer = setTimeout(() => state === CONNECTED && write(o.ping), o.keepalive * 1000)
+    if (o.keepalive) pingTimer = setTimeout(ping, o.keepalive * 1000)
     return true
   }
+  const ping = () => state === CONNECTED && write(o.ping)
 
-  // Half-open TCP is common on restaurant WiFi: a link that stays silent too long is dead.
   const expectWithin = (ms: number, what: string) => {
     deadTimer = stop(deadTimer)
-    if (ms) deadTimer = setTimeout(() => lost(what), ms)
+    deadTimer = setTimeout(() => lost(what), ms)
+  }
+
+  // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
+  // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
+  // and one still silent half a period later is dead.
+  const heard = () => {
+    deadTimer = stop(deadTimer)
+    if (o.keepalive) {
+      deadTimer = setTimeout(() => {
+        if (ping()) expectWithin(o.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
+      }, o.keepalive * 1000)
+    }
   }
 
   const lost = (why: string) => {
@@ -90,6 +108,16 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
     const s = sock
     sock = undefined
     log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+    if (state === CONNECTED) {
+      // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+      // broker when the other connects, take turns about once a second forever.
+      if (Date.now() - upAt >= STABLE_MS) {
+        reconnect.reset()
+        shortLived = 0
+      } else if (why === CLOSED && ++shortLived === 3) {
+        log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
+      }
+    }
     state = OFFLINE
     rx = ''
     pingTimer = stop(pingTimer)
@@ -121,12 +149,12 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
   }
 
   const onPacket = (type: number, value: number) => {
-    expectWithin(o.keepalive * 1500, 'no answer to ping within 1.5 x keepalive')
+    heard()
     if (type === CONNACK) {
       if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
       if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
       state = CONNECTED
-      reconnect.reset()
+      upAt = Date.now()
       const again = store.filter(e => e.id !== 0).length
       log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
       write(o.online)
@@ -135,12 +163,13 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       for (let i = 0; i < store.length; i++) {
         if (store[i].id === value) {
           store.splice(i, 1)
+          // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK of a press
+          // is a broken link (a PUBACK for any other id proves nothing).
+          ackTimer = stop(ackTimer)
+          if (store.length) awaitPuback()
           break
         }
       }
-      // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK is a broken link.
-      ackTimer = stop(ackTimer)
-      if (store.length) awaitPuback()
     }
   }
 
@@ -180,7 +209,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
       if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
     })
     s.on('close', () => {
-      if (sock === s) lost('broker closed the connection')
+      if (sock === s) lost(CLOSED)
     })
   }
 

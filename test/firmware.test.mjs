@@ -42,7 +42,8 @@ for (const [name, start] of Object.entries(brokers)) {
     test('each table, a bouncing contact and four tables at once: one message per press', async () => {
       const fw = await firmware()
       const staff = track(await subscribe(broker.url, fw.topic))
-      const device = running(boot({ code: fw.code, port: broker.port }))
+      const link = track(await startLink({ port: broker.port }))
+      const device = running(boot({ code: fw.code, port: link.port }))
       await logged(device, connected)
       for (const table of [1, 2, 3, 4]) await tap(device, `D${15 + table}`, { bounce: true })
       await tap(device, ['D16', 'D17', 'D18', 'D19'], { bounce: true })
@@ -56,7 +57,10 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.deepEqual(got.slice(0, 4), [1, 2, 3, 4].map(press))
       assert.deepEqual(got.slice(4, 8).sort(), [1, 2, 3, 4].map(press))
       assert.deepEqual(got.slice(8), [press(1), press(4)])
-      assert.equal(staff.messages.some(m => m.dup), false)
+      // Sent once each, none flagged as a resend (brokers do not forward the DUP flag: check the wire).
+      const sent = parse(link.recorded[0].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+      assert.deepEqual(sent.map(p => [p.messageId, p.dup]), got.map((_, i) => [i + 1, false]))
+      assert.equal(link.recorded.length, 1)
     })
 
     test('broker down, 10 presses, broker back: all 10 delivered in order within 5 s', async () => {
@@ -78,6 +82,47 @@ for (const [name, start] of Object.entries(brokers)) {
       await staff.waitFor(10, 5000)
       assert.ok(Date.now() - back <= 5000)
       assert.deepEqual(calls(staff, fw.topic), tables.map(press))
+    })
+
+    test('QoS 0, a press every 45 s at keepalive 60: the device pings for an answer and keeps its one connection', async () => {
+      const fw = await firmware({ mqtt: { qos: 0 } })
+      const link = track(await startLink({ port: broker.port }))
+      const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+      await logged(device, connected)
+      // Every write restarted the ping timer, so a steady trickle of QoS 0 presses meant no PINGREQ,
+      // nothing back from the broker, and a healthy link declared dead after 1.5 x keepalive.
+      for (let i = 0; i < 8; i++) {
+        await advance(device, 45000 - 200, 500)
+        await tap(device, 'D16', { bounce: false })
+      }
+      assert.deepEqual(device.logs.filter(l => /^mqtt: connection lost/.test(l)), [])
+      assert.equal(link.recorded.length, 1, 'one connection for the whole 6 minutes')
+      const sent = parse(link.recorded[0].data)
+      assert.equal(sent.filter(p => p.cmd === 'publish' && p.qos === 0).length, 1 + 8)
+      assert.ok(sent.filter(p => p.cmd === 'pingreq').length >= 5, 'a ping at least every keepalive without an answer')
+    })
+
+    test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', async () => {
+      const fw = await firmware()
+      const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+      await logged(device, connected)
+      // Each takes the client id from the other; this one comes back at once, every time.
+      const intruder = track(impostor(broker.port, `tablecall-${deviceId(SERIAL)}`))
+      const sixth = await logged(device, /^mqtt: connecting again/, { count: 6, stepMs: 200 })
+      assert.deepEqual(backoffs(device).slice(0, 6).map(bucket), [1, 2, 4, 8, 16, 32])
+      const said = device.logs.filter(l => /another client seems to be using this client id/.test(l))
+      assert.equal(said.length, 1, 'said once')
+      intruder.close()
+      const fought = backoffs(device).length
+      await logged(device, connected, { from: sixth, stepMs: 500 })
+      await advance(device, 31000, 500)
+      assert.equal(backoffs(device).length, fought, 'the impostor gone, the connection stays')
+      // Up for more than 30 s: the next loss waits the first delay again, and is no sign of a fight.
+      const once = impostor(broker.port, `tablecall-${deviceId(SERIAL)}`, { again: false })
+      await logged(device, /^mqtt: connecting again/, { count: fought + 1, stepMs: 50 })
+      once.close()
+      assert.equal(bucket(backoffs(device)[fought]), 1)
+      assert.equal(device.logs.filter(l => /another client/.test(l)).length, 1)
     })
   })
 }
@@ -124,6 +169,25 @@ describe('against aedes, with a breakable link', () => {
     assert.equal(hex(link.recorded[0].data), hex(connect + online + call))
   })
 
+  test('a non-ASCII WiFi name, topic and message reach WiFi and the socket as their UTF-8 bytes', async () => {
+    // (A WPA passphrase is printable ASCII: the config refuses anything else.)
+    const wifi = { ssid: 'Café Müller', password: 'Kaffee & Kuchen' }
+    const fw = await firmware({ wifi, message: 'Tisch {n} ruft – Müller', mqtt: { topic: 'tablecall/{id}/café' } })
+    const staff = track(await subscribe(broker.url, fw.topic))
+    const link = track(await startLink({ port: broker.port }))
+    // The access point compares the bytes the device hands to Wifi.connect with its UTF-8 name and password.
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true, wifi }))
+    await logged(device, connected, { stepMs: 100 })
+    assert.equal(hex(device.wifi.ssid), Buffer.from(wifi.ssid).toString('hex'))
+    assert.ok(device.logs.includes(`wifi: joined "${Buffer.from(wifi.ssid).toString('latin1')}", ip 192.168.1.50`), 'the log carries the same bytes')
+    await tap(device, 'D17')
+    await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish' && p.qos === 1), { what: 'the PUBLISH' })
+    const call = mqttPacket.generate({ cmd: 'publish', topic: fw.topic, payload: 'Tisch 2 ruft – Müller', qos: 1, messageId: 1, retain: false })
+    assert.ok(link.recorded[0].data.includes(call.toString('latin1')), 'the PUBLISH is what mqtt-packet encodes')
+    await staff.waitFor(1)
+    assert.deepEqual(calls(staff, fw.topic), ['Tisch 2 ruft – Müller'])
+  })
+
   test('half-open link: no answer to a ping is noticed within 1.5 x keepalive and the device reconnects', async () => {
     const fw = await firmware({ mqtt: { keepalive: 10 } })
     const link = track(await startLink({ port: broker.port }))
@@ -148,6 +212,37 @@ describe('against aedes, with a breakable link', () => {
     await logged(device, /no CONNACK/, { count: 4, stepMs: 200 })
     assert.deepEqual(backoffs(device).slice(0, 4).map(bucket), [1, 2, 4, 8])
     assert.equal(link.recorded.length >= 4, true)
+  })
+
+  test('backoff jitter: each wait is its base times 0.75 to 1.25, as Math.random picks', async () => {
+    const fw = await firmware()
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    // The device's Math.random, replaced before the firmware runs: lowest, highest, middle, ...
+    const randoms = [0, 0.9999, 0.5, 0, 0.9999, 0.5, 0.25]
+    const stub = `Math.random = (function () { var r = ${JSON.stringify(randoms)}, i = 0; return function () { return r[i++ % r.length] } })();\n`
+    const device = running(boot({ code: stub + fw.code, port: link.port, fakeTimers: true }))
+    await logged(device, /^mqtt: connecting again/, { count: 7, stepMs: 200 })
+    const bases = [1, 2, 4, 8, 16, 32, 60]
+    assert.deepEqual(backoffs(device).slice(0, 7), bases.map((b, i) => Number((b * (0.75 + randoms[i] * 0.5)).toFixed(1))))
+  })
+
+  test('a press while the backoff waits 60 s: the device tries the broker at once', async () => {
+    const fw = await firmware()
+    const staff = track(await subscribe(broker.url, fw.topic))
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+    const longWait = await logged(device, /^mqtt: connecting again/, { count: 7, stepMs: 500 })
+    assert.equal(bucket(backoffs(device)[6]), 60)
+    link.setMode('pass')
+    const pressedAt = device.clock.now
+    await tap(device, 'D18')
+    const up = await logged(device, connected, { from: longWait, stepMs: 50 })
+    const upAt = device.stampedLogs.find(s => s.line === device.logs[up]).at
+    assert.ok(upAt - pressedAt < 1000, `connected ${upAt - pressedAt} ms after the press`)
+    await staff.waitFor(1)
+    assert.deepEqual(calls(staff, fw.topic), [press(3)])
   })
 
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
@@ -266,6 +361,45 @@ describe('against aedes, with a breakable link', () => {
   }
 })
 
+describe('against a scripted broker (raw MQTT over TCP, answers chosen by the test)', () => {
+  test('stray PUBACKs for ids never sent do not hide a press the broker never acknowledged', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    await tap(device, 'D17')
+    await until(device, () => broker.received(0, 'publish').some(p => p.qos === 1), { what: 'the PUBLISH' })
+    const pressed = device.clock.now
+    // A PUBACK every 2 s, none for the press: the link is no better than one that acknowledges nothing.
+    for (let i = 0; i < 10 && broker.connections.length === 1; i++) {
+      await advance(device, 2000, 200)
+      broker.connections[0].send({ cmd: 'puback', messageId: 100 + i })
+    }
+    const stalled = await logged(device, /no PUBACK within 10 s/, { deviceMs: 1000 })
+    assert.ok(device.stampedLogs.find(s => s.line === device.logs[stalled]).at - pressed <= 10000 + 200)
+    await until(device, () => broker.received(1, 'publish').some(p => p.qos === 1), { what: 'the press resent' })
+    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
+  })
+
+  test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    for (const pin of ['D16', 'D17', 'D18']) await tap(device, pin)
+    await until(device, () => broker.received(0, 'publish').filter(p => p.qos === 1).length === 3, { what: 'three PUBLISHes' })
+    assert.deepEqual(broker.received(0, 'publish').filter(p => p.qos === 1).map(p => p.messageId), [1, 2, 3])
+    // Table 2's press (id 2) is the one never acknowledged; then the broker goes away.
+    for (const messageId of [3, 3, 42, 1]) broker.connections[0].send({ cmd: 'puback', messageId })
+    broker.connections[0].end()
+    await logged(device, connected, { count: 2, stepMs: 200 })
+    await tap(device, 'D19')
+    await until(device, () => broker.received(1, 'publish').filter(p => p.qos === 1).length === 2, { what: 'the resend and the new press' })
+    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]),
+      [[press(2), 2, true], [press(4), 4, false]])
+  })
+})
+
 describe('against mosquitto with a password file', { skip: noMosquitto }, () => {
   let broker
   before(async () => { broker = await startMosquitto({ users: { staff: 'right' } }) })
@@ -288,6 +422,49 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
     assert.deepEqual(calls(staff, fw.topic), [press(4)])
   })
 })
+
+/**
+ * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK) and PINGREQ (PINGRESP); the test
+ * scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
+ */
+async function scriptedBroker () {
+  const broker = { connections: [] }
+  const server = net.createServer(socket => {
+    const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), end: () => socket.end(), close: () => socket.destroy() }
+    broker.connections.push(conn)
+    const parser = mqttPacket.parser({ protocolVersion: 4 })
+    parser.on('packet', p => {
+      conn.packets.push(p)
+      if (p.cmd === 'connect') conn.send({ cmd: 'connack', returnCode: 0, sessionPresent: false })
+      if (p.cmd === 'pingreq') conn.send({ cmd: 'pingresp' })
+    })
+    socket.on('data', chunk => parser.parse(chunk))
+    socket.on('error', () => {})
+  })
+  await new Promise(resolve => server.listen(0, '127.0.0.1', resolve))
+  broker.port = server.address().port
+  /** The packets of command `cmd` the device sent on connection `i`. */
+  broker.received = (i, cmd) => broker.connections[i] ? broker.connections[i].packets.filter(p => p.cmd === cmd) : []
+  broker.close = () => new Promise(resolve => {
+    broker.connections.forEach(c => c.close())
+    server.close(() => resolve())
+  })
+  return broker
+}
+
+// A client with the device's client id that connects again each time the broker closes it.
+function impostor (port, clientId, { again = true } = {}) {
+  let socket
+  let closed = false
+  const connect = () => {
+    socket = net.connect(port, '127.0.0.1', () => socket.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 0 })))
+    socket.resume() // reads, so the broker closing it is noticed
+    socket.on('error', () => {})
+    socket.on('close', () => { if (again && !closed) connect() })
+  }
+  connect()
+  return { close: () => { closed = true; socket.destroy() } }
+}
 
 function parse (data) {
   const parser = mqttPacket.parser({ protocolVersion: 4 })

@@ -102,6 +102,22 @@ describe('globals', () => {
   })
 })
 
+describe('string literals are bytes, as Espruino 2v29 on ESP32 and the Pico reads them', () => {
+  test('\\xNN is one byte, a non-ASCII character its UTF-8 bytes, \\uNNNN cropped to 8 bits', () => {
+    const d = device({
+      code: String.raw`
+        var bytes = function (s) { return s.length + ':' + E.toUint8Array(s).join(',') };
+        print(bytes("Caf\xE9"), bytes('Café'), bytes("Caf\u00e9"));
+        print(bytes(` + '`€1\\u20ac`' + String.raw`), bytes("\\u00e9"), bytes('\x41\u0042'), bytes('é'.charAt(0)));
+      `
+    }).start()
+    assert.deepEqual(d.logs, [
+      '4:67,97,102,233 5:67,97,102,195,169 4:67,97,102,233',
+      '5:226,130,172,49,172 6:92,117,48,48,101,57 2:65,66 1:195'
+    ])
+  })
+})
+
 describe('setWatch', () => {
   const WATCH = `
     pinMode(D16, 'input_pulldown');
@@ -134,13 +150,19 @@ describe('setWatch', () => {
     const d = device({
       code: `
         [D16, D17].forEach(function (p) { setWatch(function () { print(String(p)) }, p, { repeat: true, edge: 'rising', debounce: 30 }) });
-        global.stopAll = function () { clearWatch() };
+        setTimeout(function () { clearWatch(); print('cleared') }, 1000);
       `
     }).start()
     await d.pressAll(['D16', 'D17'])
     await d.clock.tickAsync(50)
-    assert.deepEqual(d.logs.sort(), ['D16', 'D17'])
-    d.setPin(16, 0)
+    assert.deepEqual(d.logs.slice().sort(), ['D16', 'D17'])
+    // Pressed 10 ms before clearWatch(): the rising edges are still in their debounce when it runs.
+    await d.clock.tickAsync(990 - d.clock.now)
+    await d.pressAll(['D16', 'D17'])
+    await d.clock.tickAsync(50)
+    await d.pressAll(['D16', 'D17'])
+    await d.clock.tickAsync(50)
+    assert.deepEqual(d.logs.slice(2), ['cleared'])
   })
 })
 
@@ -257,6 +279,21 @@ describe('Wifi', () => {
     await d.clock.tickAsync(3000)
     assert.equal(d.logs.length, 1)
     assert.match(d.logs[0], /^disconnected .*"msg":"4WAY_HANDSHAKE_TIMEOUT"/)
+  })
+
+  test('the network name and password are compared as bytes with the access point\'s UTF-8', async () => {
+    const ap = { ssid: 'Café Müller', password: 'pässwörd€' }
+    const utf8 = device({ wifi: ap, code: WIFI + String.raw`join("Caf\xC3\xA9 M\xC3\xBCller", "p\xC3\xA4ssw\xC3\xB6rd\xE2\x82\xAC");` }).start()
+    await utf8.clock.tickAsync(1000)
+    assert.equal(utf8.wifi.connected, true)
+    assert.equal(utf8.logs[0], 'associated {"ssid":"Caf\xC3\xA9 M\xC3\xBCller","mac":"4c:ed:fb:a1:b2:c3","channel":"6"}')
+    // One byte per character, as an unconverted string reaches the device: not the same network.
+    const latin1 = device({ wifi: ap, code: WIFI + String.raw`join("Caf\xE9 M\xFCller", "p\xC3\xA4ssw\xC3\xB6rd\xE2\x82\xAC");` }).start()
+    await latin1.clock.tickAsync(3000)
+    assert.match(latin1.logs[0], /^disconnected .*"msg":"NO_AP_FOUND"/)
+    const password = device({ wifi: ap, code: WIFI + String.raw`join("Caf\xC3\xA9 M\xC3\xBCller", "p\xE4ssw\xF6rd\x80");` }).start()
+    await password.clock.tickAsync(3000)
+    assert.match(password.logs[0], /^disconnected .*"msg":"4WAY_HANDSHAKE_TIMEOUT"/)
   })
 
   test('without an IP, net.connect throws InternalError', () => {

@@ -13,6 +13,7 @@ import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
 import { formatLogLine } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
+import { espruinoStrings } from './strings.mjs'
 
 const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
 const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' }
@@ -185,7 +186,7 @@ class Device extends EventEmitter {
     for (const name of Object.getOwnPropertyNames(realm.global)) builtinNames.add(name)
     const untrack = trackRejections(realm, (err) => loop.reportUncaught(err))
 
-    loop.invoke(() => realm.run(opts.code, 'bundle.js'))
+    loop.invoke(() => realm.run(espruinoStrings(opts.code), 'bundle.js'))
     if (mode === 'power') {
       // jsiSemiInit order: E 'init' handlers, then a global onInit().
       emitter.emitNow(system.E, 'init')

@@ -19,6 +19,9 @@ const REASONS = {
 const UNKNOWN_REASON = 'Unknown reason' // wifiReasonToString(0): never disconnected yet
 const NO_MAC = '00:00:00:00:00:00'
 const DHCP_MS = 50
+// The access point's name and password are UTF-8 on the air; device strings are one char per byte.
+const airBytes = text => Buffer.from(text, 'utf8').toString('latin1')
+const deviceBytes = text => Buffer.from(text, 'latin1').toString('latin1')
 
 /** The radio environment of one device (survives reboots); also the test controller. */
 export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true }) {
@@ -89,8 +92,8 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
     attemptTimer = scheduler.after(env.associationDelayMs, () => {
       attemptTimer = undefined
       const ap = env.ap
-      if (!ap || ap.ssid !== config.ssid || scheduler.now() < env.outageUntil) return disconnected(201, NO_MAC)
-      if (ap.password !== config.password) return disconnected(15, env.bssid)
+      if (!ap || airBytes(ap.ssid) !== deviceBytes(config.ssid) || scheduler.now() < env.outageUntil) return disconnected(201, NO_MAC)
+      if (airBytes(ap.password) !== deviceBytes(config.password)) return disconnected(15, env.bssid)
       associated = true
       emit('associated', { ssid: config.ssid, mac: env.bssid, channel: '6' })
       attemptTimer = scheduler.after(DHCP_MS, () => {

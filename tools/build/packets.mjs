@@ -33,6 +33,10 @@ function publishPacket ({ topic, payload, qos, retain = false, messageId = 0, du
 
 export const messageFor = (template, table) => template.replaceAll('{n}', String(table))
 
+// Text for the device as its UTF-8 bytes, one char per byte: esbuild writes those as \xNN, which
+// Espruino reads as one byte each (a \uNNNN escape would be cropped to 8 bits on ESP32 and the Pico).
+const bytes = text => Buffer.from(text, 'utf8').toString('latin1')
+
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
 function packetIdOffset (fields) {
   const a = publishPacket({ ...fields, messageId: 0x0102 })
@@ -47,13 +51,13 @@ export function deviceSettings (config, target) {
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
     target,
-    ssid: config.wifi ? config.wifi.ssid : '',
-    pass: config.wifi ? config.wifi.password : '',
-    host: mqtt.host,
+    ssid: config.wifi ? bytes(config.wifi.ssid) : '',
+    pass: config.wifi ? bytes(config.wifi.password) : '',
+    host: bytes(mqtt.host),
     port: mqtt.port,
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
-    topic: mqtt.topic,
+    topic: bytes(mqtt.topic),
     pins: config.buttons.map(b => b.pin),
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
