@@ -26,6 +26,7 @@ const tiles = new Map() // table -> { el, parts }
 const chips = new Map() // device id -> <li>
 const dirty = { tables: new Set(), devices: new Set(), scheduled: false }
 let shownMarkers = { newest: null, longest: null }
+let savedSeen = '' // what localStorage holds of board.seen: written only when it changed
 
 // ---- storage (per screen; never the URL) -------------------------------------------------------
 
@@ -226,7 +227,9 @@ function flush () {
   for (const id of dirty.devices) drawDevice(id)
   dirty.devices.clear()
   drawSummary(now)
-  save(KEYS.seen, board.seen)
+  const seen = JSON.stringify(board.seen)
+  if (seen !== savedSeen) save(KEYS.seen, board.seen)
+  savedSeen = seen
 }
 
 function drawTile (table, now, markers) {
