@@ -96,7 +96,12 @@ function apply (raw) {
 
 // ---- MQTT -------------------------------------------------------------------------------------
 
+// One id per page for its whole life (a second lock request would get the next slot).
+let screenId = null
+let generation = 0 // connect() calls so far: a call overtaken while it waits for the id stops there
+
 async function connect () {
+  const mine = ++generation
   client?.end(true)
   client = null
   const seen = load(KEYS.seen)
@@ -107,7 +112,10 @@ async function connect () {
   const login = load(KEYS.login)
   const username = login.username || served.username
   const credentials = username ? { username, password: login.password ?? '' } : {}
-  const self = mqtt.connect(broker, sessionOptions(await clientId(), credentials))
+  screenId ??= clientId()
+  const id = await screenId
+  if (mine !== generation) return
+  const self = mqtt.connect(broker, sessionOptions(id, credentials))
   client = self
   // A client replaced by a settings change may still emit while it closes: ignore it.
   const on = (event, fn) => self.on(event, (...args) => self === client && fn(...args))

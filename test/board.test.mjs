@@ -680,7 +680,9 @@ describe('staff board in headless Chromium', { skip }, () => {
   test('a broker with logins: a refused login opens Settings and says so; the right one connects', async () => {
     const aedes = broker.aedes
     const open = aedes.authenticate
+    const ids = []
     aedes.authenticate = (client, username, password, done) => {
+      ids.push(client.id)
       const ok = username === 'staff' && String(password) === 'pw'
       done(ok ? null : Object.assign(new Error('refused'), { returnCode: 4 }), ok)
     }
@@ -698,6 +700,7 @@ describe('staff board in headless Chromium', { skip }, () => {
       await subscribed(page)
       await press(id, 2)
       await waitTile(page, 2, 'calling')
+      assert.equal(new Set(ids).size, 1, `one session per screen across a settings change: ${ids.join(', ')}`)
     } finally {
       aedes.authenticate = open
     }
