@@ -266,6 +266,8 @@ function drawDevice (id) {
     el = document.createElement('li')
     el.className = 'dev'
     el.dataset.device = id
+    // Touch screens show no title: a tap shows the voltage too.
+    el.addEventListener('click', () => el.classList.toggle('show-volts'))
     $('devices').append(el)
     chips.set(id, el)
   }
@@ -283,7 +285,7 @@ function drawDevice (id) {
     el.title = `${device.volts.toFixed(2)} V`
   }
   el.replaceChildren(`${name}: ${status}${battery}`)
-  if (spoken) span('sr-only', el, spoken)
+  if (spoken) span('volts sr-only', el, spoken)
 }
 
 function drawSummary (now) {

@@ -554,6 +554,10 @@ describe('staff board in headless Chromium', { skip }, () => {
     assert.equal((await chip(d1).innerText()).split('\n')[0], `Buttons ${d1}: ✓ online · battery 64%`)
     assert.equal(await chip(d1).getAttribute('title'), '3.87 V')
     assert.match(await chip(d1).textContent(), /\(3\.87 volts\)/, 'the voltage for screen readers')
+    const voltsWidth = async () => (await chip(d1).locator('.volts').boundingBox()).width
+    assert.ok(await voltsWidth() <= 1, 'hidden on screen until asked')
+    await chip(d1).click() // a touch screen has no hover
+    assert.ok(await voltsWidth() > 20, 'a tap shows the voltage')
     await page.waitForSelector(`.dev[data-device="${d2}"][data-battery="low"]`, { timeout: 1000 })
     assert.match(await chip(d2).innerText(), /battery 13% — battery low, charge today\n/)
     assert.equal(await chip(d3).getAttribute('data-battery'), 'critical')
