@@ -37,6 +37,7 @@ export class CallBoard {
     this.calls = new Map() // table -> { since, exact, seq, events, reminded, devices: Set }
     this.claims = new Map() // table -> Set of device ids heard for it
     this.devices = new Map(devices.filter((id) => id !== '+').map((id) => [id, { status: null, volts: null }]))
+    this.stateful = new Set() // devices seen publishing table states: their states open and close calls
     this.ignored = { unknownTable: 0, invalid: 0 }
     this.seen = seen
     this.seq = 0
@@ -85,6 +86,9 @@ export class CallBoard {
     if (!this.known(table)) return null
     this.claim(device, table)
     const call = this.calls.get(table)
+    // From a device with table states, an event for an idle table is a late copy of a call already
+    // answered (a resend after a reconnect): its state, not the event, says whether it calls.
+    if (!call && this.stateful.has(device)) return null
     if (!call) {
       this.open(table, device, this.seen[table] ?? now, false, 1)
       return 'new'
@@ -105,6 +109,7 @@ export class CallBoard {
       return null
     }
     this.claim(device, table)
+    this.stateful.add(device)
     const call = this.calls.get(table)
     if (state.clear) {
       if (!call || !call.devices.delete(device)) return null

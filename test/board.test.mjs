@@ -108,6 +108,11 @@ describe('board model', () => {
       { table: 2, state: 'calling', waitMs: 65_000, atLeast: false, count: 1, overdue: false, longest: false, newest: false, conflict: null })
     assert.equal(board.state('a', 2, '', NOW), 'cleared')
     assert.equal(board.state('a', 2, '', NOW), null, 'a clear of an idle table changes nothing')
+    assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the answered call\'s event (a resend) does not bring it back')
+    assert.equal(board.event('b', 2, NOW), 'new', 'a device without table states: its events are the calls')
+    assert.equal(board.state('a', 3, `calling ${NOW}`, NOW), 'new')
+    assert.equal(board.event('a', 3, NOW), null, 'the event of the same press')
+    assert.equal(board.event('a', 3, NOW), 'repeat')
   })
 
   test('three tables at once: newest and longest come from the press times, not the arrival order', () => {
