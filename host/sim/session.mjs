@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { build } from '../../build.mjs'
 import { createDevice } from '../espruino/runtime.mjs'
 import { startBroker } from '../broker.mjs'
-import { deviceId, fillId } from '../device-id.mjs'
+import { deviceId } from '../device-id.mjs'
 import { startStaffView } from './staff.mjs'
 
 const SIM_SERIAL = 'e6614c311b4e6c29'
@@ -33,7 +33,9 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
   const broker = target ? null : await startBroker()
   const address = target || { host: '127.0.0.1', port: broker.port }
   const url = `mqtt://${address.host}:${address.port}`
-  const id = deviceId(serial)
+  // A configured `id` (a private broker's device) wins over the one from the chip's serial.
+  const id = config.id ?? deviceId(serial)
+  const fill = template => template.replaceAll('{id}', id)
 
   const session = new EventEmitter()
   const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
@@ -74,8 +76,8 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     device,
     broker,
     url,
-    topic: fillId(config.mqtt.topic, serial),
-    statusTopic: fillId(config.mqtt.statusTopic, serial),
+    topic: fill(config.mqtt.topic),
+    statusTopic: fill(config.mqtt.statusTopic),
     staff: staff.staff,
     /** Answers the table waiting longest, as a tap on the staff board does; returns it, or null. */
     async answerLongest () {
