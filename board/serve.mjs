@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
+import { networkInterfaces } from 'node:os'
 import { extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -157,6 +158,13 @@ async function main () {
   const { url } = await serveStatic(outDir, { port, host: values.host, defaults })
   if (defaults) console.log(`settings prefilled: broker ${defaults.broker}${defaults.username ? `, username ${defaults.username}` : ''}`)
   console.log(`staff board: ${url}  (Ctrl+C to stop)`)
+  // Listening on every address: the addresses phones on the WiFi can open.
+  if (values.host === '0.0.0.0') {
+    const { port: actual } = new URL(url)
+    for (const a of Object.values(networkInterfaces()).flat()) {
+      if (a.family === 'IPv4' && !a.internal) console.log(`  on the network: http://${a.address}:${actual}/`)
+    }
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
