@@ -48,13 +48,24 @@ function save (key, value) {
 
 /**
  * A stable MQTT client id for this screen, so the broker keeps its session across drops and reloads.
- * Two tabs of one browser share localStorage: a Web Lock per id gives each open tab its own.
+ * Two tabs of one browser share localStorage but must not share an id (the broker would throw one
+ * off whenever the other connects): a Web Lock per id gives each open tab its own.
  */
 async function clientId () {
   const random = () => Math.random().toString(16).slice(2, 10)
   const base = load(KEYS.client, null) ?? `tablecall-board-${random()}`
   save(KEYS.client, base)
-  if (!navigator.locks) return base // not a secure context (http:// on the LAN): one tab per browser
+  if (!navigator.locks) {
+    // No Web Locks outside a secure context (http:// on the LAN): each tab keeps an id of its own in
+    // sessionStorage, which lasts as long as the tab, reloads included.
+    try {
+      const own = sessionStorage.getItem(KEYS.client) ?? `${base}-${random()}`
+      sessionStorage.setItem(KEYS.client, own)
+      return own
+    } catch {
+      return base
+    }
+  }
   for (let slot = 0; slot < 8; slot++) {
     const id = slot ? `${base}-${slot}` : base
     const held = await new Promise((resolve) => navigator.locks.request(id, { ifAvailable: true }, (lock) => {

@@ -442,22 +442,29 @@ describe('staff board in headless Chromium', { skip }, () => {
     assert.equal(await tile(c, 3).getAttribute('data-state'), 'idle', 'nothing retained for table 3')
   })
 
-  test('two tabs of one browser keep their own sessions (no kicking each other off)', async () => {
-    const id = newId()
-    const context = await newContext()
-    const ids = []
-    const seen = (client) => ids.push(client.id)
-    broker.aedes.on('client', seen)
-    try {
-      const [a, b] = [await openBoard(context, boardUrl([id])), await openBoard(context, boardUrl([id]))]
-      await press(id, 9)
-      await Promise.all([waitTile(a, 9, 'calling'), waitTile(b, 9, 'calling')])
-      assert.equal(new Set(ids).size, 2, `client ids: ${ids.join(', ')}`)
-      assert.equal(await a.getAttribute('body', 'data-mqtt'), 'subscribed')
-    } finally {
-      broker.aedes.off('client', seen)
-    }
-  })
+  for (const locks of [true, false]) {
+    test(`two tabs of one browser keep their own sessions, also across a reload (${locks ? 'Web Locks' : 'http:// on the LAN: no Web Locks'})`, async () => {
+      const id = newId()
+      const context = await newContext()
+      // Outside a secure context the browser has no navigator.locks.
+      if (!locks) await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }))
+      const ids = []
+      const seen = (client) => ids.push(client.id)
+      broker.aedes.on('client', seen)
+      try {
+        const [a, b] = [await openBoard(context, boardUrl([id])), await openBoard(context, boardUrl([id]))]
+        await press(id, 9)
+        await Promise.all([waitTile(a, 9, 'calling'), waitTile(b, 9, 'calling')])
+        assert.equal(new Set(ids).size, 2, `client ids: ${ids.join(', ')}`)
+        assert.equal(await a.getAttribute('body', 'data-mqtt'), 'subscribed')
+        await b.reload()
+        await subscribed(b)
+        assert.equal(new Set(ids).size, 2, `a reload keeps the id: ${ids.join(', ')}`)
+      } finally {
+        broker.aedes.off('client', seen)
+      }
+    })
+  }
 
   test('a screen disconnected during a press shows it within 1 s of reconnecting, timed from the press; a reload keeps all calls', async () => {
     const id = newId()
