@@ -211,6 +211,7 @@ function buildTiles () {
     const state = span('state', el)
     span('icon', state).innerHTML = BELL // a constant: no received text ever becomes HTML
     parts.state = span('state-text', state)
+    parts.atLeast = span('at-least', el)
     parts.wait = span('wait', el)
     parts.count = span('count', el)
     parts.conflict = span('conflict', el)
@@ -261,8 +262,9 @@ function drawTile (table, now, markers) {
   el.dataset.overdue = String(Boolean(view.overdue))
   el.classList.toggle('fresh', calling && view.waitMs < FRESH_MS)
   parts.state.textContent = !calling ? 'Idle' : view.overdue ? 'Still waiting' : 'Calling'
-  parts.wait.textContent = calling ? `${view.atLeast ? '≥ ' : ''}${formatWait(view.waitMs)}` : ''
-  parts.wait.title = calling && view.atLeast ? 'at least: the button sent no press time, so this counts from when this screen saw the call' : ''
+  parts.atLeast.textContent = calling && view.atLeast ? 'at least' : ''
+  parts.wait.textContent = calling ? formatWait(view.waitMs) : ''
+  parts.wait.title = calling && view.atLeast ? 'The button sent no press time: this counts from when this screen saw the call' : ''
   parts.count.textContent = calling && view.count > 1 ? `pressed ${view.count}×` : ''
   parts.conflict.textContent = view.conflict ? `⚠ on ${view.conflict.length} devices: ${view.conflict.join(', ')}` : ''
   el.dataset.marker = view.longest ? 'longest' : view.newest ? 'newest' : ''
