@@ -25,7 +25,7 @@ function brokerAddress (url) {
  * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void}} options
  * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
  * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
- * view's state of a table changes, 'status' (payload) and 'battery' (volts).
+ * view's state of a table changes, 'status' (payload) and 'battery' (payload, a valid voltage).
  */
 export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log } = {}) {
   const { code, config } = await build({ configPath, outPath, target: 'sim' })
@@ -39,9 +39,9 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
 
   const session = new EventEmitter()
   const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
-  const onChange = ({ kind, device, table, change }, packet, { board }) => {
+  const onChange = ({ kind, table, change }, packet, { board }) => {
     if (kind === 'status') return session.emit('status', packet.payload.toString())
-    if (kind === 'battery') return session.emit('battery', board.devices.get(device).volts)
+    if (kind === 'battery') return session.emit('battery', packet.payload.toString()) // checked: 2.50-4.50
     if (kind === 'event') {
       const at = pressedAt.get(table).shift()
       session.emit('call', { payload: packet.payload.toString(), table, latencyMs: at === undefined ? undefined : Date.now() - at, dup: packet.dup })

@@ -55,7 +55,6 @@ async function main () {
   session.on('table', t => show(paint(33, 'staff '), t.change === 'cleared'
     ? `table ${t.table} answered`
     : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}`))
-  session.on('battery', v => show(paint(33, 'staff '), `battery ${v.toFixed(2)} V`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
   session.start()
 
