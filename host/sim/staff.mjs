@@ -17,11 +17,21 @@ export async function startStaffView ({ url, config, devices, clientId = `tablec
     message: config.message
   })
   // Reconnects faster than a screen: the simulator restarts its broker in well under a second.
-  const client = await mqtt.connectAsync(url, { ...sessionOptions(clientId), reconnectPeriod: 200 })
+  const client = mqtt.connect(url, { ...sessionOptions(clientId), reconnectPeriod: 200 })
+  // Listening before the CONNACK: a resumed session's messages follow it at once.
   client.on('message', (topic, payload, packet) => {
     const change = staff.receive(topic, payload, packet.retain, Date.now())
     if (change) onChange(change, packet, staff)
   })
+  try {
+    await new Promise((resolve, reject) => {
+      client.once('connect', resolve)
+      client.once('error', reject)
+    })
+  } catch (err) {
+    await client.endAsync(true)
+    throw err
+  }
   await client.subscribeAsync(staff.filters, SUBSCRIBE_OPTIONS)
   return {
     staff,
