@@ -42,7 +42,7 @@ const esbuildOptions = (entry, settings) => ({
   legalComments: 'none',
   write: false,
   logLevel: 'silent',
-  external: ['net', 'Wifi', 'Storage'],
+  external: ['net', 'tls', 'Wifi', 'Storage'],
   absWorkingDir: ROOT
 })
 
@@ -59,13 +59,13 @@ async function bundle (options) {
 }
 
 /**
- * @param {{configPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object}} options
+ * @param {{configPath?: string, overlayPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object}} options
  * @returns {Promise<{outPath: string, bytes: number, modules: {[file: string]: number}, config: object, code: string, warnings: string[]}>}
  *   warnings: wiring that works only on some boards, for the user to read (they do not fail the build)
  * @throws ConfigError or BuildError; nothing is written then
  */
-export async function build ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env } = {}) {
-  const { config, warnings } = readConfig({ configPath: resolve(configPath), target, env })
+export async function build ({ configPath = 'espruino.config.json', overlayPath, outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env } = {}) {
+  const { config, warnings } = readConfig({ configPath: resolve(configPath), overlayPath: overlayPath && resolve(overlayPath), target, env })
   const settings = deviceSettings(config, target)
 
   // Readable build first: its source map lets every problem name the TypeScript line.

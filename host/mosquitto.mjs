@@ -1,16 +1,15 @@
 // Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
 // (optionally with a password file), stopped by its own pid.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync, existsSync, chmodSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
-
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find(p => existsSync(p))
+import { MOSQUITTO } from '../tools/broker/mosquitto.mjs'
 
 export const haveMosquitto = () => Boolean(MOSQUITTO)
 
-function freePort () {
+export function freePort () {
   return new Promise((resolve, reject) => {
     const server = net.createServer().listen(0, '127.0.0.1', () => {
       const { port } = server.address()
@@ -20,7 +19,7 @@ function freePort () {
 }
 
 // Resolves once the broker accepts TCP connections, or rejects with what it printed.
-function listening (port, child, output, timeoutMs) {
+export function listening (port, child, output, timeoutMs) {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs
     const fail = why => reject(new Error(`mosquitto did not start (${why}): ${output.join('').trim()}`))

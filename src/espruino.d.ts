@@ -28,17 +28,22 @@ interface StorageModule {
   writeJSON(name: string, data: unknown): boolean
 }
 
-declare function require (name: 'net'): { connect(options: { host: string, port: number }, callback: () => void): EspruinoSocket }
+declare function require (name: 'net' | 'tls'): { connect(options: { host: string, port: number, ca?: string }, callback: () => void): EspruinoSocket }
 declare function require (name: 'Wifi'): WifiModule
 declare function require (name: 'Storage'): StorageModule
 
 /** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
 declare const __TABLECALL__: {
   target: 'device' | 'sim'
+  /** '' = derive the id from getSerial() */
+  id: string
   ssid: string
   pass: string
   host: string
   port: number
+  tls: boolean
+  /** base64 of the CA certificate's DER bytes, '' for none */
+  ca: string
   keepalive: number
   qos: 0 | 1
   topic: string
@@ -62,3 +67,4 @@ declare function setWatch (f: () => void, pin: string, options: { repeat: boolea
 declare function setTimeout (callback: () => void, ms: number): number
 declare function setInterval (callback: () => void, ms: number): number
 declare function clearTimeout (id: number): void
+declare function atob (base64: string): string

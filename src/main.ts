@@ -9,6 +9,7 @@ const log = (line: string) => console.log(line)
 
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
 function deviceId (): string {
+  if (S.id) return S.id
   const serial = String(getSerial())
   let h = 0
   for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
@@ -45,6 +46,8 @@ function start () {
   const mqtt = createMqtt({
     host: S.host,
     port: S.port,
+    tls: S.tls,
+    ca: S.ca ? atob(S.ca) : undefined,
     keepalive: S.keepalive,
     qos: S.qos,
     connect: fill(S.connect),

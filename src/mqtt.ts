@@ -7,6 +7,9 @@ import { retry } from './retry'
 export interface MqttOptions {
   host: string
   port: number
+  tls: boolean
+  /** the CA certificate as DER bytes; Espruino 2v29 parses it but does not verify the server */
+  ca?: string
   /** seconds; 0 = no pings */
   keepalive: number
   qos: 0 | 1
@@ -48,7 +51,7 @@ const WAIT_CONNACK = 2
 const CONNECTED = 3
 
 export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
-  const net = require('net')
+  const net = o.tls ? require('tls') : require('net')
   let state = OFFLINE
   let networkUp = false
   let sock: EspruinoSocket | undefined
@@ -189,7 +192,7 @@ export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
     state = CONNECTING
     let s: EspruinoSocket
     try {
-      s = net.connect({ host: o.host, port: o.port }, () => {
+      s = net.connect({ host: o.host, port: o.port, ca: o.ca }, () => {
         if (sock !== s) return
         state = WAIT_CONNACK
         write(o.connect)

@@ -8,7 +8,7 @@ import net from 'node:net'
 
 // socketerrors.c. Node error codes mapped as ESP8266's glue maps lwIP errors
 // (ESP32's glue reports every failure as -1 = plain close, i.e. no 'error').
-const SOCKET_ERRORS = {
+export const SOCKET_ERRORS = {
   ECONNRESET: [-9, 'connection reset'],
   ECONNREFUSED: [-9, 'connection reset'],
   EPIPE: [-9, 'connection reset'],
@@ -18,7 +18,7 @@ const SOCKET_ERRORS = {
   EHOSTUNREACH: [-4, 'no route'],
   ENETUNREACH: [-4, 'no route']
 }
-const UNKNOWN = [-10, 'unknown error']
+export const UNKNOWN = [-10, 'unknown error']
 const UNSENT = [-8, 'unsent data']
 
 /** Sockets of the whole device (all boots); what device.net exposes. */
@@ -36,7 +36,16 @@ export function createNetRegistry () {
   }
 }
 
-export function createNetModule ({ realm, loop, emitter, registry, connectOverride, isOnline }) {
+// Plain TCP; host/espruino/tls.mjs passes its own.
+const openTcp = ({ host, port }) => ({ node: net.connect({ host, port }), ready: 'connect' })
+
+/**
+ * open(target, options): the Node socket for a device socket and the Node event that means connected;
+ * it may throw a realm error, which the device's connect() throws.
+ * onFailure(err, node): a failure before `ready`; returns the [code, message] error to report, or null for a
+ * plain close.
+ */
+export function createNetModule ({ realm, loop, emitter, registry, connectOverride, isOnline, open = openTcp, onFailure }) {
   const SocketClass = realm.fn(function Socket () {})
   const state = new WeakMap() // device socket -> { node, closing, closed, rx, writes }
 
@@ -99,7 +108,7 @@ export function createNetModule ({ realm, loop, emitter, registry, connectOverri
     }
     const sock = new SocketClass()
     if (callback) sock.on('connect', callback)
-    const st = { node: null, closing: false, closed: false, rx: '', writes: 0 }
+    const st = { node: null, ready: false, closing: false, closed: false, rx: '', writes: 0 }
     state.set(sock, st)
     if (!isOnline()) {
       // No IP: the lwIP connect fails at once (clientRequestConnect).
@@ -107,11 +116,12 @@ export function createNetModule ({ realm, loop, emitter, registry, connectOverri
       throw realm.error('InternalError', 'Unable to create socket')
     }
     const target = connectOverride(options.host ?? '127.0.0.1', Number(options.port) || 0)
-    const node = net.connect({ host: target.host, port: target.port })
+    const { node, ready } = open(target, options)
     st.node = node
     registry.open.add(node)
     node.setNoDelay(true)
-    node.on('connect', () => {
+    node.on(ready, () => {
+      st.ready = true
       emitter.emitQueued(sock, 'connect', [sock])
       if (!st.writes) emitter.emitQueued(sock, 'drain', [sock])
     })
@@ -121,7 +131,7 @@ export function createNetModule ({ realm, loop, emitter, registry, connectOverri
       else st.rx += text
     })
     node.on('end', () => finish(sock, st.writes && !st.closing ? UNSENT : undefined))
-    node.on('error', (err) => finish(sock, SOCKET_ERRORS[err.code] ?? UNKNOWN))
+    node.on('error', (err) => finish(sock, !st.ready && onFailure ? onFailure(err, node) : SOCKET_ERRORS[err.code] ?? UNKNOWN))
     node.on('close', () => finish(sock))
     return sock
   }

@@ -8,6 +8,7 @@ import { createEventLoop, installEmitter } from './events.mjs'
 import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
 import { createPinInputs, createPins } from './pins.mjs'
 import { createNetRegistry, createNetModule } from './net.mjs'
+import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
@@ -138,14 +139,15 @@ class Device extends EventEmitter {
       serial: opts.serial,
       onLinkLost: () => this.#netRegistry.dropAll()
     })
-    const net = createNetModule({
+    const network = {
       realm,
       loop,
       emitter,
       registry: this.#netRegistry,
       connectOverride: opts.connectOverride ?? ((host, port) => ({ host, port })),
       isOnline: () => (wifi ? wifi.isOnline() : true)
-    })
+    }
+    const net = createNetModule(network)
     const builtinNames = new Set()
     const system = createSystem({
       realm,
@@ -160,6 +162,7 @@ class Device extends EventEmitter {
     })
     const modules = {
       net: net.module,
+      tls: createTlsModule(network),
       Storage: createStorageModule({ realm, files: this.storage }),
       ...(wifi && { Wifi: wifi.module })
     }
@@ -201,7 +204,7 @@ class Device extends EventEmitter {
         loop.stop()
         timers.clearAll()
         pins.stop()
-        net.stop()
+        net.stop() // every socket of the registry, TLS ones too
         wifi?.stop()
         system.stop()
         untrack()

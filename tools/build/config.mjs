@@ -2,11 +2,12 @@
 // the result against espruino.config.schema.json plus the rules a schema cannot say. Problems stop the
 // build; warnings (wiring that works only on some boards) are shown and do not.
 import { readFileSync, existsSync } from 'node:fs'
-import { dirname, join, basename } from 'node:path'
+import { dirname, join, basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { messageProblem } from '../../board/message-rule.js'
 import { readJson } from './json-text.mjs'
 import { checkPins } from './pins.mjs'
+import { readCa } from './ca.mjs'
 
 const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
 export const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8'))
@@ -217,6 +218,13 @@ function checkMeaning (config, target, problems, warnings) {
   if (typeof mqtt.clientId === 'string' && Buffer.byteLength(mqtt.clientId.replaceAll(ID_PLACEHOLDER, '00000000')) > 23) problems.push('mqtt.clientId: longer than 23 bytes once {id} is filled in, which some brokers refuse (fix: shorten it)')
   if (mqtt.password !== undefined && mqtt.username === undefined) problems.push('mqtt.password: set without mqtt.username (fix: set MQTT_USERNAME too)')
   if (mqtt.ca !== undefined && mqtt.tls !== true) problems.push('mqtt.ca: set, but mqtt.tls is off, so the certificate would not be used (fix: set "tls": true in mqtt, or remove ca)')
+  else if (typeof mqtt.ca === 'string') {
+    try {
+      readCa(mqtt.ca)
+    } catch (err) {
+      problems.push(`mqtt.ca: ${err.message}`)
+    }
+  }
   if (mqtt.tls === true && mqtt.port === 1883) warnings.push('mqtt.port: 1883 is the plain MQTT port, but mqtt.tls is on: most brokers take TLS on 8883 (set mqtt.port to your broker\'s TLS port)')
   if (mqtt.tls !== true && mqtt.port === 8883) warnings.push('mqtt.port: 8883 is usually MQTT over TLS, but mqtt.tls is off (set "tls": true, or the broker\'s plain port, usually 1883)')
   if (typeof wifi.password === 'string') {
@@ -241,21 +249,30 @@ function checkMeaning (config, target, problems, warnings) {
   }
 }
 
+// A path in a file is relative to that file.
+function readLayer (file, problems) {
+  const json = readJson(file, problems)
+  if (isObject(json) && isObject(json.mqtt) && typeof json.mqtt.ca === 'string') json.mqtt.ca = resolve(dirname(file), json.mqtt.ca)
+  return json
+}
+
 /**
  * Reads and validates the configuration.
- * @param {{configPath: string, target?: 'device'|'sim', env?: object}} options
+ * @param {{configPath: string, target?: 'device'|'sim', env?: object, overlayPath?: string}} options
+ *   overlayPath: one device's settings (e.g. written by `npm run broker -- init`), laid over the local overlay
  * @returns {{config: object, warnings: string[]}} the merged config with defaults filled in, and what
  *   works only on some boards (for the user to read; it does not fail the build)
  * @throws ConfigError listing every problem (and the warnings)
  */
-export function readConfig ({ configPath, target = 'device', env = process.env }) {
+export function readConfig ({ configPath, target = 'device', env = process.env, overlayPath }) {
   const problems = []
   const warnings = []
-  let config = readJson(configPath, problems)
+  let config = readLayer(configPath, problems)
   const localPath = join(dirname(configPath), basename(configPath).replace(/\.json$/, '') + '.local.json')
-  if (config !== undefined && existsSync(localPath)) {
-    const local = readJson(localPath, problems)
-    if (local !== undefined) config = overlay(config, local)
+  for (const path of [existsSync(localPath) && localPath, overlayPath]) {
+    if (config === undefined || !path) continue
+    const layer = readLayer(path, problems)
+    if (layer !== undefined) config = overlay(config, layer)
   }
   if (problems.length) throw new ConfigError(problems)
   for (const [name, [section, key]] of Object.entries(ENV)) {

@@ -2,6 +2,7 @@
 // carries byte strings instead of an encoder: it only fills in its id and the packet id.
 import mqttPacket from 'mqtt-packet'
 import { ID_PLACEHOLDER } from './config.mjs'
+import { readCa } from './ca.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
 // so lengths and offsets computed here hold on the device.
@@ -51,10 +52,15 @@ export function deviceSettings (config, target) {
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
     target,
+    // set: the device uses it for {id} instead of deriving one from its serial
+    id: config.id || '',
     ssid: config.wifi ? bytes(config.wifi.ssid) : '',
     pass: config.wifi ? bytes(config.wifi.password) : '',
     host: bytes(mqtt.host),
     port: mqtt.port,
+    tls: mqtt.tls,
+    // base64: the device turns it into DER bytes with atob(), as Espruino's tls docs do
+    ca: mqtt.tls && mqtt.ca ? readCa(mqtt.ca).toString('base64') : '',
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
     topic: bytes(mqtt.topic),

@@ -15,6 +15,8 @@ const HELP = `Usage: npm run flash [-- options]
   --port PORT      serial port of the board (/dev/ttyACM0, /dev/ttyUSB0, COM3, tcp://host:port);
                    default: flash.port from the config, else the only USB serial port plugged in
   --config FILE    device config (default espruino.config.json)
+  --overlay FILE   one device's settings laid over the config and its local overlay, e.g. the
+                   credentials \`npm run broker -- init\` wrote: --overlay broker/devices/device-2.json
   --bundle FILE    upload this already built file instead of building (config and flash.port unused)
   --dry-run        build, then write what would be sent to FILE.sent.js (espruino -n -o); no board needed
   --help`
@@ -26,6 +28,7 @@ function parse (argv) {
       options: {
         port: { type: 'string' },
         config: { type: 'string', default: 'espruino.config.json' },
+        overlay: { type: 'string' },
         bundle: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
@@ -37,9 +40,9 @@ function parse (argv) {
 }
 
 /** Builds for a device; config and build problems become one FlashError listing them. */
-async function buildFirmware (configPath) {
+async function buildFirmware (configPath, overlayPath) {
   try {
-    return await build({ configPath, outPath: 'dist/tablecall.js', target: 'device' })
+    return await build({ configPath, overlayPath, outPath: 'dist/tablecall.js', target: 'device' })
   } catch (e) {
     // build.mjs words each problem as one line naming the field and the fix.
     if (e instanceof ConfigError || e instanceof BuildError) throw new FlashError(`build failed, nothing was uploaded:\n${e.message}`)
@@ -52,8 +55,12 @@ const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5)
 
 function nextSteps ({ port, config, deviceOutput }) {
   const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1]
-  const topic = seen ?? config?.mqtt?.topic ?? 'tablecall/{id}/calls'
+  const topic = seen ?? (config?.id ? config.mqtt.topic.replaceAll('{id}', config.id) : config?.mqtt?.topic) ?? 'tablecall/{id}/calls'
   const host = config?.mqtt?.host ?? 'broker.hivemq.com'
+  if (config?.mqtt?.username) {
+    // The restaurant's own broker (docs/broker.md): the HiveMQ client cannot log in there.
+    return `\nNext: open the staff board (npm run board -- --broker-dir <the broker's directory>), press a table button: the call appears there (topic ${topic}).`
+  }
   const lines = [
     '',
     'Next:',
@@ -76,7 +83,7 @@ async function main (argv) {
   const args = parse(argv)
   if (args.help) { console.log(HELP); return }
 
-  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config)
+  const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config, args.overlay)
   console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`)
   // Wiring that works only on some boards: worth reading before the upload, not a reason to stop.
   for (const w of built.warnings ?? []) console.error(`flash: warning: ${w}`)
@@ -91,7 +98,7 @@ async function main (argv) {
   const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
   await checkSerialPath(port)
   console.log(`Checking the board on ${port} ...`)
-  const info = await probeBoard(port)
+  const info = await probeBoard(port, { tls: built.config?.mqtt?.tls === true })
   const fast = canSendFast(info)
   console.log(`Found ${info.board}, Espruino ${info.version}, Wifi module present.`)
   console.log(`Saving to flash (about ${uploadSeconds(built.bytes)} s; keep it plugged in) ...`)

@@ -27,7 +27,7 @@ export const OFFLINE_ARGS = [
 const PROBE_MARK = 'TABLECALL_PROBE'
 const SAVED_MARK = 'TABLECALL_SAVED'
 // One ES5 line each, evaluated on the board; -e without a file does not reset it.
-const PROBE_EXPR = `print("${PROBE_MARK} "+JSON.stringify({board:process.env.BOARD,version:process.env.VERSION,console:process.env.CONSOLE,wifi:(function(){try{require("Wifi");return true}catch(e){return false}})()}))`
+const PROBE_EXPR = `print("${PROBE_MARK} "+JSON.stringify({board:process.env.BOARD,version:process.env.VERSION,console:process.env.CONSOLE,wifi:(function(){try{require("Wifi");return true}catch(e){return false}})(),tls:(function(){try{require("tls");return true}catch(e){return false}})()}))`
 const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print("${SAVED_MARK} "+JSON.stringify(d?{length:d.length,crc:E.CRC32(d)}:null))})()`
 
 /**
@@ -80,8 +80,8 @@ function markedJson (out, mark) {
   return m ? JSON.parse(m[1]) : undefined
 }
 
-/** Asks the board who it is; refuses boards without a Wifi module (nothing is written to them). */
-export async function probeBoard (port, { timeoutSeconds = 20 } = {}) {
+/** Asks the board who it is; refuses boards without a Wifi module, or without tls when `tls` (nothing is written to them). */
+export async function probeBoard (port, { timeoutSeconds = 20, tls = false } = {}) {
   const run = await runEspruino([...OFFLINE_ARGS, '-e', PROBE_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
   failIfNoConnection(run, port, timeoutSeconds)
   const info = markedJson(run.out, PROBE_MARK)
@@ -90,6 +90,9 @@ export async function probeBoard (port, { timeoutSeconds = 20 } = {}) {
   }
   if (!info.wifi) {
     throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: use an ESP32 board with Espruino for ESP32 (same pins D16-D19), see docs/flashing.md. Nothing was uploaded.`)
+  }
+  if (tls && !info.tls) {
+    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no tls module in its Espruino firmware, but mqtt.tls is on: use Espruino for ESP32, which has it, or a broker without --tls (docs/broker.md). Nothing was uploaded.`)
   }
   return info
 }
