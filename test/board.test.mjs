@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
@@ -15,7 +15,9 @@ import mqtt from 'mqtt'
 import { chromium } from 'playwright-core'
 import { startBroker } from '../host/broker.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { haveMosquitto, startMosquitto } from '../host/mosquitto.mjs'
+import { freePort, haveMosquitto, listening, startMosquitto } from '../host/mosquitto.mjs'
+import { init } from '../tools/broker/init.mjs'
+import { spawnBroker } from '../tools/broker/start.mjs'
 import { startStaffView } from '../host/sim/staff.mjs'
 import { batteryLevel, parseVolts, percent } from '../board/battery.js'
 import { CallBoard, formatWait, parseState, tileLabel } from '../board/model.js'
@@ -219,6 +221,23 @@ describe('staff session on mosquitto (the broker keeps it)', { skip: haveMosquit
     }
   })
 })
+
+/** Resolves with the first message on `topic` at `client` ({ payload, packet }), or rejects after `ms`. */
+function nextMessage (client, topic, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('message', onMessage)
+      reject(new Error(`no message on ${topic} within ${ms} ms`))
+    }, ms)
+    function onMessage (t, payload, packet) {
+      if (t !== topic) return
+      clearTimeout(timer)
+      client.off('message', onMessage)
+      resolve({ payload: payload.toString(), packet })
+    }
+    client.on('message', onMessage)
+  })
+}
 
 /** Resolves once done() is true, checking every 20 ms; rejects after ms. */
 async function waitUntil (done, what, ms = 3000) {
@@ -756,6 +775,60 @@ describe('staff board in headless Chromium', { skip }, () => {
         assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
       } finally {
         device.stop()
+      }
+    })
+
+  test('the restaurant\'s own broker (npm run broker -- init, start) and npm run board --broker-dir: prefilled, staff log in, + shows every device, the answer reaches the device',
+    { skip: haveMosquitto() ? false : 'mosquitto not installed' }, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tablecall-board-broker-'))
+      const r = init({ dir: join(dir, 'broker'), devices: 2, host: '127.0.0.1', bind: '127.0.0.1', mqttPort: await freePort(), wsPort: await freePort(), configPath: 'espruino.config.json' })
+      const mosquitto = spawnBroker(r.dir)
+      const output = []
+      mosquitto.stdout.on('data', (d) => output.push(String(d)))
+      mosquitto.stderr.on('data', (d) => output.push(String(d)))
+      const clients = []
+      let served
+      try {
+        await listening(r.mqttPort, mosquitto, output, 5000)
+        await listening(r.wsPort, mosquitto, output, 5000)
+        served = await serveStatic(outDir, { port: 0, defaults: brokerDefaults(r.dir) })
+        const page = await (await newContext()).newPage()
+        watch(page)
+        await page.goto(served.url)
+        // No password yet: the broker refuses, the page asks for it with the rest filled in.
+        await page.waitForSelector('body[data-mqtt="refused"]', { state: 'attached', timeout: 5000 })
+        assert.equal(await page.inputValue('#f-broker'), `ws://127.0.0.1:${r.wsPort}`)
+        assert.equal(await page.inputValue('#f-devices'), '+')
+        assert.equal(await page.inputValue('#f-username'), 'staff')
+        await page.fill('#f-password', JSON.parse(readFileSync(join(r.dir, 'staff.json'), 'utf8')).password)
+        await page.click('#settings-form [type=submit]')
+        await subscribed(page)
+
+        const devices = await Promise.all(r.devices.map(({ id, password }) =>
+          mqtt.connectAsync(`mqtt://127.0.0.1:${r.mqttPort}`, { username: id, password, reconnectPeriod: 0 })))
+        clients.push(...devices)
+        const [one, two] = r.devices.map((d) => topicsOf(d.id))
+        await devices[0].subscribeAsync(one.table('+'), { qos: 1 }) // as the firmware does, to see answers
+        await devices[0].publishAsync(one.battery, '3.87', { qos: 1, retain: true })
+        await devices[0].publishAsync(one.table(3), `calling ${Date.now() - 5000}`, { qos: 1, retain: true })
+        await devices[1].publishAsync(two.table(4), 'calling', { qos: 1, retain: true })
+        await waitTile(page, 3, 'calling', 3000)
+        await waitTile(page, 4, 'calling', 3000)
+        await page.waitForSelector(`.dev[data-device="${r.devices[0].id}"][data-battery="ok"]`, { timeout: 3000 })
+        const answered = nextMessage(devices[0], one.table(3), 3000)
+        await tile(page, 3).click()
+        const { payload, packet } = await answered
+        assert.equal(payload, '', 'the device gets the empty retained answer (the staff user may clear table states)')
+        assert.equal(packet.qos, 1)
+      } finally {
+        for (const c of clients) await c.endAsync(true)
+        await served?.close()
+        const exited = new Promise((resolve) => mosquitto.once('exit', resolve))
+        if (mosquitto.exitCode === null && mosquitto.signalCode === null) {
+          mosquitto.kill('SIGTERM')
+          await exited
+        }
+        rmSync(dir, { recursive: true, force: true })
       }
     })
 
