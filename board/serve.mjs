@@ -3,8 +3,8 @@
 //   npm run board                      build into dist/board and serve on http://127.0.0.1:8080
 //   npm run board -- --build-only      just build (host the folder anywhere: GitHub Pages, any web server)
 //   npm run board -- --port 0 --host 0.0.0.0 --out DIR
-//   npm run board -- --host 0.0.0.0 --broker-dir D   serve to the LAN, settings prefilled from D/board.json
-//                                                    (written by `npm run broker -- init --dir D`)
+//   npm run board -- --broker-dir D    serve to the LAN (all addresses unless --host), settings prefilled
+//                                      from D/board.json (written by `npm run broker -- init --dir D`)
 import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -142,7 +142,7 @@ async function main () {
     options: {
       'build-only': { type: 'boolean', default: false },
       port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' },
+      host: { type: 'string' },
       out: { type: 'string' },
       'broker-dir': { type: 'string' }
     }
@@ -155,11 +155,13 @@ async function main () {
   const outDir = await buildBoard(values.out ? { outDir: resolve(values.out) } : {})
   console.log(`board built into ${outDir}`)
   if (values['build-only']) return
-  const { url } = await serveStatic(outDir, { port, host: values.host, defaults })
+  // With the restaurant's broker the board is for its tablets: every address unless --host says otherwise.
+  const host = values.host ?? (defaults ? '0.0.0.0' : '127.0.0.1')
+  const { url } = await serveStatic(outDir, { port, host, defaults })
   if (defaults) console.log(`settings prefilled: broker ${defaults.broker}${defaults.username ? `, username ${defaults.username}` : ''}`)
   console.log(`staff board: ${url}  (Ctrl+C to stop)`)
   // Listening on every address: the addresses phones on the WiFi can open.
-  if (values.host === '0.0.0.0') {
+  if (host === '0.0.0.0') {
     const { port: actual } = new URL(url)
     for (const a of Object.values(networkInterfaces()).flat()) {
       if (a.family === 'IPv4' && !a.internal) console.log(`  on the network: http://${a.address}:${actual}/`)

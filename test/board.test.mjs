@@ -336,6 +336,34 @@ describe('board server', () => {
     assert.throws(() => brokerDefaults(join(dir, 'none')), /cannot read .*board\.json \(ENOENT\) \(fix: run npm run broker -- init/)
   })
 
+  test('npm run board -- --broker-dir D serves D/board.json as the page\'s defaults; a missing one stops it with the fix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tablecall-brokerdir-'))
+    writeFileSync(join(dir, 'board.json'), JSON.stringify({ url: 'ws://127.0.0.1:9001', username: 'staff' }))
+    const run = (args) => {
+      const child = spawn(process.execPath, ['board/serve.mjs', '--port', '0', '--host', '127.0.0.1', '--out', outDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const out = { text: '', err: '' }
+      child.stdout.on('data', (d) => { out.text += d })
+      child.stderr.on('data', (d) => { out.err += d })
+      return { child, out, exited: new Promise((resolve) => child.on('exit', resolve)) }
+    }
+    const good = run(['--broker-dir', dir])
+    try {
+      await waitUntil(() => /staff board: (\S+)/.test(good.out.text), 'the server to listen', 10_000)
+      const url = /staff board: (\S+)/.exec(good.out.text)[1]
+      assert.match(good.out.text, /settings prefilled: broker ws:\/\/127\.0\.0\.1:9001, username staff/)
+      assert.deepEqual(JSON.parse((await request(url, '/defaults.json')).body), { broker: 'ws://127.0.0.1:9001', devices: '+', username: 'staff' })
+    } finally {
+      good.child.kill()
+    }
+    const bad = run(['--broker-dir', join(dir, 'none')])
+    try {
+      assert.equal(await bad.exited, 1)
+      assert.match(bad.out.err, /^board: --broker-dir: cannot read .*board\.json \(ENOENT\) \(fix: run npm run broker -- init --dir /)
+    } finally {
+      bad.child.kill()
+    }
+  })
+
   test('npm run board on a busy port: one line suggesting --port, no stack trace', async () => {
     const busy = net.createServer()
     await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve))
