@@ -15,13 +15,13 @@ import { percent } from './stats.mjs'
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 export const CONNECT_TIMEOUT_MS = 10000
 
-/** A scratch folder with the project config, each section of `overrides` merged over its own. */
+/** A scratch folder with the project config, each section of `overrides` merged over its own (a list replaced). */
 export function scratch (overrides = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tablecall-bench-'))
   const config = JSON.parse(readFileSync(join(ROOT, 'espruino.config.json'), 'utf8'))
   delete config.$schema
   for (const [key, value] of Object.entries(overrides)) {
-    config[key] = value !== null && typeof value === 'object' ? { ...config[key], ...value } : value
+    config[key] = value !== null && typeof value === 'object' && !Array.isArray(value) ? { ...config[key], ...value } : value
   }
   const configPath = join(dir, 'espruino.config.json')
   writeFileSync(configPath, JSON.stringify(config, null, 2))

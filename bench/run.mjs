@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: size, latency, burst, outage and soak of the firmware, each beside its goal or a
 // reference measured in the same run; prints tables and writes bench/results.json.
-//   node bench/run.mjs [--only size,latency,burst,outage,soak,real]
+//   node bench/run.mjs [--only size,latency,burst,outage,soak,answer,real]
 // The real-interpreter section runs when ESPRUINO_BIN points to an Espruino binary built for Linux.
 import os from 'node:os'
 import { writeFileSync } from 'node:fs'
@@ -13,6 +13,7 @@ import { latency } from './latency.mjs'
 import { burst } from './burst.mjs'
 import { outage } from './outage.mjs'
 import { soak } from './soak.mjs'
+import { answer } from './answer.mjs'
 import { realInterpreter } from './espruino.mjs'
 
 const ms = (v, digits = 0) => v === undefined ? '-' : `${v.toFixed(digits)} ms`
@@ -96,6 +97,15 @@ const SECTIONS = {
       ['presses left in the device store afterwards', r.storeAfter, 'read from its reconnect line'],
       ...deviceRows(r.device),
       ['device memory', '-', r.deviceMemory]
+    ])}`
+  },
+  answer: {
+    run: answer,
+    print: r => `ANSWER  a staff screen answers a calling table (empty retained, QoS 1): ${r.answers} answers, host runtime, real timers, in-process broker\n${table([
+      ['', 'p50', 'p99', 'max', ''],
+      dist('staff publish -> table light off', r.toLight, 1),
+      dist('floor: staff publish -> MQTT.js subscriber', r.toSubscriber, 1, 'same broker, same run'),
+      ['answers missed (no light off within 5 s)', r.missed, '', '', '']
     ])}`
   },
   real: {

@@ -38,10 +38,11 @@ export async function startLink (target) {
       sent.data += data
       link.emit('data', data)
       if (!broker) return
-      // The device writes one packet per write, so a chunk starts with a packet's first byte.
+      // The device writes one packet per write, so a chunk starts with a packet's first byte (TCP
+      // may join the next ones to it): half of that packet gets through.
       if (cutPublish && chunk[0] >> 4 === 3) {
         cutPublish = false
-        broker.write(chunk.subarray(0, Math.ceil(chunk.length / 2)), drop)
+        broker.write(chunk.subarray(0, Math.ceil(packetLength(chunk) / 2)), drop)
         link.emit('cut')
         return
       }
@@ -63,4 +64,16 @@ export async function startLink (target) {
     server.close(() => resolve())
   })
   return link
+}
+
+// Bytes of the MQTT packet at the start of `chunk`: fixed header, remaining length (variable-length
+// integer), then that many bytes.
+function packetLength (chunk) {
+  let length = 0
+  let i = 1
+  for (let shift = 0; i < chunk.length; shift += 7) {
+    length += (chunk[i] & 127) << shift
+    if (!(chunk[i++] & 128)) break
+  }
+  return i + length
 }

@@ -20,6 +20,8 @@ interface EspruinoSocket {
 interface WifiModule {
   connect(ssid: string, options: { password?: string }, callback: (err: string | null) => void): void
   getIP(callback: (err: unknown, info: { ip: string }) => void): void
+  /** ESP32 only: the clock from an SNTP server (tz offset in hours). */
+  setSNTP?(server: string, tzOffset: number): void
   on(event: 'disconnected', callback: (details: { reason?: string | number }) => void): void
 }
 
@@ -50,17 +52,27 @@ declare const __TABLECALL__: {
   pins: string[]
   tables: number[]
   debounceMs: number
-  /** Each packet is split where the device id goes: join the pieces with the id. */
-  connect: string[]
-  online: string[]
-  press: string[][]
+  /**
+   * The packets (connect, online, subscribe, press, state) come in pieces around the device id
+   * (string[]); start() joins them with the id in place, so each is kept once, as one string.
+   */
+  connect: string
+  online: string
+  press: string[]
   /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
   idAt: number[]
   ping: string
+  subscribe: string
+  puback: string
+  /** Per button: its table state packet, `calling`. */
+  state: string[]
+  /** Per button: its light's pin, or ''; empty when no button has a light. */
+  leds: string[]
 }
 
 // Espruino accepts a pin's name ("D16") wherever it takes a pin.
 declare function pinMode (pin: string, mode: 'input_pulldown' | 'input'): void
+declare function digitalWrite (pin: string, value: number): void
 declare function setWatch (f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
 
 // Espruino's timers take and return plain numbers.

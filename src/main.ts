@@ -1,7 +1,8 @@
-// Wires the firmware together: config -> wifi -> mqtt <- buttons. Everything else lives in the modules.
+// Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
-import { createMqtt } from './mqtt'
+import { startMqtt, mqttUp, mqttDown, publish } from './mqtt'
+import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
@@ -29,6 +30,15 @@ function reportBoot () {
   E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
 }
 
+function pressed (i: number) {
+  log('btn: table ' + S.tables[i])
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
+  pressTable(i)
+}
+
+const stopping = () => mqttDown('the program is stopping')
+const wifiDown = () => mqttDown('WiFi is down')
+
 // Runs once per boot: Espruino runs the top-level code at upload and, from .bootcde (npm run flash),
 // at every power-up. No E.on('init') handler: after save() the image holds the state of a running
 // program, so 'init' (after the save and at power-up) would find it started already.
@@ -42,27 +52,21 @@ function start () {
   }
   reportBoot()
   const id = deviceId()
-  const fill = (pieces: string[]) => pieces.join(id)
-  const mqtt = createMqtt({
-    host: S.host,
-    port: S.port,
-    tls: S.tls,
-    ca: S.ca ? atob(S.ca) : undefined,
-    keepalive: S.keepalive,
-    qos: S.qos,
-    connect: fill(S.connect),
-    online: fill(S.online),
-    press: S.press.map(fill),
-    idAt: S.idAt,
-    ping: S.ping
-  }, log)
+  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
+  const fill = (pieces: unknown) => (pieces as string[]).join(id)
+  S.connect = fill(S.connect)
+  S.online = fill(S.online)
+  S.subscribe = fill(S.subscribe)
+  S.press = S.press.map(fill)
+  S.state = S.state.map(fill)
+  // the CA certificate as DER bytes, in place too
+  if (S.ca) S.ca = atob(S.ca)
+  startMqtt(tableMessage, restoreTables, lights, log)
+  startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
-  watchButtons(S.pins, S.debounceMs, i => {
-    log('btn: table ' + S.tables[i])
-    mqtt.press(i)
-  })
-  E.on('kill', () => mqtt.down('the program is stopping'))
-  startWifi(S.ssid, S.pass, log, mqtt.up, () => mqtt.down('WiFi is down'))
+  watchButtons(S.pins, S.debounceMs, pressed)
+  E.on('kill', stopping)
+  startWifi(S.ssid, S.pass, log, mqttUp, wifiDown)
 }
 
 start()

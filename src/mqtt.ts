@@ -1,44 +1,47 @@
-// The MQTT client: one connection state machine and an outgoing store of presses. A press is
-// forgotten only after its PUBACK (QoS 1) or once written (QoS 0); while the network or the broker is
-// down presses wait, in order, in a bounded queue.
-import { decode, withPacketId, CONNACK, PUBACK } from './codec'
+// The MQTT client: one connection state machine, an outgoing store of messages (modelled on MQTT.js's
+// outgoing store) and the subscription to the device's own table states. A QoS 1 message is
+// forgotten only after its PUBACK, a QoS 0 one once written; while the network or the broker is down
+// messages wait, in order, in a bounded queue.
+//
+// Why a persistent session (clean:false) AND a SUBSCRIBE after every CONNACK:
+// - With the session kept, the broker queues the answers (empty retained messages) made while the
+//   device was offline and delivers them right after CONNACK, before the SUBACK (mosquitto and aedes
+//   do; aedes 1.x loses what was in flight to the old connection on a takeover); the SUBSCRIBE then
+//   makes it resend the retained states, so after a reboot the lights of tables still calling come
+//   back on. Retained states alone cannot tell "answered" from "no news yet": nothing marks the end
+//   of the retained messages.
+// - So nothing from the store goes out before the SUBACK: a table state that went out on an earlier
+//   connection without a PUBACK is dropped if an answer for that table arrives first (the broker had
+//   it, or the table was answered after the press); resending it would bring an answered call back.
+// - CONNACK without a session (the broker restarted and most likely lost its retained states too, or
+//   it expired the session): the device cannot learn what was answered meanwhile, and losing a guest
+//   who still waits is worse than showing a call again, so tables.ts publishes the states it holds
+//   again, with their first press time.
+// All the device's code and state live at module level: Espruino keeps a function's source text as
+// long as the function exists, so closures made by a long-lived factory would store the code twice.
+import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
 
-export interface MqttOptions {
-  host: string
-  port: number
-  tls: boolean
-  /** the CA certificate as DER bytes; Espruino 2v29 parses it but does not verify the server */
-  ca?: string
-  /** seconds; 0 = no pings */
-  keepalive: number
-  qos: 0 | 1
-  connect: string
-  online: string
-  /** one PUBLISH per button */
-  press: string[]
-  idAt: number[]
-  ping: string
-}
-
-export interface Mqtt {
-  /** The network is up: connect. */
-  up(): void
-  /** The network is gone (or the program stops): drop the connection, keep the presses. */
-  down(why: string): void
-  /** Button `index` was pressed. */
-  press(index: number): void
-}
-
-interface Entry {
-  button: number
-  /** packet id once sent (QoS 1) */
+/** A message in the outgoing store. */
+export interface Message {
+  /** the PUBLISH */
+  p: string
+  /** offset of the 2-byte packet id in `p` (QoS 1), 0 for QoS 0 */
+  at: number
+  /** the packet id once sent, else 0 */
   id: number
+  /**
+   * -1, or for a latest-value message (a retained state) its key: the store holds at most one per key,
+   * so a new value replaces a waiting one. Tables use their button index (0 to 15); others from 16.
+   */
+  k: number
 }
 
 const QUEUE_MAX = 32
-const CONNACK_MS = 10000
-const PUBACK_MS = 10000
+// how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
+// connection) a QoS 1 PUBLISH
+const ANSWER_MS = 10000
+const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
 // A connection up this long was a good one: the next loss waits the first backoff delay again.
 const STABLE_MS = 30000
 const CLOSED = 'broker closed the connection'
@@ -48,196 +51,261 @@ const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'ser
 const OFFLINE = 0
 const CONNECTING = 1
 const WAIT_CONNACK = 2
-const CONNECTED = 3
+// CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
+const WAIT_SUBACK = 3
+const CONNECTED = 4
 
-export function createMqtt (o: MqttOptions, log: (line: string) => void): Mqtt {
-  const net = o.tls ? require('tls') : require('net')
-  let state = OFFLINE
-  let networkUp = false
-  let sock: EspruinoSocket | undefined
-  let rx = ''
-  const store: Entry[] = []
-  let lastId = 0
-  let dropped = 0
-  let pingTimer: number | undefined
-  let deadTimer: number | undefined
-  let ackTimer: number | undefined
-  let upAt = 0
-  // connections in a row the broker closed before they were STABLE_MS old
-  let shortLived = 0
-  const reconnect = retry('mqtt: connecting', log, () => connect())
+// The settings, with the device id in the packets (src/main.ts).
+const S = __TABLECALL__
+// What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
+// validated), CONNACK (whether the broker kept the session), a PUBACK of a latest-value message.
+let onMessage: (topic: string, payload: string) => void
+let onConnected: (session: boolean) => void
+let onAck: () => void
+let log: (line: string) => void
+let state = OFFLINE
+let networkUp = false
+let sock: EspruinoSocket | undefined
+let rx = ''
+const store: Message[] = []
+let lastId = 0
+// whether the broker kept this device's session (CONNACK)
+let session = false
+let dropped = 0
+let pingTimer: number | undefined
+let deadTimer: number | undefined
+let ackTimer: number | undefined
+let upAt = 0
+// connections in a row the broker closed before they were STABLE_MS old
+let shortLived = 0
+const reconnect = retry('mqtt: connecting', line => log(line), () => connect())
 
-  const stop = (t: number | undefined) => {
-    if (t !== undefined) clearTimeout(t)
-    return undefined
+function stop (t: number | undefined) {
+  if (t !== undefined) clearTimeout(t)
+  return undefined
+}
+
+/** Whether the data was handed to the socket. */
+function write (data: string): boolean {
+  if (!sock) return false
+  try {
+    sock.write(data)
+  } catch (e) {
+    // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
+    lost('connection closed while sending')
+    return false
   }
+  // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
+  pingTimer = stop(pingTimer)
+  if (S.keepalive) pingTimer = setTimeout(ping, S.keepalive * 1000)
+  return true
+}
 
-  /** Whether the data was handed to the socket. */
-  const write = (data: string): boolean => {
-    if (!sock) return false
-    try {
-      sock.write(data)
-    } catch (e) {
-      // Closed under us, its 'close' event not handled yet: Espruino throws "This socket is closed".
-      lost('connection closed while sending')
-      return false
+function ping () {
+  return state >= WAIT_SUBACK && write(S.ping)
+}
+
+function expectWithin (ms: number, what: string) {
+  deadTimer = stop(deadTimer)
+  deadTimer = setTimeout(() => lost(what), ms)
+}
+
+// Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
+// so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
+// and one still silent half a period later is dead.
+function heard () {
+  deadTimer = stop(deadTimer)
+  if (S.keepalive) {
+    deadTimer = setTimeout(() => {
+      if (ping()) expectWithin(S.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
+    }, S.keepalive * 1000)
+  }
+}
+
+function lost (why: string) {
+  if (!sock) return
+  const s = sock
+  sock = undefined
+  // accepted (CONNACK), whether or not subscribed yet
+  const up = state >= WAIT_SUBACK
+  log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
+  if (up) {
+    // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+    // broker when the other connects, take turns about once a second forever.
+    if (Date.now() - upAt >= STABLE_MS) {
+      reconnect.reset()
+      shortLived = 0
+    } else if (!why.indexOf(CLOSED) && ++shortLived === 3) {
+      log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
     }
-    // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
-    pingTimer = stop(pingTimer)
-    if (o.keepalive) pingTimer = setTimeout(ping, o.keepalive * 1000)
-    return true
   }
-  const ping = () => state === CONNECTED && write(o.ping)
-
-  const expectWithin = (ms: number, what: string) => {
-    deadTimer = stop(deadTimer)
-    deadTimer = setTimeout(() => lost(what), ms)
+  state = OFFLINE
+  rx = ''
+  pingTimer = stop(pingTimer)
+  deadTimer = stop(deadTimer)
+  ackTimer = stop(ackTimer)
+  try {
+    s.end()
+  } catch (e) {
+    // already closed
   }
+  if (networkUp) reconnect.later()
+}
 
-  // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
-  // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
-  // and one still silent half a period later is dead.
-  const heard = () => {
-    deadTimer = stop(deadTimer)
-    if (o.keepalive) {
-      deadTimer = setTimeout(() => {
-        if (ping()) expectWithin(o.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
-      }, o.keepalive * 1000)
-    }
+function send (m: Message) {
+  if (!m.at) {
+    if (write(m.p)) store.splice(store.indexOf(m), 1)
+    return
   }
+  // A message sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
+  const dup = m.id !== 0
+  if (!dup) m.id = lastId = lastId % 65534 + 1
+  if (write(withPacketId(m.p, m.at, m.id, dup)) && ackTimer === undefined) awaitPuback()
+}
 
-  const lost = (why: string) => {
-    if (!sock) return
-    const s = sock
-    sock = undefined
-    log(state === CONNECTED ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
-    if (state === CONNECTED) {
-      // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
-      // broker when the other connects, take turns about once a second forever.
-      if (Date.now() - upAt >= STABLE_MS) {
-        reconnect.reset()
-        shortLived = 0
-      } else if (why === CLOSED && ++shortLived === 3) {
-        log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
+// MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
+// the link is broken: reconnect, and everything unacknowledged goes again with DUP.
+function awaitPuback () {
+  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
+}
+
+function onPacket (type: number, value: number, a?: string, b?: string) {
+  heard()
+  if (type === CONNACK) {
+    if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
+    const code = value & 255
+    if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
+    state = WAIT_SUBACK
+    session = value > 255
+    upAt = Date.now()
+    write(S.online)
+    onConnected(session)
+    write(S.subscribe)
+    expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
+  } else if (type === SUBACK) {
+    if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
+    state = CONNECTED
+    const again = store.filter(m => m.id !== 0).length
+    log('mqtt: connected to ' + S.host + ':' + S.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
+    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription to the table states refused')
+    store.slice().forEach(send)
+  } else if (type === PUBLISH) {
+    if (value) write(withPacketId(S.puback, 2, value, false))
+    onMessage(a!, b!)
+  } else if (type === PUBACK) {
+    for (let i = 0; i < store.length; i++) {
+      if (store[i].id === value) {
+        const m = store.splice(i, 1)[0]
+        if (m.k >= 0) onAck()
+        // The broker is acknowledging: only a stall of ANSWER_MS since the last PUBACK is a broken link.
+        ackTimer = stop(ackTimer)
+        if (store.length) awaitPuback()
+        break
       }
     }
+  }
+}
+
+function receive (data: string) {
+  let rest: string | null = null
+  try {
+    rest = decode(rx + data, onPacket)
+  } catch (e) {
+    // decode never throws; this only keeps a surprise (in a handler) from escaping into the event loop
+  }
+  if (rest === null) lost('malformed data from the broker')
+  else if (sock) rx = rest
+}
+
+function connect () {
+  if (!networkUp || state !== OFFLINE) return
+  state = CONNECTING
+  let s: EspruinoSocket
+  try {
+    // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server
+    s = (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, () => {
+      if (sock !== s) return
+      state = WAIT_CONNACK
+      write(S.connect)
+    })
+  } catch (e) {
     state = OFFLINE
-    rx = ''
-    pingTimer = stop(pingTimer)
-    deadTimer = stop(deadTimer)
-    ackTimer = stop(ackTimer)
-    try {
-      s.end()
-    } catch (e) {
-      // already closed
-    }
-    if (networkUp) reconnect.later()
+    log('mqtt: cannot reach ' + S.host + ':' + S.port + ' (' + e + ')')
+    reconnect.later()
+    return
   }
+  sock = s
+  expectWithin(ANSWER_MS, 'no CONNACK from ' + S.host + ':' + S.port + WITHIN)
+  s.on('data', data => {
+    if (sock === s) receive(data)
+  })
+  s.on('error', err => {
+    const why = ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')'
+    // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
+    // when it closes a socket with data unread (another client took this client id).
+    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + S.host + ':' + S.port + why)
+  })
+  s.on('close', () => {
+    if (sock === s) lost(CLOSED)
+  })
+}
 
-  const send = (entry: Entry) => {
-    if (!o.qos) {
-      if (write(o.press[entry.button])) store.splice(store.indexOf(entry), 1)
-      return
-    }
-    // A press sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
-    const dup = entry.id !== 0
-    if (!dup) entry.id = lastId = lastId % 65535 + 1
-    if (write(withPacketId(o.press[entry.button], o.idAt[entry.button], entry.id, dup)) && ackTimer === undefined) awaitPuback()
-  }
+export function startMqtt (message: typeof onMessage, connected: typeof onConnected, acked: typeof onAck, logger: typeof log) {
+  onMessage = message
+  onConnected = connected
+  onAck = acked
+  log = logger
+}
 
-  // MQTT resends only on a new connection, so a press the broker does not acknowledge in time means
-  // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
-  const awaitPuback = () => {
-    ackTimer = setTimeout(() => lost('no PUBACK within ' + PUBACK_MS / 1000 + ' s'), PUBACK_MS)
-  }
+/** The network is up: connect. */
+export function mqttUp () {
+  networkUp = true
+  connect()
+}
 
-  const onPacket = (type: number, value: number) => {
-    heard()
-    if (type === CONNACK) {
-      if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
-      if (value) return lost('broker refused the connection: ' + (REFUSED[value] || 'code ' + value))
-      state = CONNECTED
-      upAt = Date.now()
-      const again = store.filter(e => e.id !== 0).length
-      log('mqtt: connected to ' + o.host + ':' + o.port + (store.length ? ', sending ' + store.length + ' waiting press(es)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
-      write(o.online)
-      store.slice().forEach(send)
-    } else if (type === PUBACK) {
-      for (let i = 0; i < store.length; i++) {
-        if (store[i].id === value) {
-          store.splice(i, 1)
-          // The broker is acknowledging: only a stall of PUBACK_MS since the last PUBACK of a press
-          // is a broken link (a PUBACK for any other id proves nothing).
-          ackTimer = stop(ackTimer)
-          if (store.length) awaitPuback()
-          break
-        }
-      }
-    }
-  }
+/** The network is gone (or the program stops): drop the connection, keep the messages. */
+export function mqttDown (why: string) {
+  networkUp = false
+  reconnect.cancel()
+  lost(why)
+}
 
-  const receive = (data: string) => {
-    let rest: string | null = null
-    try {
-      rest = decode(rx + data, onPacket)
-    } catch (e) {
-      // decode never throws; this only keeps a surprise from escaping into the event loop
-    }
-    if (rest === null) lost('malformed data from the broker')
-    else if (sock) rx = rest
+/** Queues a message (k: -1) and sends it as soon as the broker is ready for it. */
+export function publish (m: Message) {
+  store.push(m)
+  // Messages in flight on a working connection leave the store within a round trip; the bound is for
+  // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
+  // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
+  while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+    store.splice(store.findIndex(w => w.k < 0), 1)
+    log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
+  if (state === CONNECTED) send(m)
+  // A guest is waiting: try the broker now rather than at the end of a long backoff.
+  else reconnect.now()
+}
 
-  const connect = () => {
-    if (!networkUp || state !== OFFLINE) return
-    state = CONNECTING
-    let s: EspruinoSocket
-    try {
-      s = net.connect({ host: o.host, port: o.port, ca: o.ca }, () => {
-        if (sock !== s) return
-        state = WAIT_CONNACK
-        write(o.connect)
-      })
-    } catch (e) {
-      state = OFFLINE
-      log('mqtt: cannot reach ' + o.host + ':' + o.port + ' (' + e + ')')
-      reconnect.later()
-      return
-    }
-    sock = s
-    expectWithin(CONNACK_MS, 'no CONNACK from ' + o.host + ':' + o.port + ' within ' + CONNACK_MS / 1000 + ' s')
-    s.on('data', data => {
-      if (sock === s) receive(data)
-    })
-    s.on('error', err => {
-      if (sock === s) lost('cannot reach ' + o.host + ':' + o.port + ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')')
-    })
-    s.on('close', () => {
-      if (sock === s) lost(CLOSED)
-    })
+/** Sends the latest value for key `m.k`: replaces a waiting message with that key (unless the same). */
+export function latest (m: Message) {
+  const i = find(m.k)
+  if (i < 0) publish(m)
+  else if (store[i].p !== m.p) {
+    store[i] = m
+    if (state === CONNECTED) send(m)
   }
+}
 
-  return {
-    up: () => {
-      networkUp = true
-      connect()
-    },
-    down: (why: string) => {
-      networkUp = false
-      reconnect.cancel()
-      lost(why)
-    },
-    press: (button: number) => {
-      store.push({ button, id: 0 })
-      // Presses in flight on a working connection leave the store within a round trip; the bound is
-      // for presses waiting on a dead link, with a hard cap in case the link only looks alive.
-      while (store.length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
-        store.shift()
-        dropped++
-        log('mqtt: queue full, dropped the oldest waiting press (' + dropped + ' dropped so far)')
-      }
-      if (state === CONNECTED) send(store[store.length - 1])
-      // A guest is waiting: try the broker now rather than at the end of a long backoff.
-      else reconnect.now()
-    }
-  }
+const find = (k: number) => store.findIndex(m => m.k === k)
+
+/**
+ * Whether a message with key `k` waits in the store. With `answered` (the broker says the state was
+ * cleared), a message that went out on an earlier connection is dropped first if the broker is still
+ * delivering what it kept for the session: that answer is newer than the message.
+ */
+export function waiting (k: number, answered: boolean): boolean {
+  const i = find(k)
+  if (i < 0) return false
+  if (!answered || state !== WAIT_SUBACK || !store[i].id) return true
+  store.splice(i, 1)
+  return false
 }

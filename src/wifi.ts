@@ -11,6 +11,9 @@ export function startWifi (ssid: string, password: string, log: (line: string) =
     onUp()
     return
   }
+  // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
+  if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
+  else log('wifi: no SNTP, so no press times')
   let up = false
   const rejoin = retry('wifi: joining', log, () => join())
   const join = () => {

@@ -184,7 +184,7 @@ test('embedded packets are byte-identical to mqtt-packet.generate()', async () =
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
-    clean: true,
+    clean: false,
     clientId: fill(config.mqtt.clientId),
     keepalive: 60,
     username: 'user',

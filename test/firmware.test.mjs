@@ -1,37 +1,19 @@
 // The firmware as flashed, in the host runtime, against real brokers (aedes in-process and Debian's
 // mosquitto) over real TCP, with the link broken the ways restaurant WiFi breaks it.
-import { describe, test, before, after, afterEach } from 'node:test'
+import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startMosquitto, haveMosquitto } from '../host/mosquitto.mjs'
+import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
-const cleanup = []
-afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()()
-})
-const track = (thing, close = () => thing.close()) => {
-  cleanup.push(async () => close())
-  return thing
-}
-const running = device => track(device, () => {
-  assert.deepEqual(device.uncaught.map(String), [], 'no error escaped into the event loop')
-  device.stop()
-})
-
-// Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
-const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
-const brokers = {
-  aedes: () => startBroker(),
-  mosquitto: () => startMosquitto()
-}
+const { track, running } = tracker()
 
 for (const [name, start] of Object.entries(brokers)) {
   describe(`against ${name}`, { skip: name === 'mosquitto' && noMosquitto }, () => {
@@ -58,8 +40,9 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.deepEqual(got.slice(4, 8).sort(), [1, 2, 3, 4].map(press))
       assert.deepEqual(got.slice(8), [press(1), press(4)])
       // Sent once each, none flagged as a resend (brokers do not forward the DUP flag: check the wire).
-      const sent = parse(link.recorded[0].data).filter(p => p.cmd === 'publish' && p.qos === 1)
-      assert.deepEqual(sent.map(p => [p.messageId, p.dup]), got.map((_, i) => [i + 1, false]))
+      const sent = parse(link.recorded[0].data).filter(p => p.cmd === 'publish' && p.topic === fw.topic)
+      assert.deepEqual(sent.map(p => p.dup), got.map(() => false))
+      assert.equal(new Set(sent.map(p => p.messageId)).size, got.length)
       assert.equal(link.recorded.length, 1)
     })
 
@@ -91,15 +74,21 @@ for (const [name, start] of Object.entries(brokers)) {
       await logged(device, connected)
       // Every write restarted the ping timer, so a steady trickle of QoS 0 presses meant no PINGREQ,
       // nothing back from the broker, and a healthy link declared dead after 1.5 x keepalive.
+      // Each press also publishes the table state (QoS 1): the device acknowledges the broker's echo of
+      // it, so its PUBACK is in before the clock leaps on (a late one would look like a stall).
+      const echoes = () => parse(link.recorded[0].data).filter(p => p.cmd === 'puback').length
       for (let i = 0; i < 8; i++) {
         await advance(device, 45000 - 200, 500)
+        const before = echoes()
         await tap(device, 'D16', { bounce: false })
+        await until(device, () => echoes() > before, { what: 'the table state answered' })
       }
       assert.deepEqual(device.logs.filter(l => /^mqtt: connection lost/.test(l)), [])
       assert.equal(link.recorded.length, 1, 'one connection for the whole 6 minutes')
       const sent = parse(link.recorded[0].data)
       assert.equal(sent.filter(p => p.cmd === 'publish' && p.qos === 0).length, 1 + 8)
-      assert.ok(sent.filter(p => p.cmd === 'pingreq').length >= 5, 'a ping at least every keepalive without an answer')
+      // Each press also publishes its table state at QoS 1, which the broker answers; a ping covers the rest.
+      assert.ok(sent.filter(p => p.cmd === 'pingreq' || (p.cmd === 'publish' && p.qos === 1)).length >= 8, 'something the broker answers at least every keepalive')
     })
 
     test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', async () => {
@@ -148,7 +137,7 @@ describe('against aedes, with a breakable link', () => {
     await staff.waitFor(2)
     assert.deepEqual(calls(staff, fw.topic), [press(2), press(3)])
     // What the device sent on the second connection: table 2 again, with DUP set, counted once.
-    const publishes = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+    const publishes = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.topic === fw.topic)
     assert.deepEqual(publishes.map(p => [p.payload.toString(), p.dup]), [[press(2), true], [press(3), false]])
     assert.equal(device.logs.filter(l => /DUP/.test(l)).length, 1)
   })
@@ -159,14 +148,23 @@ describe('against aedes, with a breakable link', () => {
     const device = running(boot({ code: fw.code, port: link.port }))
     await logged(device, connected)
     await tap(device, 'D18')
-    await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish' && p.qos === 1), { what: 'the PUBLISH' })
+    const sent = () => parse(link.recorded[0].data)
+    const isState = p => p.cmd === 'publish' && p.topic === `tablecall/${deviceId(SERIAL)}/table/3`
+    await until(device, () => sent().some(isState), { what: 'the table state' })
     const id = deviceId(SERIAL)
     assert.ok(device.logs.includes(`mqtt: topic tablecall/${id}/calls on broker.hivemq.com:1883`), 'host/device-id.mjs agrees with the firmware')
     const gen = p => mqttPacket.generate(p).toString('latin1')
-    const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: `tablecall-${id}`, keepalive: 60, will: { topic: `tablecall/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } })
+    const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: false, clientId: `tablecall-${id}`, keepalive: 60, will: { topic: `tablecall/${id}/status`, payload: Buffer.from('offline'), qos: 1, retain: true } })
     const online = gen({ cmd: 'publish', topic: `tablecall/${id}/status`, payload: 'online', qos: 0, retain: true })
+    const subscribe = gen({ cmd: 'subscribe', messageId: 65535, subscriptions: [1, 2, 3, 4].map(n => ({ topic: `tablecall/${id}/table/${n}`, qos: 1 })) })
     const call = gen({ cmd: 'publish', topic: `tablecall/${id}/calls`, payload: press(3), qos: 1, messageId: 1, retain: false })
-    assert.equal(hex(link.recorded[0].data), hex(connect + online + call))
+    // Real timers: the host runtime's clock is the real time, so the state carries the press time.
+    const state = sent().find(isState)
+    assert.match(state.payload.toString(), /^calling \d{13}$/)
+    const table = gen({ cmd: 'publish', topic: `tablecall/${id}/table/3`, payload: state.payload, qos: 1, messageId: 2, retain: true })
+    // Retained states other tests left on this broker come in first; the device acknowledges each.
+    const pubacks = sent().filter(p => p.cmd === 'puback').map(p => gen({ cmd: 'puback', messageId: p.messageId }))
+    assert.equal(hex(link.recorded[0].data), hex(connect + online + subscribe + pubacks.slice(0, -1).join('') + call + table + pubacks.slice(-1).join('')))
   })
 
   test('a non-ASCII WiFi name, topic and message reach WiFi and the socket as their UTF-8 bytes', async () => {
@@ -248,7 +246,8 @@ describe('against aedes, with a breakable link', () => {
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
-    const fake = track(net.createServer(socket => socket.once('data', () => socket.write(answers.shift() || '\x20\x02\x00\x00', 'latin1'))))
+    // CONNACK, then a SUBACK for the SUBSCRIBE it will be sent
+    const fake = track(net.createServer(socket => socket.once('data', () => socket.write(answers.shift() || '\x20\x02\x00\x00\x90\x03\xff\xff\x01', 'latin1'))))
     await new Promise(resolve => fake.listen(0, '127.0.0.1', resolve))
     const device = running(boot({ code: fw.code, port: fake.address().port, fakeTimers: true }))
     await logged(device, /malformed data from the broker/, { count: 2, stepMs: 100 })
@@ -293,7 +292,7 @@ describe('against aedes, with a breakable link', () => {
     await until(device, () => staff.messages.length >= 80, { what: 'the 40 resent' })
     assert.equal(device.logs.some(l => /dropped/.test(l)), false)
     assert.deepEqual(calls(staff, fw.topic), [...order, ...order].map(press))
-    const resent = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.qos === 1)
+    const resent = parse(link.recorded[1].data).filter(p => p.cmd === 'publish' && p.topic === fw.topic)
     assert.equal(resent.length, 40)
     assert.ok(resent.every(p => p.dup))
   })
@@ -308,7 +307,10 @@ describe('against aedes, with a breakable link', () => {
     await tap(device, 'D17')
     await staff.waitFor(2)
     assert.deepEqual(calls(staff, fw.topic), [press(1), press(2)])
-    assert.deepEqual(parse(link.recorded[0].data).filter(p => p.cmd === 'publish').map(p => p.qos), [0, 0, 0])
+    const publishes = parse(link.recorded[0].data).filter(p => p.cmd === 'publish')
+    assert.deepEqual(publishes.filter(p => p.topic === fw.topic).map(p => p.qos), [0, 0])
+    // The table states are QoS 1 whatever mqtt.qos says.
+    assert.deepEqual(publishes.filter(p => /\/table\//.test(p.topic)).map(p => [p.qos, p.retain]), [[1, true], [1, true]])
   })
 
   test('powered up with the code saved: starts once; after a watchdog reset it says so', async () => {
@@ -368,7 +370,7 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
     await logged(device, connected)
     await tap(device, 'D17')
-    await until(device, () => broker.received(0, 'publish').some(p => p.qos === 1), { what: 'the PUBLISH' })
+    await until(device, () => broker.received(0, 'publish').some(p => p.topic === fw.topic), { what: 'the PUBLISH' })
     const pressed = device.clock.now
     // A PUBACK every 2 s, none for the press: the link is no better than one that acknowledges nothing.
     for (let i = 0; i < 10 && broker.connections.length === 1; i++) {
@@ -377,8 +379,8 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     }
     const stalled = await logged(device, /no PUBACK within 10 s/, { deviceMs: 1000 })
     assert.ok(device.stampedLogs.find(s => s.line === device.logs[stalled]).at - pressed <= 10000 + 200)
-    await until(device, () => broker.received(1, 'publish').some(p => p.qos === 1), { what: 'the press resent' })
-    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
+    await until(device, () => broker.received(1, 'publish').some(p => p.topic === fw.topic), { what: 'the press resent' })
+    assert.deepEqual(broker.received(1, 'publish').filter(p => p.topic === fw.topic).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
   })
 
   test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
@@ -387,16 +389,20 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
     await logged(device, connected)
     for (const pin of ['D16', 'D17', 'D18']) await tap(device, pin)
-    await until(device, () => broker.received(0, 'publish').filter(p => p.qos === 1).length === 3, { what: 'three PUBLISHes' })
-    assert.deepEqual(broker.received(0, 'publish').filter(p => p.qos === 1).map(p => p.messageId), [1, 2, 3])
-    // Table 2's press (id 2) is the one never acknowledged; then the broker goes away.
-    for (const messageId of [3, 3, 42, 1]) broker.connections[0].send({ cmd: 'puback', messageId })
+    const calls = i => broker.received(i, 'publish').filter(p => p.topic === fw.topic)
+    await until(device, () => calls(0).length === 3, { what: 'three PUBLISHes' })
+    // (each press also publishes its table state, with the id between)
+    const [one, two, three] = calls(0).map(p => p.messageId)
+    assert.ok(one < two && two < three)
+    // Table 2's press is the one never acknowledged; then the broker goes away.
+    for (const messageId of [three, three, 42, one]) broker.connections[0].send({ cmd: 'puback', messageId })
     broker.connections[0].end()
     await logged(device, connected, { count: 2, stepMs: 200 })
     await tap(device, 'D19')
-    await until(device, () => broker.received(1, 'publish').filter(p => p.qos === 1).length === 2, { what: 'the resend and the new press' })
-    assert.deepEqual(broker.received(1, 'publish').filter(p => p.qos === 1).map(p => [p.payload.toString(), p.messageId, p.dup]),
-      [[press(2), 2, true], [press(4), 4, false]])
+    await until(device, () => calls(1).length === 2, { what: 'the resend and the new press' })
+    assert.deepEqual(calls(1).map(p => [p.payload.toString(), p.messageId, p.dup]).slice(0, 1), [[press(2), two, true]])
+    assert.deepEqual(calls(1).map(p => [p.payload.toString(), p.dup]).slice(1), [[press(4), false]])
+    assert.ok(calls(1)[1].messageId > three)
   })
 })
 
@@ -424,7 +430,7 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
 })
 
 /**
- * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK) and PINGREQ (PINGRESP); the test
+ * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK), SUBSCRIBE (SUBACK) and PINGREQ (PINGRESP); the test
  * scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
  */
 async function scriptedBroker () {
@@ -437,6 +443,7 @@ async function scriptedBroker () {
       conn.packets.push(p)
       if (p.cmd === 'connect') conn.send({ cmd: 'connack', returnCode: 0, sessionPresent: false })
       if (p.cmd === 'pingreq') conn.send({ cmd: 'pingresp' })
+      if (p.cmd === 'subscribe') conn.send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(sub => sub.qos) })
     })
     socket.on('data', chunk => parser.parse(chunk))
     socket.on('error', () => {})

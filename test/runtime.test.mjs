@@ -296,6 +296,20 @@ describe('Wifi', () => {
     assert.match(password.logs[0], /^disconnected .*"msg":"4WAY_HANDSHAKE_TIMEOUT"/)
   })
 
+  test('setSNTP sets the clock from the network\'s time once the station has an IP; absent where the board has none', async () => {
+    const code = WIFI + "wifi.setSNTP('pool.ntp.org', 0); join('cafe', 'secret'); setInterval(function () { print('now', Date.now()) }, 400);"
+    const d = device({ wifi: { ssid: 'cafe', password: 'secret' }, code })
+    d.wifi.setNetworkTime(1795675200000)
+    d.start()
+    await d.clock.tickAsync(1000)
+    const times = d.logs.filter(l => l.startsWith('now ')).map(l => Number(l.slice(4)))
+    // 400 ms: not joined yet (association 300 ms, DHCP 50 ms, SNTP 100 ms), the clock of a board just
+    // powered up; 800 ms: set, and running on.
+    assert.deepEqual(times, [400, 1795675200000 + 800])
+    const none = device({ wifi: { ssid: 'cafe', password: 'secret', sntp: false }, code: "print(typeof require('Wifi').setSNTP)" }).start()
+    assert.deepEqual(none.logs, ['undefined'])
+  })
+
   test('without an IP, net.connect throws InternalError', () => {
     const d = device({
       wifi: { ssid: 'cafe', password: 'secret' },
@@ -303,6 +317,18 @@ describe('Wifi', () => {
     }).start()
     assert.deepEqual(d.logs, ['true Unable to create socket'])
   })
+})
+
+test('output pins: the level the program drives, and each change with its time', async () => {
+  const d = device({ code: "digitalWrite('D5', 1); setTimeout(function () { digitalWrite(D5, 0); digitalWrite(D5, 0) }, 250)" })
+  const changes = []
+  d.on('output', (pin, level, at) => changes.push([pin, level, at]))
+  d.start()
+  assert.equal(d.output('D5'), 1)
+  assert.equal(d.output('D6'), undefined, 'not an output')
+  await d.clock.tickAsync(300)
+  assert.equal(d.output('D5'), 0)
+  assert.deepEqual(changes, [['D5', 1, 0], ['D5', 0, 250]])
 })
 
 describe('errors, watchdog, reboot, stop', () => {

@@ -35,7 +35,8 @@ export function createPinInputs () {
   }
 }
 
-export function createPins ({ realm, loop, scheduler, inputs }) {
+/** onOutput(n, level): a pin driven by the program changed level (or became an output). */
+export function createPins ({ realm, loop, scheduler, inputs, onOutput = () => {} }) {
   const modes = new Map() // pin -> mode set by the program
   const outputs = new Map() // pin -> level written
   const watches = new Map() // id -> watch
@@ -147,7 +148,9 @@ export function createPins ({ realm, loop, scheduler, inputs }) {
       const n = toPin(pin)
       const mode = modes.get(n)
       if (mode !== 'output' && mode !== 'opendrain') modes.set(n, 'output')
+      const was = level(n)
       outputs.set(n, value ? 1 : 0)
+      if (mode !== 'output' || was !== level(n)) onOutput(n, level(n))
       edge(n)
     },
     setWatch (fn, pin, options) {
@@ -200,6 +203,12 @@ export function createPins ({ realm, loop, scheduler, inputs }) {
   }
   return {
     globals,
+    /** The level the program drives `pin` to, or undefined while it is not an output. */
+    output (pin) {
+      const n = pinNumber(pin)
+      const mode = modes.get(n)
+      return mode === 'output' || mode === 'opendrain' ? level(n) : undefined
+    },
     get watchCount () {
       return watches.size
     },

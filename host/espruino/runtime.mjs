@@ -40,6 +40,7 @@ class Device extends EventEmitter {
   #wifiEnv
   #program // the running boot
   #netRegistry = createNetRegistry()
+  #clockOffset = 0 // Date.now() - scheduler time: the device's wall clock (set by SNTP or setTime)
 
   constructor (options) {
     super()
@@ -53,7 +54,7 @@ class Device extends EventEmitter {
     this.storage = new Map()
     const { wifi } = this.#options
     if (wifi) {
-      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure })
+      this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure, sntp: wifi.sntp })
       this.wifi = this.#wifiEnv.controller
     }
     this.net = this.#netRegistry
@@ -79,6 +80,16 @@ class Device extends EventEmitter {
 
   setPin (pin, level) {
     this.#inputs.set(pin, level)
+  }
+
+  /** The level the firmware drives `pin` to (an LED), or undefined while it is not an output. */
+  output (pin) {
+    return this.#program?.output(pin)
+  }
+
+  /** The device's clock (Date.now()) reads `ms` now, as after SNTP; it keeps running from there. */
+  setTime (ms) {
+    this.#clockOffset = ms - this.#scheduler.now()
   }
 
   press (pin, options) {
@@ -127,9 +138,15 @@ class Device extends EventEmitter {
     const realm = createRealm()
     const loop = createEventLoop({ onUncaught: (err) => this.#uncaught(err) })
     const emitter = installEmitter(realm, loop)
-    installDate(realm, scheduler)
+    installDate(realm, () => scheduler.now() + this.#clockOffset)
     const timers = createDeviceTimers({ realm, loop, scheduler })
-    const pins = createPins({ realm, loop, scheduler, inputs: this.#inputs })
+    const pins = createPins({
+      realm,
+      loop,
+      scheduler,
+      inputs: this.#inputs,
+      onOutput: (n, level) => this.emit('output', `D${n}`, level, scheduler.now())
+    })
     const wifi = this.#wifiEnv && createWifiModule({
       realm,
       loop,
@@ -137,7 +154,8 @@ class Device extends EventEmitter {
       scheduler,
       env: this.#wifiEnv,
       serial: opts.serial,
-      onLinkLost: () => this.#netRegistry.dropAll()
+      onLinkLost: () => this.#netRegistry.dropAll(),
+      setClock: (ms) => this.setTime(ms)
     })
     const network = {
       realm,
@@ -199,6 +217,7 @@ class Device extends EventEmitter {
 
     return {
       hang: () => loop.stop(),
+      output: (pin) => pins.output(pin),
       shutdown ({ kill }) {
         if (kill) emitter.emitNow(system.E, 'kill')
         loop.stop()
@@ -213,7 +232,7 @@ class Device extends EventEmitter {
   }
 }
 
-/** options: { code, fakeTimers, serial, wifi, connectOverride, log, board } — see Device above. */
+/** options: { code, fakeTimers, serial, wifi ({ ssid, password, callbackOnFailure, sntp } or false), connectOverride, log, board } — see Device above. */
 export function createDevice (options) {
   return new Device(options)
 }

@@ -142,8 +142,8 @@ export function createDeviceTimers ({ realm, loop, scheduler }) {
   }
 }
 
-/** A Date constructor for the device whose "now" is the scheduler's clock. */
-export function installDate (realm, scheduler) {
+/** A Date constructor for the device whose "now" is `now()` (the scheduler's clock plus the wall clock offset). */
+export function installDate (realm, now) {
   const NativeDate = realm.global.Date
   const make = realm.run(`(function (NativeDate, now) {
     function Date (a, b, c, d, e, f, g) {
@@ -160,5 +160,5 @@ export function installDate (realm, scheduler) {
     Date.parse = NativeDate.parse
     return Date
   })`, 'date')
-  realm.global.Date = make(NativeDate, realm.fn(() => scheduler.now()))
+  realm.global.Date = make(NativeDate, realm.fn(now))
 }

@@ -9,6 +9,8 @@
 //   calls it, later firmware (commit 8e3811704) calls it with msg — choose with
 //   `callbackOnFailure` (default true, as the project brief asks)
 // - disconnect(cb) queues cb at once and again when the disconnect event comes.
+// - setSNTP(server, tz_offset) (jswrap_esp32_network.c: sntp_setservername + sntp_init): the clock is
+//   set from the network's time SNTP_MS after the station has an IP, and again after each rejoin.
 
 const REASONS = {
   8: 'ASSOC_LEAVE', // we called disconnect()
@@ -19,20 +21,24 @@ const REASONS = {
 const UNKNOWN_REASON = 'Unknown reason' // wifiReasonToString(0): never disconnected yet
 const NO_MAC = '00:00:00:00:00:00'
 const DHCP_MS = 50
+const SNTP_MS = 100
 // The access point's name and password are UTF-8 on the air; device strings are one char per byte.
 const airBytes = text => Buffer.from(text, 'utf8').toString('latin1')
 const deviceBytes = text => Buffer.from(text, 'latin1').toString('latin1')
 
 /** The radio environment of one device (survives reboots); also the test controller. */
-export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true }) {
+export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true, sntp = true }) {
   const env = {
     ap: ap ? { ssid: ap.ssid, password: ap.password } : null,
     bssid: '4c:ed:fb:a1:b2:c3',
     associationDelayMs: 300,
     outageUntil: -Infinity,
     callbackOnFailure,
+    sntp, // false: a Wifi module without setSNTP (boards other than the ESP32)
     station: null, // the running boot's Wifi module, set by createWifiModule
-    dropTimer: undefined
+    dropTimer: undefined,
+    // What an SNTP server answers: the real time, unless a test sets another.
+    networkTime: () => Date.now()
   }
   env.controller = {
     /** {ssid, password} or null (AP switched off: a connected station loses its link). */
@@ -53,6 +59,11 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
     setAssociationDelay (ms) {
       env.associationDelayMs = ms
     },
+    /** SNTP servers say it is `ms` (since the epoch) now; their clock runs with the device's. */
+    setNetworkTime (ms) {
+      const at = scheduler.now()
+      env.networkTime = () => ms + scheduler.now() - at
+    },
     get accessPoint () {
       return env.ap && { ...env.ap }
     },
@@ -69,7 +80,8 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
   return env
 }
 
-export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost }) {
+/** setClock(ms): the device's clock (Date) reads `ms` now. */
+export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost, setClock }) {
   // Set once the API object exists; the emit closure only runs after that.
   let module // eslint-disable-line prefer-const
   let retries = 0
@@ -81,6 +93,15 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
   let disconnectCallback
   let lastReason = 0
   let hostname = 'espruino'
+  let sntpConfig = null // { server, tz } once setSNTP was called
+  let sntpTimer
+  const syncClock = () => {
+    if (sntpTimer) scheduler.cancel(sntpTimer)
+    sntpTimer = scheduler.after(SNTP_MS, () => {
+      sntpTimer = undefined
+      if (hasIp) setClock(env.networkTime())
+    })
+  }
   const ip = { ip: '192.168.1.50', netmask: '255.255.255.0', gw: '192.168.1.1' }
   const mac = serial.slice(0, 12).replace(/(..)(?!$)/g, '$1:')
 
@@ -99,6 +120,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       attemptTimer = scheduler.after(DHCP_MS, () => {
         attemptTimer = undefined
         hasIp = true
+        if (sntpConfig) syncClock()
         call(gotIpCallback, null)
         gotIpCallback = undefined
         emit('connected', { ...ip })
@@ -193,15 +215,21 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
     setHostname (name, callback) {
       hostname = String(name)
       call(callback)
+    },
+    setSNTP (server, tzOffset) {
+      sntpConfig = { server: String(server), tz: Number(tzOffset) || 0 }
+      if (hasIp) syncClock()
     }
   }
 
+  if (!env.sntp) delete api.setSNTP
   module = realm.object(api)
   return {
     module,
     isOnline: () => hasIp,
     stop () {
       if (attemptTimer) scheduler.cancel(attemptTimer)
+      if (sntpTimer) scheduler.cancel(sntpTimer)
       if (env.station === station) env.station = null
     }
   }

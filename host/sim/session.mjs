@@ -74,6 +74,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     start: () => device.start({ boot: 'power' }),
     config,
     device,
+    serial,
     broker,
     url,
     topic: fill(config.mqtt.topic),

@@ -1,11 +1,15 @@
 // Builds the real firmware with a test config and boots it in the host runtime, plus bounded waits
 // that work on real time and on the device's fake clock alike.
+import { afterEach } from 'node:test'
+import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from '../../build.mjs'
 import { createDevice } from '../../host/espruino/runtime.mjs'
 import { fillId } from '../../host/device-id.mjs'
+import { startBroker } from '../../host/broker.mjs'
+import { startMosquitto, haveMosquitto } from '../../host/mosquitto.mjs'
 
 export const SERIAL = 'e6614c311b4e6c29'
 const base = JSON.parse(readFileSync('espruino.config.json', 'utf8'))
@@ -27,8 +31,8 @@ export async function firmware ({ mqtt = {}, ...rest } = {}) {
 export const WIFI = { ssid: 'tablecall-sim', password: 'simulated' }
 
 /** Boots the firmware; every connection it makes goes to `port` on 127.0.0.1. */
-export function boot ({ code, port, fakeTimers = false, wifi = WIFI, bootMode = 'power' }) {
-  const device = createDevice({ code, fakeTimers, serial: SERIAL, wifi, connectOverride: () => ({ host: '127.0.0.1', port }) })
+export function boot ({ code, port, fakeTimers = false, wifi = WIFI, bootMode = 'power', serial = SERIAL }) {
+  const device = createDevice({ code, fakeTimers, serial, wifi, connectOverride: () => ({ host: '127.0.0.1', port }) })
   device.stampedLogs = []
   device.on('log', line => device.stampedLogs.push({ line, at: device.clock ? device.clock.now : Date.now() }))
   device.start({ boot: bootMode })
@@ -82,3 +86,30 @@ export async function logged (device, pattern, options = {}) {
 }
 
 export const connected = /^mqtt: connected/
+
+/**
+ * Closes, after each test and newest first, what `track` was given; `running` tracks a device and
+ * then also checks that no error escaped into its event loop.
+ */
+export function tracker () {
+  const cleanup = []
+  afterEach(async () => {
+    while (cleanup.length) await cleanup.pop()()
+  })
+  const track = (thing, close = () => thing.close()) => {
+    cleanup.push(async () => close())
+    return thing
+  }
+  const running = device => track(device, () => {
+    assert.deepEqual(device.uncaught.map(String), [], 'no error escaped into the event loop')
+    device.stop()
+  })
+  return { track, running }
+}
+
+// Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
+export const noMosquitto = !haveMosquitto() && !process.env.CI ? 'mosquitto is not installed (apt-get install -y mosquitto)' : false
+export const brokers = {
+  aedes: () => startBroker(),
+  mosquitto: () => startMosquitto()
+}

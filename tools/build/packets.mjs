@@ -1,7 +1,8 @@
 // Runs mqtt-packet (in Node, at build time) to produce every packet the device sends, so the device
-// carries byte strings instead of an encoder: it only fills in its id and the packet id.
+// carries byte strings instead of an encoder: it only fills in its id, packet ids and fixed-width
+// payloads.
 import mqttPacket from 'mqtt-packet'
-import { ID_PLACEHOLDER } from './config.mjs'
+import { ID_PLACEHOLDER, ConfigError } from './config.mjs'
 import { readCa } from './ca.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
@@ -11,7 +12,8 @@ const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
 const encode = packet => mqttPacket.generate(packet).toString('latin1')
 const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
 
-// The device joins these pieces with its id; a packet without the id is a single piece.
+// The device joins these pieces with its id, in place (src/main.ts); a packet without the id is a
+// single piece.
 const pieces = packet => packet.split(ID_MARKER)
 
 function connectPacket (mqtt) {
@@ -19,7 +21,9 @@ function connectPacket (mqtt) {
     cmd: 'connect',
     protocolId: 'MQTT',
     protocolVersion: 4,
-    clean: true,
+    // A persistent session: the broker keeps the subscription to the table states and queues the
+    // answers made while the device is offline (see src/mqtt.ts).
+    clean: false,
     clientId: mark(mqtt.clientId),
     keepalive: mqtt.keepalive,
     username: mqtt.username,
@@ -37,6 +41,25 @@ export const messageFor = (template, table) => template.replaceAll('{n}', String
 // Text for the device as its UTF-8 bytes, one char per byte: esbuild writes those as \xNN, which
 // Espruino reads as one byte each (a \uNNNN escape would be cropped to 8 bits on ESP32 and the Pico).
 const bytes = text => Buffer.from(text, 'utf8').toString('latin1')
+
+// The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
+const SUBSCRIBE_ID = 65535
+// A table state: `calling`, retained, QoS 1. With the press time the device appends a space and 13
+// digits of ms since the epoch (2001 to 2286) and adds 14 to the remaining length (src/tables.ts).
+const CALLING = 'calling'
+const TIMED = 14
+
+// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so even
+// with the press time it must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
+function tableState (mqtt, table) {
+  const topic = messageFor(mqtt.tableTopic, table)
+  const packet = publishPacket({ topic, payload: CALLING, qos: 1, retain: true })
+  if (packet.length + TIMED > 2 + 127) {
+    const length = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
+    throw new ConfigError([`mqtt.tableTopic: ${length} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
+  }
+  return pieces(packet)
+}
 
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
 function packetIdOffset (fields) {
@@ -72,6 +95,12 @@ export function deviceSettings (config, target) {
     press: press.map(fields => pieces(publishPacket(fields))),
     // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
-    ping: encode({ cmd: 'pingreq' })
+    ping: encode({ cmd: 'pingreq' }),
+    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.map(b => ({ topic: mark(messageFor(mqtt.tableTopic, b.table)), qos: 1 })) })),
+    // The device writes the id of the PUBLISH it acknowledges over these zeros.
+    puback: encode({ cmd: 'puback', messageId: 0 }),
+    // Per button: its table state packet (`calling`) and its light (when any has one).
+    state: config.buttons.map(b => tableState(mqtt, b.table)),
+    leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : []
   }
 }
