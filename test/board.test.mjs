@@ -32,10 +32,6 @@ const TEMPLATES = topicTemplates({ topic: 'tablecall/{id}/calls', statusTopic: '
 const NOW = Date.UTC(2025, 5, 1, 19, 30)
 // The README's picture is refreshed on request (UPDATE_SCREENSHOT=1 npm test), so test runs leave the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT ? new URL('../docs/board.png', import.meta.url).pathname : join(mkdtempSync(join(tmpdir(), 'tablecall-board-')), 'board.png')
-// The device side of issue #11 (retained table states, lights) is another branch's: until it is in
-// this tree, the end-to-end tests with the real firmware wait (todo).
-// The build makes every packet the device sends: table states among them once the firmware has them.
-const firmwareHasTableState = readFileSync('tools/build/packets.mjs', 'utf8').includes('tableTopic')
 const newId = () => randomBytes(4).toString('hex') // a fresh device per test: retained state never leaks
 const topicsOf = (id) => ({
   event: `tablecall/${id}/calls`,
@@ -784,27 +780,26 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
-  test('with the real firmware: a press shows with its press time; answering on the board turns the table\'s light off',
-    { todo: firmwareHasTableState ? false : 'needs the firmware to publish the retained table state' }, async () => {
-      const fw = await firmware({ buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
-      const serial = `b0a2d${randomBytes(6).toString('hex')}`.slice(0, 16)
-      const device = boot({ code: fw.code, port: broker.port, serial })
-      try {
-        device.wifi?.setNetworkTime?.(Date.now()) // the SNTP servers' answer: the real time
-        const page = await openBoard(await newContext(), boardUrl([deviceId(serial)]))
-        await logged(device, connected)
-        await page.waitForSelector(`.dev[data-device="${deviceId(serial)}"][data-status="online"]`, { timeout: 3000 })
-        await tap(device, 'D18')
-        await waitTile(page, 3, 'calling', 3000)
-        assert.match(await tile(page, 3).locator('.wait').innerText(), /^00:0\d$/, 'timed from the device\'s press time')
-        await until(device, () => device.output('D14') === 1, { what: 'light of table 3 on', realMs: 3000 })
-        await tile(page, 3).click()
-        await until(device, () => device.output('D14') === 0, { what: 'light of table 3 off after the answer', realMs: 3000 })
-        assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
-      } finally {
-        device.stop()
-      }
-    })
+  test('with the real firmware: a press shows with its press time; answering on the board turns the table\'s light off', async () => {
+    const fw = await firmware({ buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
+    const serial = `b0a2d${randomBytes(6).toString('hex')}`.slice(0, 16)
+    const device = boot({ code: fw.code, port: broker.port, serial })
+    try {
+      device.wifi?.setNetworkTime?.(Date.now()) // the SNTP servers' answer: the real time
+      const page = await openBoard(await newContext(), boardUrl([deviceId(serial)]))
+      await logged(device, connected)
+      await page.waitForSelector(`.dev[data-device="${deviceId(serial)}"][data-status="online"]`, { timeout: 3000 })
+      await tap(device, 'D18')
+      await waitTile(page, 3, 'calling', 3000)
+      assert.match(await tile(page, 3).locator('.wait').innerText(), /^00:0\d$/, 'timed from the device\'s press time')
+      await until(device, () => device.output('D14') === 1, { what: 'light of table 3 on', realMs: 3000 })
+      await tile(page, 3).click()
+      await until(device, () => device.output('D14') === 0, { what: 'light of table 3 off after the answer', realMs: 3000 })
+      assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
+    } finally {
+      device.stop()
+    }
+  })
 
   test('the restaurant\'s own broker (npm run broker -- init, start) and npm run board --broker-dir: prefilled, staff log in, + shows every device, the answer reaches the device',
     { skip: haveMosquitto() ? false : 'mosquitto not installed' }, async () => {

@@ -2,7 +2,7 @@
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
@@ -85,19 +85,15 @@ test('npm start with a bad config: the problems, their fields and fixes, no stac
   assert.doesNotMatch(sim.out.err, /\n\s+at /)
 })
 
-// The firmware's retained table state (issue #11, device side) is what makes this work: a fresh broker
-// has neither the staff's session nor the event, only what the device publishes after its return.
-// The build makes every packet the device sends: table states among them once the firmware has them.
-const firmwareHasTableState = readFileSync('tools/build/packets.mjs', 'utf8').includes('tableTopic')
-
-test('npm start: broker restarted (b), a press within 100 ms of its return: the staff view shows the call',
-  { todo: firmwareHasTableState ? false : 'needs the firmware to publish the retained table state' }, async () => {
-    const sim = startSim()
-    await sim.waitFor(/mqtt: connected/)
-    sim.child.stdin.write('b')
-    await sim.waitFor(/broker is back/)
-    sim.child.stdin.write('1')
-    await sim.waitFor(/staff +table 1 calling since/, 15000)
-    sim.child.stdin.write('q')
-    assert.equal(await sim.exited, 0)
-  })
+// The firmware's retained table state is what makes this work: a fresh broker has neither the staff's
+// session nor the event, only what the device publishes after its return.
+test('npm start: broker restarted (b), a press within 100 ms of its return: the staff view shows the call', async () => {
+  const sim = startSim()
+  await sim.waitFor(/mqtt: connected/)
+  sim.child.stdin.write('b')
+  await sim.waitFor(/broker is back/)
+  sim.child.stdin.write('1')
+  await sim.waitFor(/staff +table 1 calling since/, 15000)
+  sim.child.stdin.write('q')
+  assert.equal(await sim.exited, 0)
+})
