@@ -37,7 +37,9 @@ const esbuildOptions = (entry, settings) => ({
   footer: { js: '})();' },
   target: 'es2015',
   supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map(f => [f, false])),
-  define: { __TABLECALL__: JSON.stringify(settings) },
+  // The battery settings also on their own, so `if (__TABLECALL__.battery)` folds and esbuild drops
+  // the battery code when there is no battery setting.
+  define: { __TABLECALL__: JSON.stringify({ ...settings, battery: undefined }), '__TABLECALL__.battery': JSON.stringify(settings.battery) },
   charset: 'ascii',
   legalComments: 'none',
   write: false,
@@ -59,13 +61,16 @@ async function bundle (options) {
 }
 
 /**
- * @param {{configPath?: string, overlayPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object}} options
+ * @param {{configPath?: string, overlayPath?: string, outPath?: string, target?: 'device'|'sim', entry?: string, env?: object, adjust?: (config: object) => object}} options
+ *   adjust: a tool's own change to the validated config (the simulator adds a battery when none is set)
  * @returns {Promise<{outPath: string, bytes: number, modules: {[file: string]: number}, config: object, code: string, warnings: string[]}>}
  *   warnings: wiring that works only on some boards, for the user to read (they do not fail the build)
  * @throws ConfigError or BuildError; nothing is written then
  */
-export async function build ({ configPath = 'espruino.config.json', overlayPath, outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env } = {}) {
-  const { config, warnings } = readConfig({ configPath: resolve(configPath), overlayPath: overlayPath && resolve(overlayPath), target, env })
+export async function build ({ configPath = 'espruino.config.json', overlayPath, outPath = 'dist/tablecall.js', target = 'device', entry = 'src/main.ts', env = process.env, adjust = config => config } = {}) {
+  const read = readConfig({ configPath: resolve(configPath), overlayPath: overlayPath && resolve(overlayPath), target, env })
+  const config = adjust(read.config)
+  const { warnings } = read
   const settings = deviceSettings(config, target)
 
   // Readable build first: its source map lets every problem name the TypeScript line.

@@ -63,10 +63,10 @@ function runEspruino (bin, cwd, file, timeoutS) {
   })
 }
 
-export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses, gapMs, settleMs, timeoutS } = { ...REAL }) {
+export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses, gapMs, settleMs, timeoutS, battery } = { ...REAL }) {
   if (!bin) return { skipped: SKIPPED }
   const broker = await startBroker()
-  const space = scratch({ mqtt: { host: '127.0.0.1', port: broker.port } })
+  const space = scratch({ mqtt: { host: '127.0.0.1', port: broker.port }, ...(battery && { battery }) })
   let sub
   try {
     const { code, config } = await build({ configPath: space.configPath, outPath: space.outPath, target: 'sim' })

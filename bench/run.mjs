@@ -14,7 +14,7 @@ import { burst } from './burst.mjs'
 import { outage } from './outage.mjs'
 import { soak } from './soak.mjs'
 import { answer } from './answer.mjs'
-import { realInterpreter } from './espruino.mjs'
+import { realInterpreter, REAL } from './espruino.mjs'
 
 const ms = (v, digits = 0) => v === undefined ? '-' : `${v.toFixed(digits)} ms`
 const pct = v => v === undefined ? '-' : `${v}%`
@@ -53,6 +53,7 @@ const SECTIONS = {
     print: r => `SIZE  minified device bundle (esbuild, target device)\n${table([
       ['', 'bytes', 'goal / reference'],
       ['whole bundle', r.bytes, `<= ${r.goalBytes} (6 KB): ${r.bytes <= r.goalBytes ? 'met' : 'NOT met'}`],
+      ['  with a battery setting', r.withBatteryBytes, `+${r.withBatteryBytes - r.bytes}`],
       ["Espruino's own MQTT module (QoS 0 only)", `~${r.espruinoMqtt.kb} KB`, 'quoted figure, not measured here'],
       ...Object.entries(r.modules).map(([file, n]) => [`  ${file}`, n, `${(100 * n / r.bytes).toFixed(0)}%`]),
       ['  wrapper and glue', r.wrapperBytes, '']
@@ -122,6 +123,12 @@ const SECTIONS = {
       ['interpreter errors', r.errors.length || 'none', r.errors.join('; ')]
     ])}`
   }
+}
+
+// The same with a battery setting (issue #13): memory after boot, fewer presses.
+SECTIONS.realBattery = {
+  run: () => realInterpreter({ ...REAL, presses: 100, battery: { pin: 'D35' } }),
+  print: r => SECTIONS.real.print(r).replace('REAL INTERPRETER', 'REAL INTERPRETER WITH A BATTERY SETTING')
 }
 
 function machine () {

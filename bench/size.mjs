@@ -6,18 +6,24 @@ export const SIZE_GOAL_BYTES = 6 * 1024
 // Quoted, not measured here: Espruino's own MQTT module (modules/MQTT.min.js), QoS 0 only.
 export const ESPRUINO_MQTT = { kb: 6.2, qos: '0 only', measured: false }
 
-export async function size () {
-  const space = scratch()
+const deviceBuild = async overrides => {
+  const space = scratch(overrides)
   try {
-    const { bytes, modules } = await build({ configPath: space.configPath, outPath: space.outPath, target: 'device', env: { WIFI_SSID: 'bench' } })
-    return {
-      bytes,
-      goalBytes: SIZE_GOAL_BYTES,
-      espruinoMqtt: ESPRUINO_MQTT,
-      wrapperBytes: bytes - Object.values(modules).reduce((a, b) => a + b, 0),
-      modules: Object.fromEntries(Object.entries(modules).sort((a, b) => b[1] - a[1]))
-    }
+    return await build({ configPath: space.configPath, outPath: space.outPath, target: 'device', env: { WIFI_SSID: 'bench' } })
   } finally {
     space.remove()
+  }
+}
+
+export async function size () {
+  const { bytes, modules } = await deviceBuild()
+  return {
+    bytes,
+    // The battery code is in the bundle only with a battery setting (issue #13).
+    withBatteryBytes: (await deviceBuild({ battery: { pin: 'D35' } })).bytes,
+    goalBytes: SIZE_GOAL_BYTES,
+    espruinoMqtt: ESPRUINO_MQTT,
+    wrapperBytes: bytes - Object.values(modules).reduce((a, b) => a + b, 0),
+    modules: Object.fromEntries(Object.entries(modules).sort((a, b) => b[1] - a[1]))
   }
 }

@@ -23,7 +23,12 @@ interface WifiModule {
   /** ESP32 only: the clock from an SNTP server (tz offset in hours). */
   setSNTP?(server: string, tzOffset: number): void
   on(event: 'disconnected', callback: (details: { reason?: string | number }) => void): void
+  /** ESP32 (and ESP8266) only. */
+  setConfig?(settings: { powersave: 'none' | 'ps-poll' }): void
 }
+
+/** Only on ESP32 builds of Espruino. */
+declare const ESP32: { setAtten?(pin: string, atten: number): void, getState?(): { BLE: boolean } }
 
 interface StorageModule {
   readJSON(name: string, noExceptions: boolean): unknown
@@ -62,6 +67,16 @@ declare const __TABLECALL__: {
   /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
   idAt: number[]
   ping: string
+  powersave: 'none' | 'ps-poll'
+  /** null without a `battery` setting; build.mjs also defines it on its own, so esbuild drops the battery code then. */
+  battery: null | {
+    pin: string
+    /** Cell volts at a full-scale reading: 3.3 x divider x scale. */
+    volts: number
+    /** The retained QoS 1 PUBLISH with the payload "0.00", in pieces like `online`. */
+    packet: string[]
+    idAt: number
+  }
   subscribe: string
   puback: string
   /** Per button: its table state packet, `calling`. */
@@ -72,6 +87,7 @@ declare const __TABLECALL__: {
 
 // Espruino accepts a pin's name ("D16") wherever it takes a pin.
 declare function pinMode (pin: string, mode: 'input_pulldown' | 'input'): void
+declare function analogRead (pin: string): number
 declare function digitalWrite (pin: string, value: number): void
 declare function setWatch (f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
 

@@ -3,6 +3,7 @@ import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, publish } from './mqtt'
 import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
+import { startBattery, batteryConnected } from './battery'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
@@ -36,6 +37,11 @@ function pressed (i: number) {
   pressTable(i)
 }
 
+function connected (session: boolean) {
+  restoreTables(session)
+  batteryConnected()
+}
+
 const stopping = () => mqttDown('the program is stopping')
 const wifiDown = () => mqttDown('WiFi is down')
 
@@ -61,12 +67,15 @@ function start () {
   S.state = S.state.map(fill)
   // the CA certificate as DER bytes, in place too
   if (S.ca) S.ca = atob(S.ca)
-  startMqtt(tableMessage, restoreTables, lights, log)
+  // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
+  // bundle and esbuild drops the battery code.
+  startMqtt(tableMessage, __TABLECALL__.battery ? connected : restoreTables, lights, log)
   startTables()
   log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
   watchButtons(S.pins, S.debounceMs, pressed)
+  if (__TABLECALL__.battery) startBattery(fill, log)
   E.on('kill', stopping)
-  startWifi(S.ssid, S.pass, log, mqttUp, wifiDown)
+  startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
 }
 
 start()

@@ -6,6 +6,8 @@
 // it fires and the level differs from the stable state the callback runs with
 // time = the last edge's time. lastTime is the previous *change* of the watched
 // pin whatever the edge filter (undefined before the first).
+// analogRead (jswrap_io.c) gives 0..1 of full scale: any D<n> is read (Espruino's Linux build and
+// ESP32 have more pins than D0..D29), 0 unless the test set a level or a function of the read.
 
 export const PIN_COUNT = 30
 const MODES = ['analog', 'input', 'input_pullup', 'input_pulldown', 'output', 'opendrain', 'af_output',
@@ -17,12 +19,27 @@ export function pinNumber (pin) {
   return Number.isInteger(n) && n >= 0 && n < PIN_COUNT ? n : undefined
 }
 
+/** 'D35' | 35 -> 'D35' for analog inputs, any pin number; undefined when not a pin name. */
+function analogName (pin) {
+  const n = typeof pin === 'string' && /^D\d+$/.test(pin) ? Number(pin.slice(1)) : pin
+  return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? `D${n}` : undefined
+}
+
 /** Levels driven from outside the board; lives as long as the device (survives reboots). */
 export function createPinInputs () {
   const driven = new Map() // pin -> 0|1
+  const analog = new Map() // 'D35' -> number | () => number
   let listener = () => {}
   return {
     driven,
+    analog,
+    analogReads: 0,
+    setAnalog (pin, value) {
+      const name = analogName(pin)
+      if (name === undefined) throw new Error(`setAnalog: "${pin}" is not a pin; use 'D<n>' or a number`)
+      if (typeof value !== 'function' && !(typeof value === 'number' && value >= 0 && value <= 1)) throw new Error(`setAnalog: ${value} is not 0..1 (what analogRead returns) or a function giving it`)
+      analog.set(name, value)
+    },
     set (pin, level) {
       const n = pinNumber(pin)
       if (n === undefined) throw new Error(`setPin: "${pin}" is not a pin; use 'D0'..'D${PIN_COUNT - 1}' or 0..${PIN_COUNT - 1}`)
@@ -190,6 +207,13 @@ export function createPins ({ realm, loop, scheduler, inputs, onOutput = () => {
       if (w.timeout) scheduler.cancel(w.timeout.handle)
       watches.delete(w.id)
     },
+    analogRead (pin) {
+      const name = pin instanceof PinClass ? `D${pinIndex.get(pin)}` : analogName(pin)
+      if (name === undefined) throw realm.error('Error', 'Invalid pin')
+      inputs.analogReads++
+      const value = inputs.analog.get(name) ?? 0
+      return typeof value === 'function' ? value() : value
+    },
     clearAllWatches () {
       for (const w of watches.values()) if (w.timeout) scheduler.cancel(w.timeout.handle)
       watches.clear()
@@ -198,7 +222,7 @@ export function createPins ({ realm, loop, scheduler, inputs, onOutput = () => {
 
   const globals = { Pin: PinClass, HIGH: 1, LOW: 0 }
   pinObjects.forEach((p, n) => { globals[`D${n}`] = p })
-  for (const name of ['pinMode', 'getPinMode', 'digitalRead', 'digitalWrite', 'setWatch', 'clearWatch']) {
+  for (const name of ['pinMode', 'getPinMode', 'digitalRead', 'digitalWrite', 'setWatch', 'clearWatch', 'analogRead']) {
     globals[name] = realm.fn(api[name])
   }
   return {

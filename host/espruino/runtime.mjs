@@ -12,12 +12,13 @@ import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
+import { createEsp32 } from './esp32.mjs'
 import { formatLogLine } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
 import { espruinoStrings } from './strings.mjs'
 
 const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
-const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W' }
+const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W', ble: true }
 
 function validate (options) {
   if (!options || typeof options.code !== 'string') {
@@ -52,6 +53,8 @@ class Device extends EventEmitter {
     this.uncaught = []
     this.reboots = 0
     this.storage = new Map()
+    /** ESP32.setAtten(pin, atten) calls, pin name -> atten (board 'ESP32' only). */
+    this.adcAttenuation = new Map()
     const { wifi } = this.#options
     if (wifi) {
       this.#wifiEnv = createWifiEnvironment({ ap: wifi, scheduler: this.#scheduler, callbackOnFailure: wifi.callbackOnFailure, sntp: wifi.sntp })
@@ -80,6 +83,16 @@ class Device extends EventEmitter {
 
   setPin (pin, level) {
     this.#inputs.set(pin, level)
+  }
+
+  /** What analogRead(pin) returns from now on: 0..1, or a function called at each read. */
+  setAnalog (pin, value) {
+    this.#inputs.setAnalog(pin, value)
+  }
+
+  /** analogRead calls so far, all boots. */
+  get analogReads () {
+    return this.#inputs.analogReads
   }
 
   /** The level the firmware drives `pin` to (an LED), or undefined while it is not an output. */
@@ -155,6 +168,7 @@ class Device extends EventEmitter {
       env: this.#wifiEnv,
       serial: opts.serial,
       onLinkLost: () => this.#netRegistry.dropAll(),
+      esp32: opts.board === 'ESP32',
       setClock: (ms) => this.setTime(ms)
     })
     const network = {
@@ -192,6 +206,7 @@ class Device extends EventEmitter {
       process: system.process,
       console: realm.object({ log: print, debug: print, info: print, warn: print, error: print }),
       print,
+      ...(opts.board === 'ESP32' && { ESP32: createEsp32({ realm, attenuation: this.adcAttenuation, ble: opts.ble }) }),
       getSerial: () => opts.serial,
       btoa: (s) => Buffer.from(String(s), 'latin1').toString('base64'),
       atob: (s) => Buffer.from(String(s), 'base64').toString('latin1'),
@@ -232,7 +247,12 @@ class Device extends EventEmitter {
   }
 }
 
-/** options: { code, fakeTimers, serial, wifi ({ ssid, password, callbackOnFailure, sntp } or false), connectOverride, log, board } — see Device above. */
+/**
+ * options: { code, fakeTimers, serial, wifi ({ ssid, password, callbackOnFailure, sntp } or false),
+ * connectOverride, log, board, ble } — see Device above. board 'ESP32' adds what only Espruino's ESP32
+ * build has: the ESP32 object and Wifi.setConfig; ble (default true, as that build starts) is what
+ * ESP32.getState().BLE says.
+ */
 export function createDevice (options) {
   return new Device(options)
 }

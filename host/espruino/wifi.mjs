@@ -9,6 +9,11 @@
 //   calls it, later firmware (commit 8e3811704) calls it with msg — choose with
 //   `callbackOnFailure` (default true, as the project brief asks)
 // - disconnect(cb) queues cb at once and again when the disconnect event comes.
+// - setConfig({powersave}) on the ESP32 board only (jswrap_wifi_setConfig; the ESP32 build uses
+//   ESP-IDF 3.3): "none", "ps-poll" and "min" (the same WIFI_PS_MIN_MODEM there), "max", anything
+//   else throws "Unknown powersave mode". getStatus().powersave names the mode: "none", "modem"
+//   (min), "unknown" (max). Espruino never sets it otherwise, so a boot starts in ESP-IDF's default,
+//   minimum modem sleep.
 // - setSNTP(server, tz_offset) (jswrap_esp32_network.c: sntp_setservername + sntp_init): the clock is
 //   set from the network's time SNTP_MS after the station has an IP, and again after each rejoin.
 
@@ -75,13 +80,20 @@ export function createWifiEnvironment ({ ap, scheduler, callbackOnFailure = true
     },
     get ip () {
       return env.station?.hasIp ? env.station.ip : undefined
+    },
+    /** What getStatus().powersave would say. */
+    get powersave () {
+      return env.station?.powersave
     }
   }
   return env
 }
 
-/** setClock(ms): the device's clock (Date) reads `ms` now. */
-export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost, setClock }) {
+const POWERSAVE = { none: 'none', 'ps-poll': 'modem', min: 'modem', max: 'unknown' }
+const PHY = ['11b', '11g', '11n']
+
+/** setClock(ms): the device's clock (Date) reads `ms` now. esp32: the module has setConfig. */
+export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial, onLinkLost, setClock, esp32 = false }) {
   // Set once the API object exists; the emit closure only runs after that.
   let module // eslint-disable-line prefer-const
   let retries = 0
@@ -144,6 +156,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
   }
 
   const station = {
+    powersave: esp32 ? 'modem' : 'none',
     get hasIp () { return hasIp },
     get ssid () { return config?.ssid },
     ip: ip.ip,
@@ -206,7 +219,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       const status = associated
         ? { station: 'connected', ssid: config.ssid, bssid: env.bssid, channel: 6, rssi: -50, htMode: 'HT20', authMode: 'wpa2' }
         : { station: REASONS[lastReason] ?? UNKNOWN_REASON }
-      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: 'none' })
+      return realm.data({ ...status, mode: associated ? 'STA' : 'NULL', powersave: station.powersave })
     },
     getHostname (callback) {
       if (callback) call(callback, hostname)
@@ -222,6 +235,16 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
     }
   }
 
+  if (esp32) {
+    api.setConfig = (settings) => {
+      if (settings === null || typeof settings !== 'object') throw realm.error('Error', `Expecting options object but got ${typeof settings}`)
+      if (typeof settings.phy === 'string' && !PHY.includes(settings.phy)) throw realm.error('Error', 'Unknown phy mode')
+      const ps = settings.powersave
+      if (typeof ps !== 'string') return
+      if (!Object.hasOwn(POWERSAVE, ps)) throw realm.error('Error', 'Unknown powersave mode')
+      station.powersave = POWERSAVE[ps]
+    }
+  }
   if (!env.sntp) delete api.setSNTP
   module = realm.object(api)
   return {

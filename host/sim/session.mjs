@@ -9,6 +9,11 @@ import { deviceId } from '../device-id.mjs'
 import { startStaffView } from './staff.mjs'
 
 const SIM_SERIAL = 'e6614c311b4e6c29'
+// The host runtime's model of each board family (ESP32 adds ESP32.setAtten and Wifi.setConfig).
+const BOARDS = { esp32: 'ESP32', rp2040: 'RPI_PICO_W', linux: 'LINUX' }
+// For a config without a battery, so the simulator can show one: ESP32's ADC pin, equal resistors.
+const SIM_BATTERY = { pin: 'D35', divider: 2, scale: 1 }
+const FULL_CELL_V = 4.2
 
 function brokerAddress (url) {
   let parsed
@@ -22,13 +27,19 @@ function brokerAddress (url) {
 }
 
 /**
- * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void}} options
+ * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void, battery?: boolean}} options
+ *   battery: simulate a cell (on D35 behind a 2:1 divider when the config sets no battery)
  * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
  * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
  * view's state of a table changes, 'status' (payload) and 'battery' (payload, a valid voltage).
  */
-export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log } = {}) {
-  const { code, config } = await build({ configPath, outPath, target: 'sim' })
+export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false } = {}) {
+  let batteryAdded = false
+  const adjust = config => {
+    batteryAdded = battery && !config.battery
+    return batteryAdded ? { ...config, battery: SIM_BATTERY } : config
+  }
+  const { code, config } = await build({ configPath, outPath, target: 'sim', adjust })
   const target = brokerUrl ? brokerAddress(brokerUrl) : null
   const broker = target ? null : await startBroker()
   const address = target || { host: '127.0.0.1', port: broker.port }
@@ -65,9 +76,15 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     fakeTimers,
     serial,
     wifi: wifi ? config.wifi : false,
+    board: BOARDS[config.board],
     connectOverride: () => address,
     log
   })
+  // What the ADC pin reads of the cell through the divider, on a board whose ADC is off by exactly
+  // what the config's scale corrects, so the device reports the simulated cell voltage.
+  let cellV = FULL_CELL_V
+  const feedCell = () => config.battery && device.setAnalog(config.battery.pin, Math.min(1, cellV / (3.3 * config.battery.divider * config.battery.scale)))
+  feedCell()
 
   return Object.assign(session, {
     /** Powers the device up. */
@@ -79,6 +96,8 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     url,
     topic: fill(config.mqtt.topic),
     statusTopic: fill(config.mqtt.statusTopic),
+    batteryTopic: fill(config.mqtt.batteryTopic),
+    batteryAdded,
     staff: staff.staff,
     /** Answers the table waiting longest, as a tap on the staff board does; returns it, or null. */
     async answerLongest () {
@@ -86,6 +105,12 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
       if (!oldest) return null
       await staff.answer(oldest.table)
       return oldest.table
+    },
+    /** The simulated cell's voltage drops by `volts` (not below 0); returns the new voltage. */
+    drainBattery (volts) {
+      cellV = Math.max(0, cellV - volts)
+      feedCell()
+      return cellV
     },
     /** Presses table `table`'s button (bounce, hold, release) and remembers when, for the latency. */
     async press (table, options) {

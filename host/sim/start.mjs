@@ -2,7 +2,7 @@
 // `npm start`: the firmware in the simulator with a live terminal view.
 //   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi]
 // Keys: 1-9 press that table's button, a answers the longest-waiting call (as a tap on the staff board),
-// d drops the WiFi link, b restarts the built-in broker, q quits.
+// d drops the WiFi link, b restarts the built-in broker, v drains the simulated battery, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
 import { parseArgs } from 'node:util'
 import { relative } from 'node:path'
@@ -10,6 +10,7 @@ import { startSession } from './session.mjs'
 import { ConfigError } from '../../tools/build/config.mjs'
 import { BuildError } from '../../build.mjs'
 
+const BATTERY_STEP_V = 0.1
 const tty = process.stdout.isTTY
 const paint = (code, text) => tty ? `\x1b[${code}m${text}\x1b[0m` : text
 const clock = () => new Date().toISOString().slice(11, 23)
@@ -33,13 +34,18 @@ function options () {
 async function main () {
   const args = options()
   if (args.help) {
-    console.log('npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi]')
+    console.log([
+      'npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi]',
+      "keys: 1-9 press that table's button, a answers the longest call, d drops the WiFi link,",
+      '      b restarts the built-in broker, v drains the simulated battery by 0.1 V, q quits'
+    ].join('\n'))
     return
   }
   const session = await startSession({
     configPath: args.config,
     brokerUrl: args.broker,
     wifi: !args['no-wifi'],
+    battery: true,
     log: line => show(paint(36, 'device'), line)
   })
   const { config, device, broker } = session
@@ -48,7 +54,8 @@ async function main () {
     `${paint(1, 'tablecall simulator')}: ${relative(process.cwd(), 'dist/tablecall.js')} running in the Espruino host runtime`,
     `broker  ${session.url}${broker ? ' (built in)' : ''}; the device's connections to ${config.mqtt.host}:${config.mqtt.port} go there`,
     `topic   ${session.topic}    status: ${session.statusTopic}`,
-    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · a answer the longest call · d drop WiFi · b restart the broker · q quit`,
+    `battery ${session.batteryTopic}${session.batteryAdded ? ` (a simulated cell on ${config.battery.pin}: the config sets no battery, see docs/power.md)` : ''}`,
+    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · a answer the longest call · d drop WiFi · b restart the broker · v drain the battery · q quit`,
     ''
   ].join('\n'))
   session.on('call', c => show(paint(33, 'staff '), `${paint(1, c.payload)}${c.latencyMs === undefined ? '' : `   (${c.latencyMs} ms after the press)`}${c.dup ? '  [duplicate]' : ''}`))
@@ -56,6 +63,7 @@ async function main () {
     ? `table ${t.table} answered`
     : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
+  session.on('battery', v => show(paint(33, 'staff '), `battery: ${v} V`))
   session.start()
 
   let closing = null
@@ -78,6 +86,10 @@ async function main () {
     a: async () => {
       const table = await session.answerLongest()
       show('sim   ', table === null ? 'no call to answer' : `answered table ${table} (retained clear on its state topic)`)
+    },
+    v: () => {
+      const volts = session.drainBattery(BATTERY_STEP_V)
+      show('sim   ', `battery drained to ${volts.toFixed(2)} V: the device reports it at its next 10-minute check, or press d (it reports at every connect)`)
     },
     q: quit,
     '\u0003': quit // Ctrl-C in raw mode

@@ -31,8 +31,9 @@ export async function firmware ({ mqtt = {}, ...rest } = {}) {
 export const WIFI = { ssid: 'tablecall-sim', password: 'simulated' }
 
 /** Boots the firmware; every connection it makes goes to `port` on 127.0.0.1. */
-export function boot ({ code, port, fakeTimers = false, wifi = WIFI, bootMode = 'power', serial = SERIAL }) {
-  const device = createDevice({ code, fakeTimers, serial, wifi, connectOverride: () => ({ host: '127.0.0.1', port }) })
+/** `options` go to the runtime as they are, e.g. board: 'ESP32'. */
+export function boot ({ code, port, fakeTimers = false, wifi = WIFI, bootMode = 'power', serial = SERIAL, ...options }) {
+  const device = createDevice({ ...options, code, fakeTimers, serial, wifi, connectOverride: () => ({ host: '127.0.0.1', port }) })
   device.stampedLogs = []
   device.on('log', line => device.stampedLogs.push({ line, at: device.clock ? device.clock.now : Date.now() }))
   device.start({ boot: bootMode })

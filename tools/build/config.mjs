@@ -283,7 +283,7 @@ export function readConfig ({ configPath, target = 'device', env = process.env, 
   check(schema, config, '', problems)
   checkMeaning(config, target, problems, warnings)
   if (problems.length) throw new ConfigError(problems, warnings)
-  if (target === 'sim' && !(config.wifi && config.wifi.ssid)) config = { ...config, wifi: SIM_WIFI }
+  if (target === 'sim' && !(config.wifi && config.wifi.ssid)) config = { ...config, wifi: { ...config.wifi, ...SIM_WIFI } }
   return { config, warnings }
 }
 

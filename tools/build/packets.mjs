@@ -2,7 +2,7 @@
 // carries byte strings instead of an encoder: it only fills in its id, packet ids and fixed-width
 // payloads.
 import mqttPacket from 'mqtt-packet'
-import { ID_PLACEHOLDER, ConfigError } from './config.mjs'
+import { ID_PLACEHOLDER, ConfigError, schema } from './config.mjs'
 import { readCa } from './ca.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
@@ -69,6 +69,22 @@ function packetIdOffset (fields) {
   throw new Error('mqtt-packet produced no packet id')
 }
 
+// A fixed-width payload the device overwrites with the cell voltage, e.g. "3.87".
+const VOLTS_PLACEHOLDER = '0.00'
+// Espruino's analogRead gives 0..1 of the 3.3 V supply.
+const ADC_VOLTS = 3.3
+
+function batterySettings (battery, mqtt) {
+  if (!battery) return null
+  const fields = { topic: mqtt.batteryTopic, payload: VOLTS_PLACEHOLDER, qos: 1, retain: true }
+  return {
+    pin: battery.pin,
+    volts: ADC_VOLTS * battery.divider * battery.scale,
+    packet: pieces(publishPacket(fields)),
+    idAt: packetIdOffset(fields)
+  }
+}
+
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
 export function deviceSettings (config, target) {
   const { mqtt } = config
@@ -101,6 +117,8 @@ export function deviceSettings (config, target) {
     puback: encode({ cmd: 'puback', messageId: 0 }),
     // Per button: its table state packet (`calling`) and its light (when any has one).
     state: config.buttons.map(b => tableState(mqtt, b.table)),
-    leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : []
+    leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : [],
+    powersave: (config.wifi && config.wifi.powersave) || schema.properties.wifi.properties.powersave.default,
+    battery: batterySettings(config.battery, mqtt)
   }
 }

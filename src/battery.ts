@@ -1,0 +1,65 @@
+// The cell voltage, read through a resistor divider on an ADC pin and reported when it matters: at
+// every connect, then at a check every 10 minutes when it moved by 0.02 V or more, and at least hourly.
+// Code and state at module level, as in mqtt.ts: Espruino keeps a function's source text as long as
+// the function exists, so closures from a factory would hold the code twice.
+import { latest } from './mqtt'
+
+// Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
+const B = __TABLECALL__.battery!
+const SAMPLES = 8
+const CHECK_MS = 600000
+// Checks between reports when the voltage holds still: 6 x 10 minutes = hourly.
+const HOURLY = 6
+// Centivolts: the payload has two decimals.
+const STEP = 2
+// ESP32.setAtten takes the range in mV; 3600 is 11 dB, so a full cell's 2.1 V behind a 2:1 divider fits.
+const ATTEN_MV = 3600
+// The voltage's key in the outgoing store (tables use their button index, at most 15).
+const KEY = 16
+
+let log: (line: string) => void
+// the retained PUBLISH without its 4-byte payload
+let packet = ''
+let last = -1
+let checks = 0
+let timer: number | undefined
+let warned = false
+
+function report (always: boolean) {
+  let sum = 0
+  for (let i = 0; i < SAMPLES; i++) sum += analogRead(B.pin)
+  const cv = Math.min(999, Math.round(sum / SAMPLES * B.volts * 100))
+  // NaN: the pin has no ADC (ESP32 answers NaN rather than throwing).
+  if (!(cv >= 0)) {
+    if (!warned) log('battery: no reading on ' + B.pin + ' (fix: an ADC pin, see docs/power.md)')
+    warned = true
+    return
+  }
+  checks++
+  if (!always && Math.abs(cv - last) < STEP && checks < HOURLY) return
+  const payload = (cv / 100).toFixed(2)
+  // A latest-value message: at most one voltage waits in the store, the newest.
+  latest({ p: packet + payload, at: B.idAt, id: 0, k: KEY })
+  last = cv
+  checks = 0
+  log('battery: ' + payload + ' V')
+}
+
+function check () {
+  report(false)
+}
+
+/** `fill` puts the device id into the packet pieces. */
+export function startBattery (fill: (pieces: string[]) => string, logger: typeof log) {
+  log = logger
+  packet = fill(B.packet).slice(0, -4)
+  // Only ESP32 builds have it; 2v29 starts every ADC1 channel at 11 dB already, this keeps it so.
+  if (typeof ESP32 !== 'undefined' && ESP32.setAtten) ESP32.setAtten(B.pin, ATTEN_MV)
+}
+
+/** The broker connection is (again) up: report now, and count the checks from here. */
+export function batteryConnected () {
+  if (timer !== undefined) clearInterval(timer)
+  timer = setInterval(check, CHECK_MS)
+  report(true)
+}
