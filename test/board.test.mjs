@@ -780,15 +780,19 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
-  test('with the real firmware: a press shows with its press time; answering on the board turns the table\'s light off', async () => {
-    const fw = await firmware({ buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
+  test('with the real firmware: its battery, a press with its press time; answering on the board turns the table\'s light off', async () => {
+    const battery = { pin: 'D35', divider: 2, scale: 1 }
+    const fw = await firmware({ board: 'esp32', battery, buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
     const serial = `b0a2d${randomBytes(6).toString('hex')}`.slice(0, 16)
-    const device = boot({ code: fw.code, port: broker.port, serial })
+    const device = boot({ code: fw.code, port: broker.port, serial, board: 'ESP32' })
     try {
+      device.setAnalog(battery.pin, 3.4 / (3.3 * battery.divider)) // a cell at 3.40 V
       device.wifi?.setNetworkTime?.(Date.now()) // the SNTP servers' answer: the real time
       const page = await openBoard(await newContext(), boardUrl([deviceId(serial)]))
       await logged(device, connected)
       await page.waitForSelector(`.dev[data-device="${deviceId(serial)}"][data-status="online"]`, { timeout: 3000 })
+      await page.waitForSelector(`.dev[data-device="${deviceId(serial)}"][data-battery="low"]`, { timeout: 3000 })
+      assert.match(await page.locator('.dev').innerText(), /battery 13% — battery low, charge today/)
       await tap(device, 'D18')
       await waitTile(page, 3, 'calling', 3000)
       assert.match(await tile(page, 3).locator('.wait').innerText(), /^00:0\d$/, 'timed from the device\'s press time')
