@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { readConfig, ConfigError } from './tools/build/config.mjs'
 import { deviceSettings } from './tools/build/packets.mjs'
-import { checkEspruino } from './tools/build/espruino-check.mjs'
+import { checkRuntime, RUNTIMES } from './tools/build/espruino-check.mjs'
 import { sourceLocator } from './tools/build/sourcemap.mjs'
 import { sizeProblem } from './tools/build/size.mjs'
 
@@ -26,7 +26,15 @@ const ESPRUINO_UNSUPPORTED = [
 
 export class BuildError extends Error {}
 
-const esbuildOptions = (entry, settings) => ({
+// The core imports './platform'; this bundles the adapter of the config's runtime, and only it.
+const platformAdapter = runtime => ({
+  name: 'platform',
+  setup (b) {
+    b.onResolve({ filter: /^\.\.?\/platform$/ }, () => ({ path: resolve(ROOT, 'src', 'platform', `${runtime}.ts`) }))
+  }
+})
+
+const esbuildOptions = (entry, settings, runtime) => ({
   entryPoints: [entry],
   bundle: true,
   // cjs keeps require('net') a plain call to Espruino's require (iife would wrap it in a shim using
@@ -44,7 +52,8 @@ const esbuildOptions = (entry, settings) => ({
   legalComments: 'none',
   write: false,
   logLevel: 'silent',
-  external: ['net', 'tls', 'Wifi', 'Storage'],
+  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi', 'wdt'],
+  plugins: [platformAdapter(runtime)],
   absWorkingDir: ROOT
 })
 
@@ -74,17 +83,18 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const settings = deviceSettings(config, target)
 
   // Readable build first: its source map lets every problem name the TypeScript line.
-  const readable = await bundle({ ...esbuildOptions(entry, settings), sourcemap: 'external', outfile: 'out.js' })
+  const readable = await bundle({ ...esbuildOptions(entry, settings, config.runtime), sourcemap: 'external', outfile: 'out.js' })
   const js = readable.outputFiles.find(f => f.path.endsWith('.js')).text
   const map = readable.outputFiles.find(f => f.path.endsWith('.map')).text
-  const problems = checkEspruino(js, sourceLocator(map, ROOT))
+  const runtime = config.runtime
+  const problems = checkRuntime(js, runtime, sourceLocator(map, ROOT))
   if (problems.length) throw new BuildError(problems.join('\n'))
 
-  const minified = await bundle({ ...esbuildOptions(entry, settings), minify: true, metafile: true, outfile: 'out.js' })
+  const minified = await bundle({ ...esbuildOptions(entry, settings, config.runtime), minify: true, metafile: true, outfile: 'out.js' })
   const code = minified.outputFiles[0].text
   // The minifier rewrites code; check what ships too.
-  const late = checkEspruino(code)
-  if (late.length) throw new BuildError(`the minifier produced code Espruino cannot run:\n${late.join('\n')}`)
+  const late = checkRuntime(code, runtime)
+  if (late.length) throw new BuildError(`the minifier produced code ${RUNTIMES[runtime].name} cannot run:\n${late.join('\n')}`)
   const bytes = Buffer.byteLength(code)
   const inputs = Object.values(minified.metafile.outputs)[0].inputs
   const modules = Object.fromEntries(Object.entries(inputs).map(([file, info]) => [file, info.bytesInOutput]))

@@ -54,6 +54,7 @@ const SECTIONS = {
       ['', 'bytes', 'goal / reference'],
       ['whole bundle', r.bytes, `<= ${r.goalBytes} (6 KB): ${r.bytes <= r.goalBytes ? 'met' : 'NOT met'}`],
       ['  with a battery setting', r.withBatteryBytes, `+${r.withBatteryBytes - r.bytes}`],
+      ['Kaluma bundle (runtime "kaluma", Pico W)', r.kalumaBytes, `${r.kalumaBytes - r.bytes >= 0 ? '+' : ''}${r.kalumaBytes - r.bytes} against the Espruino one`],
       ["Espruino's own MQTT module (QoS 0 only)", `~${r.espruinoMqtt.kb} KB`, 'quoted figure, not measured here'],
       ...Object.entries(r.modules).map(([file, n]) => [`  ${file}`, n, `${(100 * n / r.bytes).toFixed(0)}%`]),
       ['  wrapper and glue', r.wrapperBytes, '']

@@ -21,6 +21,8 @@ export async function size () {
     bytes,
     // The battery code is in the bundle only with a battery setting (issue #13).
     withBatteryBytes: (await deviceBuild({ battery: { pin: 'D35' } })).bytes,
+    // The Kaluma bundle (Pico W, issue #14): the same core with src/platform/kaluma.ts.
+    kalumaBytes: (await deviceBuild({ runtime: 'kaluma', board: 'rp2040', mqtt: { host: '192.168.1.20' } })).bytes,
     goalBytes: SIZE_GOAL_BYTES,
     espruinoMqtt: ESPRUINO_MQTT,
     wrapperBytes: bytes - Object.values(modules).reduce((a, b) => a + b, 0),

@@ -3,6 +3,7 @@
 // Code and state at module level, as in mqtt.ts: Espruino keeps a function's source text as long as
 // the function exists, so closures from a factory would hold the code twice.
 import { latest } from './mqtt'
+import { readAdc, prepareAdc } from './platform'
 
 // Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
 const B = __TABLECALL__.battery!
@@ -12,8 +13,6 @@ const CHECK_MS = 600000
 const HOURLY = 6
 // Centivolts: the payload has two decimals.
 const STEP = 2
-// ESP32.setAtten takes the range in mV; 3600 is 11 dB, so a full cell's 2.1 V behind a 2:1 divider fits.
-const ATTEN_MV = 3600
 // The voltage's key in the outgoing store (tables use their button index, at most 15).
 const KEY = 16
 
@@ -27,7 +26,7 @@ let warned = false
 
 function report (always: boolean) {
   let sum = 0
-  for (let i = 0; i < SAMPLES; i++) sum += analogRead(B.pin)
+  for (let i = 0; i < SAMPLES; i++) sum += readAdc(B.pin)
   const cv = Math.min(999, Math.round(sum / SAMPLES * B.volts * 100))
   // NaN: the pin has no ADC (ESP32 answers NaN rather than throwing).
   if (!(cv >= 0)) {
@@ -53,8 +52,7 @@ function check () {
 export function startBattery (fill: (pieces: string[]) => string, logger: typeof log) {
   log = logger
   packet = fill(B.packet).slice(0, -4)
-  // Only ESP32 builds have it; 2v29 starts every ADC1 channel at 11 dB already, this keeps it so.
-  if (typeof ESP32 !== 'undefined' && ESP32.setAtten) ESP32.setAtten(B.pin, ATTEN_MV)
+  prepareAdc(B.pin)
 }
 
 /** The broker connection is (again) up: report now, and count the checks from here. */

@@ -9,7 +9,8 @@ declare namespace E {
   function enableWatchdog (timeout: number, isAuto?: boolean): void
 }
 
-interface EspruinoSocket {
+// The broker connection as the core sees it: Espruino's socket, and what src/platform/kaluma.ts makes of Kaluma's.
+interface BrokerSocket {
   write(data: string): void
   end(): void
   on(event: 'data', callback: (data: string) => void): void
@@ -35,7 +36,7 @@ interface StorageModule {
   writeJSON(name: string, data: unknown): boolean
 }
 
-declare function require (name: 'net' | 'tls'): { connect(options: { host: string, port: number, ca?: string }, callback: () => void): EspruinoSocket }
+declare function require (name: 'net' | 'tls'): { connect(options: { host: string, port: number, ca?: string }, callback: () => void): BrokerSocket }
 declare function require (name: 'Wifi'): WifiModule
 declare function require (name: 'Storage'): StorageModule
 

@@ -21,6 +21,7 @@
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
+import { connectBroker } from './platform'
 
 /** A message in the outgoing store. */
 export interface Message {
@@ -65,7 +66,7 @@ let onAck: () => void
 let log: (line: string) => void
 let state = OFFLINE
 let networkUp = false
-let sock: EspruinoSocket | undefined
+let sock: BrokerSocket | undefined
 let rx = ''
 const store: Message[] = []
 let lastId = 0
@@ -220,10 +221,9 @@ function receive (data: string) {
 function connect () {
   if (!networkUp || state !== OFFLINE) return
   state = CONNECTING
-  let s: EspruinoSocket
+  let s: BrokerSocket
   try {
-    // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server
-    s = (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, () => {
+    s = connectBroker(() => {
       if (sock !== s) return
       state = WAIT_CONNACK
       write(S.connect)

@@ -4,6 +4,7 @@
 // broker holds (it subscribes to its own table states) and each table light shows it: blinking while
 // the state waits for the broker's PUBACK, on while calling, off once answered.
 import { latest, waiting, Message } from './mqtt'
+import { writePin } from './platform'
 
 // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
 const CLOCK_SET = 1704067200000
@@ -31,7 +32,7 @@ function message (i: number): Message {
 /** Sets every light from the states and the store: blinking while a state waits for its PUBACK. */
 export function lights () {
   S.leds.forEach((pin, i) => {
-    if (pin) digitalWrite(pin, waiting(i, false) ? phase : calling[i] ? 1 : 0)
+    if (pin) writePin(pin, waiting(i, false) ? phase : calling[i] ? 1 : 0)
   })
 }
 

@@ -15,11 +15,12 @@ import { fillId } from '../host/device-id.mjs'
 import { deviceSettings } from '../tools/build/packets.mjs'
 import { loadConfig } from '../tools/build/config.mjs'
 import { importSrc } from './helpers/src-module.mjs'
-import { firmware, boot, advance, logged, connected, until, SERIAL, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
+import { firmware, boot, advance, logged, connected, until, SERIAL, tracker, brokers, noMosquitto, RUNTIME, espruinoOnly } from './helpers/firmware.mjs'
 
 const { withPacketId } = await importSrc('src/codec.ts')
 const MINUTE = 60000
-const BATTERY = { pin: 'D35', divider: 2, scale: 1.1 }
+// Kaluma reads an ADC on GPIO 26 to 29 only.
+const BATTERY = { pin: RUNTIME === 'kaluma' ? 'D28' : 'D35', divider: 2, scale: 1.1 }
 // What analogRead must return for `volts` at the cell with BATTERY's divider and scale.
 const level = volts => volts / (3.3 * BATTERY.divider * BATTERY.scale)
 
@@ -38,13 +39,16 @@ for (const [name, start] of Object.entries(brokers)) {
       const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32' }))
       // Readings scattered around 3.87 V: only their mean gives 3.87 (one reading is 0.05 V off).
       let n = 0
-      device.setAnalog('D35', () => level(3.87 + (n++ % 2 ? 0.05 : -0.05)))
+      device.setAnalog(BATTERY.pin, () => level(3.87 + (n++ % 2 ? 0.05 : -0.05)))
       await logged(device, /^battery: 3\.87 V$/)
-      assert.equal(device.adcAttenuation.get('D35'), 3600, '11 dB, so 2.1 V at the pin is in range')
+      if (RUNTIME === 'espruino') assert.equal(device.adcAttenuation.get('D35'), 3600, '11 dB, so 2.1 V at the pin is in range')
       // A screen that opens later still gets it: retained, and QoS 1 as a QoS 1 subscriber sees it.
+      // (The first screen may see it live, without the retain flag, if it came before the PUBLISH.)
       const staff = track(await subscribe(broker.url, batteryTopic))
       await staff.waitFor(1)
-      assert.deepEqual(staff.messages.map(m => [m.payload, m.retain, m.qos]), [['3.87', true, 1]])
+      const late = track(await subscribe(broker.url, batteryTopic))
+      await late.waitFor(1)
+      assert.deepEqual(late.messages.map(m => [m.payload, m.retain, m.qos]), [['3.87', true, 1]])
     })
   })
 }
@@ -59,7 +63,7 @@ describe('battery over time (fake clock, aedes)', () => {
     const staff = track(await subscribe(broker.url, batteryTopic))
     const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32', fakeTimers: true }))
     let volts = 3.9
-    device.setAnalog('D35', () => level(volts))
+    device.setAnalog(BATTERY.pin, () => level(volts))
     await logged(device, /^battery: 3\.90 V$/)
     await staff.waitFor(1)
     const at = device.clock.now
@@ -87,26 +91,26 @@ describe('battery over time (fake clock, aedes)', () => {
     assert.doesNotMatch(fw.code, /analogRead|setAtten|battery/)
     const staff = track(await subscribe(broker.url, 'tablecall/+/battery'))
     const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32', fakeTimers: true }))
-    device.setAnalog('D35', level(3.9))
+    device.setAnalog(BATTERY.pin, level(3.9))
     await logged(device, connected)
     await advance(device, 70 * MINUTE, 5000)
     assert.equal(device.analogReads, 0)
-    assert.equal(device.adcAttenuation.size, 0)
+    if (RUNTIME === 'espruino') assert.equal(device.adcAttenuation.size, 0)
     assert.deepEqual(staff.messages, [])
   })
 
-  test('board "linux": any D<n> is read, and no ESP32.setAtten is needed', async () => {
+  test('board "linux": any D<n> is read, and no ESP32.setAtten is needed', { skip: espruinoOnly('Kaluma reads an ADC on GPIO 26 to 29 only') }, async () => {
     const fw = await firmware({ board: 'linux', battery: { pin: 'D47' } })
     const device = running(boot({ code: fw.code, port: broker.port, board: 'LINUX' }))
     device.setAnalog('D47', 3.71 / 6.6)
     await logged(device, /^battery: 3\.71 V$/)
   })
 
-  test('a pin without an ADC (ESP32 gives NaN): one log line, nothing published', async () => {
+  test('a pin without an ADC (ESP32 gives NaN): one log line, nothing published', { skip: espruinoOnly('ESP32 answers NaN for a pin without an ADC') }, async () => {
     const fw = await firmware({ board: 'esp32', battery: BATTERY })
     const staff = track(await subscribe(broker.url, batteryTopic))
     const device = running(boot({ code: fw.code, port: broker.port, board: 'ESP32', fakeTimers: true }))
-    device.setAnalog('D35', () => NaN)
+    device.setAnalog(BATTERY.pin, () => NaN)
     await logged(device, connected)
     await advance(device, 25 * MINUTE, 5000)
     assert.equal(device.logs.filter(l => l.startsWith('battery:')).length, 1)
@@ -127,7 +131,7 @@ describe('the battery packet', () => {
   })
 })
 
-describe('WiFi power save', () => {
+describe('WiFi power save', { skip: espruinoOnly('ESP32\'s Wifi.setConfig; Kaluma cannot switch power save') }, () => {
   let broker
   before(async () => { broker = await startBroker() })
   after(async () => broker.close())

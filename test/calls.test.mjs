@@ -10,13 +10,15 @@ import { startBroker } from '../host/broker.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto, clockKnown, espruinoOnly } from './helpers/firmware.mjs'
 
 // The contract's default topics (espruino.config.schema.json)
 const TABLE_TOPIC = 'tablecall/{id}/table/{n}'
 const T0 = 1795675200000 // what the SNTP servers say when a test boots the device
 const LEDS = ['D12', 'D13', 'D14', 'D15']
 const withLights = (mqttSettings = {}) => firmware({ mqtt: mqttSettings, buttons: [1, 2, 3, 4].map((n, i) => ({ pin: `D${15 + n}`, table: n, led: LEDS[i] })) })
+// Kaluma has no SNTP: there a state is plain `calling`, and the checks of press times are left out.
+const CALLING = clockKnown ? /^calling \d{13}$/ : /^calling$/
 const gen = p => mqttPacket.generate(p).toString('latin1')
 const hex = s => Buffer.from(s, 'latin1').toString('hex')
 
@@ -90,18 +92,18 @@ for (const [name, start] of Object.entries(brokers)) {
       let view = await lateView(broker.url, d.all)
       assert.deepEqual(Object.keys(view), [d.table(3)])
       const time = Number(view[d.table(3)].slice('calling '.length))
-      assert.match(view[d.table(3)], /^calling \d{13}$/)
+      assert.match(view[d.table(3)], CALLING)
       // The clock came from SNTP (T0 when the device joined); the press time is on that clock.
-      assert.ok(time >= T0 && time <= T0 + pressedAt, `press time ${time}`)
+      if (clockKnown) assert.ok(time >= T0 && time <= T0 + pressedAt, `press time ${time}`)
       await advance(d, 5000)
       await tap(d, 'D18')
       await tap(d, 'D16')
       await lit(d, 'D12', 1)
       await steady(d, 'D14', 1)
       view = await lateView(broker.url, d.all)
-      assert.equal(view[d.table(3)], `calling ${time}`, 'the first press time is kept')
-      assert.match(view[d.table(1)], /^calling \d{13}$/)
-      assert.ok(Number(view[d.table(1)].slice(8)) >= time + 5000)
+      assert.equal(view[d.table(3)], clockKnown ? `calling ${time}` : 'calling', 'the first press time is kept')
+      assert.match(view[d.table(1)], CALLING)
+      if (clockKnown) assert.ok(Number(view[d.table(1)].slice(8)) >= time + 5000)
     })
 
     test('answered by a staff screen: the light goes off; a press after the answer calls again', async () => {
@@ -118,8 +120,8 @@ for (const [name, start] of Object.entries(brokers)) {
       await tap(d, 'D17')
       await lit(d, 'D13', 1)
       const view = await lateView(broker.url, d.all)
-      assert.match(view[d.table(2)], /^calling \d{13}$/)
-      assert.ok(Number(view[d.table(2)].slice(8)) >= T0 + 3000, 'a new call with its own press time')
+      assert.match(view[d.table(2)], CALLING)
+      if (clockKnown) assert.ok(Number(view[d.table(2)].slice(8)) >= T0 + 3000, 'a new call with its own press time')
     })
 
     test('answered while the device was offline: its light goes off after it reconnects, and the call stays answered', async () => {
@@ -197,13 +199,15 @@ for (const [name, start] of Object.entries(brokers)) {
       await tap(d, 'D17')
       await steady(d, 'D13', 1)
       const before = await lateView(broker.url, d.all)
-      assert.match(before[d.table(2)], /^calling \d{13}$/)
+      assert.match(before[d.table(2)], CALLING)
       const from = d.logs.length
       await broker.stop()
       await logged(d, /^mqtt: connection lost/, { from })
       await broker.start()
       assert.deepEqual(await lateView(broker.url, d.all), {}, 'the restarted broker has nothing')
       await logged(d, /^mqtt: connected .*new session/, { from })
+      // The light was steady all along; let the device's loop run so the state goes out (Kaluma writes on a 0 ms timer).
+      await advance(d, 100)
       await steady(d, 'D13', 1)
       assert.deepEqual(await lateView(broker.url, d.all), before)
     })
@@ -276,7 +280,7 @@ describe('table states, device side', () => {
     assert.equal(hex(puback.raw), hex(gen({ cmd: 'puback', messageId: puback.messageId })))
   })
 
-  test('a clock set by SNTP: the state packet with the press time is mqtt-packet\'s', async () => {
+  test('a clock set by SNTP: the state packet with the press time is mqtt-packet\'s', { skip: espruinoOnly('Kaluma 1.2.1 has no SNTP') }, async () => {
     const fw = await withLights()
     const link = track(await startLink({ port: broker.port }))
     const d = device(fw, link.port)

@@ -51,6 +51,7 @@ function accepted (config, options) {
 const pin = (field, value, i = 0) => c => { c.buttons[i][field] = value }
 const board = (name, ...changes) => c => { c.board = name; for (const f of changes) f(c) }
 const battery = b => c => { c.battery = b }
+const kaluma = (...changes) => c => { c.runtime = 'kaluma'; c.board = 'rp2040'; c.mqtt.host = '192.168.1.20'; for (const f of changes) f(c) }
 
 const invalid = {
   // Pins, per board family
@@ -101,7 +102,16 @@ const invalid = {
   'host with a space': [c => { c.mqtt.host = 'my broker' }, /mqtt\.host: "my broker" is not a host name or IP address/],
   'host with a user name and password': [c => { c.mqtt.host = 'staff:pa55word@broker.example.com' }, /mqtt\.host: contains @/],
   'an IPv4 address out of range': [c => { c.mqtt.host = '192.168.1.300' }, /mqtt\.host: "192\.168\.1\.300" is not a host name or IP address/],
-  'a CA certificate without TLS': [c => { c.mqtt.ca = 'ca.pem' }, /mqtt\.ca: set, but mqtt\.tls is off/]
+  'a CA certificate without TLS': [c => { c.mqtt.ca = 'ca.pem' }, /mqtt\.ca: set, but mqtt\.tls is off/],
+  // Kaluma 1.2.1 (runtime "kaluma")
+  'Kaluma on an ESP32': [kaluma(board('esp32')), /board: "esp32" with "runtime": "kaluma", .*Pico W only \(fix: set "board": "rp2040"/],
+  'Kaluma on linux for a device': [kaluma(board('linux')), /board: "linux" with "runtime": "kaluma"/],
+  'Kaluma with TLS': [kaluma(c => { c.mqtt.tls = true; c.mqtt.port = 8883 }), /mqtt\.tls: Kaluma 1\.2\.1 has no TLS \(fix: set "tls": false/],
+  'Kaluma with WiFi power save off': [kaluma(c => { c.wifi.powersave = 'none' }), /wifi\.powersave: "none", but Kaluma 1\.2\.1 cannot switch WiFi power save off/],
+  'Kaluma without pings': [kaluma(c => { c.mqtt.keepalive = 0 }), /mqtt\.keepalive: 0 .*only sign of a dead connection/],
+  'Kaluma: a button on GPIO 22 (skips the program at boot)': [kaluma(pin('pin', 'D22')), /buttons\[0\]\.pin: "D22" held low at power-up makes Kaluma skip the saved program/],
+  'Kaluma: a light on GPIO 22': [kaluma(pin('led', 'D22')), /buttons\[0\]\.led: "D22" .*skip the saved program/],
+  'an unknown runtime': [c => { c.runtime = 'micropython' }, /runtime: "micropython" is not allowed \(fix: use one of "espruino", "kaluma"\)/]
 }
 
 for (const [name, [change, re, options]] of Object.entries(invalid)) {
@@ -115,7 +125,8 @@ const valid = {
   'ESP32: battery on ADC1, light on an output pin': c => { c.battery = { pin: 'D35' }; c.buttons[0].led = 'D21' },
   'Pico W: battery on GPIO 28': board('rp2040', battery({ pin: 'D28' })),
   'a battery topic equal to the call topic without a battery': c => { c.mqtt.batteryTopic = c.mqtt.topic },
-  'an IP address as host': c => { c.mqtt.host = '192.168.1.20' }
+  'an IP address as host': c => { c.mqtt.host = '192.168.1.20' },
+  'Kaluma on a Pico W, lights and battery on its ADC': kaluma(pin('led', 'D20'), battery({ pin: 'D28', divider: 2 }))
 }
 for (const [name, change] of Object.entries(valid)) {
   test(`config: ${name} is accepted`, () => { accepted(configWith(change)) })
@@ -211,6 +222,14 @@ test('config: warnings do not fail the build', () => {
 
   assert.deepEqual(accepted(configWith(board('linux'))), [])
   assert.deepEqual(accepted(configWith(board('rp2040'))), [])
+})
+
+test('config: Kaluma in the simulator runs on "linux" too, and a broker name costs a DNS stall (a warning)', () => {
+  assert.deepEqual(accepted(configWith(kaluma(board('linux'))), { target: 'sim' }), [])
+  const named = accepted(configWith(kaluma(c => { c.mqtt.host = 'broker.hivemq.com' })))
+  assert.equal(named.length, 1, named.join('\n'))
+  assert.match(named[0], /mqtt\.host: "broker\.hivemq\.com" is a name; Kaluma looks it up at every connect, .*up to 3 s/)
+  assert.deepEqual(accepted(configWith(c => { c.runtime = 'espruino'; c.board = 'rp2040' })), [])
 })
 
 test('config: a refused config carries its warnings too', () => {

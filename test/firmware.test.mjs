@@ -9,7 +9,7 @@ import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto, espruinoOnly, clockKnown } from './helpers/firmware.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
@@ -91,7 +91,9 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.ok(sent.filter(p => p.cmd === 'pingreq' || (p.cmd === 'publish' && p.qos === 1)).length >= 8, 'something the broker answers at least every keepalive')
     })
 
-    test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', async () => {
+    // aedes resets the connection it takes over; Kaluma never hears of a reset (no event), so it cannot tell.
+    const silentReset = name === 'aedes' && espruinoOnly('Kaluma hears nothing of the reset that ends a taken-over connection')
+    test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', { skip: silentReset }, async () => {
       const fw = await firmware()
       const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
       await logged(device, connected)
@@ -160,7 +162,7 @@ describe('against aedes, with a breakable link', () => {
     const call = gen({ cmd: 'publish', topic: `tablecall/${id}/calls`, payload: press(3), qos: 1, messageId: 1, retain: false })
     // Real timers: the host runtime's clock is the real time, so the state carries the press time.
     const state = sent().find(isState)
-    assert.match(state.payload.toString(), /^calling \d{13}$/)
+    assert.match(state.payload.toString(), clockKnown ? /^calling \d{13}$/ : /^calling$/)
     const table = gen({ cmd: 'publish', topic: `tablecall/${id}/table/3`, payload: state.payload, qos: 1, messageId: 2, retain: true })
     // Retained states other tests left on this broker come in first; the device acknowledges each.
     const pubacks = sent().filter(p => p.cmd === 'puback').map(p => gen({ cmd: 'puback', messageId: p.messageId }))
@@ -177,7 +179,7 @@ describe('against aedes, with a breakable link', () => {
     const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true, wifi }))
     await logged(device, connected, { stepMs: 100 })
     assert.equal(hex(device.wifi.ssid), Buffer.from(wifi.ssid).toString('hex'))
-    assert.ok(device.logs.includes(`wifi: joined "${Buffer.from(wifi.ssid).toString('latin1')}", ip 192.168.1.50`), 'the log carries the same bytes')
+    assert.ok(device.logs.some(l => l.startsWith(`wifi: joined "${Buffer.from(wifi.ssid).toString('latin1')}"`)), 'the log carries the same bytes')
     await tap(device, 'D17')
     await until(device, () => parse(link.recorded[0].data).some(p => p.cmd === 'publish' && p.qos === 1), { what: 'the PUBLISH' })
     const call = mqttPacket.generate({ cmd: 'publish', topic: fw.topic, payload: 'Tisch 2 ruft – Müller', qos: 1, messageId: 1, retain: false })
@@ -313,7 +315,7 @@ describe('against aedes, with a breakable link', () => {
     assert.deepEqual(publishes.filter(p => /\/table\//.test(p.topic)).map(p => [p.qos, p.retain]), [[1, true], [1, true]])
   })
 
-  test('powered up with the code saved: starts once; after a watchdog reset it says so', async () => {
+  test('powered up with the code saved: starts once; after a watchdog reset it says so', { skip: espruinoOnly('E.enableWatchdog and the clean-stop flag of E.on(\'kill\'); Kaluma runs without a watchdog') }, async () => {
     const fw = await firmware()
     const link = track(await startLink({ port: broker.port }))
     const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true, bootMode: 'power' }))
@@ -333,7 +335,7 @@ describe('against aedes, with a breakable link', () => {
   for (const callbackOnFailure of [true, false]) {
     // Espruino 2v29 on ESP32 reports a failed join only by a 'disconnected' event; later versions
     // also call connect's callback with the error. The firmware must recover either way.
-    test(`wrong WiFi password, access point gone, link dropped: recovers each time (connect callback on failure: ${callbackOnFailure})`, async () => {
+    test(`wrong WiFi password, access point gone, link dropped: recovers each time (connect callback on failure: ${callbackOnFailure})`, { skip: !callbackOnFailure && espruinoOnly('Espruino 2v29\'s Wifi.connect that never calls back on failure') }, async () => {
       const fw = await firmware()
       const staff = track(await subscribe(broker.url, fw.topic))
       // The device was built with WIFI's password; the access point wants another one.

@@ -8,31 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
+import { BUNDLE, flash, withStandIn } from './helpers/flash-cli.mjs'
 import { build } from '../build.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 import { choosePort } from '../tools/flash/port.mjs'
 import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/flash/upload.mjs'
 
 const CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
-const BUNDLE = fileURLToPath(new URL('./fixtures/flash/bundle.js', import.meta.url))
-
-/** Runs npm run flash's script; bounded so a hang fails the test instead of stalling it. */
-function flash (args) {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? error.code : 0, stdout, stderr })
-    })
-  })
-}
-
-async function withRepl (options, fn) {
-  const repl = await startFakeRepl(options)
-  try {
-    return await fn(repl)
-  } finally {
-    await repl.close()
-  }
-}
+const withRepl = (options, fn) => withStandIn(startFakeRepl, options, fn)
 
 async function withTempDir (fn) {
   const dir = await mkdtemp(join(tmpdir(), 'flash-'))

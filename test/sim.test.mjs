@@ -57,6 +57,17 @@ test('npm start: keys 1-4 press the buttons and the staff see four calls, a answ
   assert.equal(sim.out.err, '')
 })
 
+test('npm start -- --runtime kaluma: the Kaluma bundle in the Kaluma host runtime; keys press, the staff see the calls', async () => {
+  const sim = startSim(['--runtime', 'kaluma'])
+  await sim.waitFor(/running in the Kaluma 1\.2\.1 host runtime/)
+  await sim.waitFor(/mqtt: connected/)
+  sim.child.stdin.write('12')
+  for (const n of [1, 2]) await sim.waitFor(new RegExp(`staff +button ${n} is pressed`))
+  sim.child.stdin.write('q')
+  assert.equal(await sim.exited, 0)
+  assert.equal(sim.out.err, '')
+})
+
 test('npm start: d drops the WiFi link and the device comes back', async () => {
   const sim = startSim()
   await sim.waitFor(/mqtt: connected/)

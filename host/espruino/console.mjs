@@ -26,3 +26,10 @@ function format (value, seen = new Set()) {
 export function formatLogLine (args) {
   return args.map((a) => (typeof a === 'string' ? a : format(a))).join(' ')
 }
+
+/** A device's log line: kept, emitted as 'log', and handed to the optional `log` option. */
+export function recordLog (device, log, line) {
+  device.logs.push(line)
+  device.emit('log', line)
+  log?.(line)
+}

@@ -19,6 +19,23 @@ export function pinNumber (pin) {
   return Number.isInteger(n) && n >= 0 && n < PIN_COUNT ? n : undefined
 }
 
+const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
+
+/** A guest's press of `pins` together: bounce burst, hold, release burst, on the device's clock. */
+export async function pressSequence ({ setPin, sleep }, pins, { holdMs = 80, bounce = true } = {}) {
+  const burst = async (final) => {
+    const edges = bounce ? BOUNCE_EDGES : 1
+    for (let i = edges - 1; i >= 0; i--) {
+      const level = i % 2 === 0 ? final : 1 - final
+      for (const p of pins) setPin(p, level)
+      if (i > 0) await sleep(1)
+    }
+  }
+  await burst(1)
+  await sleep(holdMs)
+  await burst(0)
+}
+
 /** 'D35' | 35 -> 'D35' for analog inputs, any pin number; undefined when not a pin name. */
 function analogName (pin) {
   const n = typeof pin === 'string' && /^D\d+$/.test(pin) ? Number(pin.slice(1)) : pin

@@ -24,13 +24,14 @@ const INTERNAL_ERROR_SOURCE = `(function () {
   return InternalError
 })()`
 
-export function createRealm () {
-  const context = vm.createContext({}, { name: 'espruino' })
+/** A fresh context cut down by `prune` to one runtime's built-ins (default: Espruino 2v29's). */
+export function createRealm ({ name = 'espruino', prune = pruneToEspruino } = {}) {
+  const context = vm.createContext({}, { name })
   const g = vm.runInContext('globalThis', context)
-  pruneToEspruino(g)
+  prune(g)
   const bridge = vm.runInContext(BRIDGE_SOURCE, context)
-  g.InternalError = vm.runInContext(INTERNAL_ERROR_SOURCE, context)
-  g.global = g // Espruino's name for the global object
+  if (name === 'espruino') g.InternalError = vm.runInContext(INTERNAL_ERROR_SOURCE, context)
+  g.global = g // Espruino's and Kaluma's name for the global object
 
   const realm = {
     context,

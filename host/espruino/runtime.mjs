@@ -6,18 +6,17 @@ import { EventEmitter } from 'node:events'
 import { createRealm } from './realm.mjs'
 import { createEventLoop, installEmitter } from './events.mjs'
 import { createScheduler, createDeviceTimers, installDate } from './timers.mjs'
-import { createPinInputs, createPins } from './pins.mjs'
+import { createPinInputs, createPins, pressSequence } from './pins.mjs'
 import { createNetRegistry, createNetModule } from './net.mjs'
 import { createTlsModule } from './tls.mjs'
 import { createWifiEnvironment, createWifiModule } from './wifi.mjs'
 import { createStorageModule } from './storage.mjs'
 import { createSystem } from './system.mjs'
 import { createEsp32 } from './esp32.mjs'
-import { formatLogLine } from './console.mjs'
+import { formatLogLine, recordLog } from './console.mjs'
 import { trackRejections } from './rejections.mjs'
 import { espruinoStrings } from './strings.mjs'
 
-const BOUNCE_EDGES = 5 // edges per contact-bounce burst, 1 ms apart
 const DEFAULTS = { fakeTimers: false, serial: 'e6614c311b4e6c29', wifi: false, board: 'RPI_PICO_W', ble: true }
 
 function validate (options) {
@@ -110,24 +109,12 @@ class Device extends EventEmitter {
   }
 
   /** Press pins together: bounce burst, hold, release burst (advances fake time itself). */
-  async pressAll (pins, { holdMs = 80, bounce = true } = {}) {
-    const burst = async (final) => {
-      const edges = bounce ? BOUNCE_EDGES : 1
-      for (let i = edges - 1; i >= 0; i--) {
-        const level = i % 2 === 0 ? final : 1 - final
-        for (const p of pins) this.setPin(p, level)
-        if (i > 0) await this.#scheduler.sleep(1)
-      }
-    }
-    await burst(1)
-    await this.#scheduler.sleep(holdMs)
-    await burst(0)
+  pressAll (pins, options) {
+    return pressSequence({ setPin: (p, level) => this.setPin(p, level), sleep: ms => this.#scheduler.sleep(ms) }, pins, options)
   }
 
   #log (line) {
-    this.logs.push(line)
-    this.emit('log', line)
-    this.#options.log?.(line)
+    recordLog(this, this.#options.log, line)
   }
 
   #uncaught (err) {

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events'
 import { build } from '../../build.mjs'
 import { createDevice } from '../espruino/runtime.mjs'
+import { createKalumaDevice } from '../kaluma/runtime.mjs'
 import { startBroker } from '../broker.mjs'
 import { deviceId } from '../device-id.mjs'
 import { startStaffView } from './staff.mjs'
@@ -11,8 +12,10 @@ import { startStaffView } from './staff.mjs'
 const SIM_SERIAL = 'e6614c311b4e6c29'
 // The host runtime's model of each board family (ESP32 adds ESP32.setAtten and Wifi.setConfig).
 const BOARDS = { esp32: 'ESP32', rp2040: 'RPI_PICO_W', linux: 'LINUX' }
-// For a config without a battery, so the simulator can show one: ESP32's ADC pin, equal resistors.
+// For a config without a battery, so the simulator can show one: an ADC pin (ESP32's; the Pico W's
+// on Kaluma), equal resistors.
 const SIM_BATTERY = { pin: 'D35', divider: 2, scale: 1 }
+const SIM_BATTERY_KALUMA = { ...SIM_BATTERY, pin: 'D28' }
 const FULL_CELL_V = 4.2
 
 function brokerAddress (url) {
@@ -29,15 +32,18 @@ function brokerAddress (url) {
 /**
  * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void, battery?: boolean}} options
  *   battery: simulate a cell (on D35 behind a 2:1 divider when the config sets no battery)
+ *   runtime: 'kaluma' runs the Kaluma bundle in host/kaluma (board "linux" unless the config says rp2040)
  * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
  * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
  * view's state of a table changes, 'status' (payload) and 'battery' (payload, a valid voltage).
  */
-export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false } = {}) {
+export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false, runtime } = {}) {
   let batteryAdded = false
   const adjust = config => {
+    if (runtime) config = { ...config, runtime, board: runtime === 'kaluma' && config.board !== 'rp2040' ? 'linux' : config.board }
+    if (config.runtime === 'kaluma' && !wifi) throw new Error('--no-wifi: Kaluma always has its WiFi module (fix: leave out --no-wifi)')
     batteryAdded = battery && !config.battery
-    return batteryAdded ? { ...config, battery: SIM_BATTERY } : config
+    return batteryAdded ? { ...config, battery: config.runtime === 'kaluma' ? SIM_BATTERY_KALUMA : SIM_BATTERY } : config
   }
   const { code, config } = await build({ configPath, outPath, target: 'sim', adjust })
   const target = brokerUrl ? brokerAddress(brokerUrl) : null
@@ -71,15 +77,17 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     throw new Error(`cannot reach the broker at ${url} (${err.code || err.message}) (fix: check --broker, or leave it out to use the built-in broker)`)
   }
 
-  const device = createDevice({
-    code,
-    fakeTimers,
-    serial,
-    wifi: wifi ? config.wifi : false,
-    board: BOARDS[config.board],
-    connectOverride: () => address,
-    log
-  })
+  const device = config.runtime === 'kaluma'
+    ? createKalumaDevice({ code, fakeTimers, uid: serial.toUpperCase(), wifi: config.wifi, connectOverride: () => address, resolve: () => address.host, log })
+    : createDevice({
+      code,
+      fakeTimers,
+      serial,
+      wifi: wifi ? config.wifi : false,
+      board: BOARDS[config.board],
+      connectOverride: () => address,
+      log
+    })
   // What the ADC pin reads of the cell through the divider, on a board whose ADC is off by exactly
   // what the config's scale corrects, so the device reports the simulated cell voltage.
   let cellV = FULL_CELL_V

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: the firmware in the simulator with a live terminal view.
-//   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi]
+//   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi] [--runtime espruino|kaluma]
 // Keys: 1-9 press that table's button, a answers the longest-waiting call (as a tap on the staff board),
 // d drops the WiFi link, b restarts the built-in broker, v drains the simulated battery, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
@@ -23,6 +23,7 @@ function options () {
         broker: { type: 'string' },
         config: { type: 'string', default: 'espruino.config.json' },
         'no-wifi': { type: 'boolean', default: false },
+        runtime: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false }
       }
     }).values
@@ -35,13 +36,15 @@ async function main () {
   const args = options()
   if (args.help) {
     console.log([
-      'npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi]',
+      'npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi] [--runtime espruino|kaluma]',
       "keys: 1-9 press that table's button, a answers the longest call, d drops the WiFi link,",
       '      b restarts the built-in broker, v drains the simulated battery by 0.1 V, q quits'
     ].join('\n'))
     return
   }
+  if (args.runtime !== undefined && !['espruino', 'kaluma'].includes(args.runtime)) throw new Error(`--runtime: "${args.runtime}" is not known (fix: espruino or kaluma)`)
   const session = await startSession({
+    runtime: args.runtime,
     configPath: args.config,
     brokerUrl: args.broker,
     wifi: !args['no-wifi'],
@@ -51,7 +54,7 @@ async function main () {
   const { config, device, broker } = session
   const tables = config.buttons.map(b => b.table)
   console.log([
-    `${paint(1, 'tablecall simulator')}: ${relative(process.cwd(), 'dist/tablecall.js')} running in the Espruino host runtime`,
+    `${paint(1, 'tablecall simulator')}: ${relative(process.cwd(), 'dist/tablecall.js')} running in the ${config.runtime === 'kaluma' ? 'Kaluma 1.2.1' : 'Espruino 2v29'} host runtime`,
     `broker  ${session.url}${broker ? ' (built in)' : ''}; the device's connections to ${config.mqtt.host}:${config.mqtt.port} go there`,
     `topic   ${session.topic}    status: ${session.statusTopic}`,
     `battery ${session.batteryTopic}${session.batteryAdded ? ` (a simulated cell on ${config.battery.pin}: the config sets no battery, see docs/power.md)` : ''}`,

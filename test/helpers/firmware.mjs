@@ -7,17 +7,26 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from '../../build.mjs'
 import { createDevice } from '../../host/espruino/runtime.mjs'
+import { createKalumaDevice } from '../../host/kaluma/runtime.mjs'
 import { fillId } from '../../host/device-id.mjs'
 import { startBroker } from '../../host/broker.mjs'
 import { startMosquitto, haveMosquitto } from '../../host/mosquitto.mjs'
 
 export const SERIAL = 'e6614c311b4e6c29'
+// The runtime the firmware suites run on: `npm test` runs them once per runtime (TABLECALL_RUNTIME).
+export const RUNTIME = process.env.TABLECALL_RUNTIME || 'espruino'
+/** For a test that only the Espruino runtime can run: the reason it is skipped on Kaluma, or false. */
+export const espruinoOnly = why => RUNTIME === 'kaluma' && `Espruino only: ${why}`
+// Kaluma has no SNTP: its clock starts at 1970, so table states carry no press time there.
+export const clockKnown = RUNTIME !== 'kaluma'
 const base = JSON.parse(readFileSync('espruino.config.json', 'utf8'))
+// Kaluma in the simulator: "board": "linux" (any D<n>); host names resolve at once (boot()).
+const forRuntime = config => RUNTIME === 'kaluma' ? { ...config, runtime: 'kaluma', board: 'linux' } : config
 const built = new Map()
 
 /** The firmware bundle for the default config with `mqtt` and top-level overrides (cached per config). */
 export async function firmware ({ mqtt = {}, ...rest } = {}) {
-  const config = { ...base, ...rest, mqtt: { ...base.mqtt, ...mqtt } }
+  const config = forRuntime({ ...base, ...rest, mqtt: { ...base.mqtt, ...mqtt } })
   const key = JSON.stringify(config)
   if (!built.has(key)) {
     const dir = mkdtempSync(join(tmpdir(), 'tablecall-fw-'))
@@ -33,7 +42,10 @@ export const WIFI = { ssid: 'tablecall-sim', password: 'simulated' }
 /** Boots the firmware; every connection it makes goes to `port` on 127.0.0.1. */
 /** `options` go to the runtime as they are, e.g. board: 'ESP32'. */
 export function boot ({ code, port, fakeTimers = false, wifi = WIFI, bootMode = 'power', serial = SERIAL, ...options }) {
-  const device = createDevice({ ...options, code, fakeTimers, serial, wifi, connectOverride: () => ({ host: '127.0.0.1', port }) })
+  const connectOverride = () => ({ host: '127.0.0.1', port })
+  const device = RUNTIME === 'kaluma'
+    ? createKalumaDevice({ code, fakeTimers, uid: serial.toUpperCase(), wifi, connectOverride, resolve: () => '127.0.0.1' })
+    : createDevice({ ...options, code, fakeTimers, serial, wifi, connectOverride })
   device.stampedLogs = []
   device.on('log', line => device.stampedLogs.push({ line, at: device.clock ? device.clock.now : Date.now() }))
   device.start({ boot: bootMode })

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { messageProblem } from '../../board/message-rule.js'
 import { readJson } from './json-text.mjs'
 import { checkPins } from './pins.mjs'
+import { checkKaluma } from './kaluma-rules.mjs'
 import { readCa } from './ca.mjs'
 
 const SCHEMA_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'espruino.config.schema.json')
@@ -236,6 +237,7 @@ function checkMeaning (config, target, problems, warnings) {
     if (problem) problems.push(`message: ${show(config.message)} ${problem}`)
   }
   checkPins(config, problems, warnings)
+  checkKaluma(config, target, problems, warnings)
   if (Array.isArray(config.buttons)) {
     const seen = new Map()
     config.buttons.forEach((b, i) => {

@@ -1,8 +1,10 @@
-// Rejects JavaScript that parses in Node but fails on Espruino 2v29: syntax it cannot parse, globals
-// and methods it lacks, function declarations used before they run (Espruino does not hoist them),
-// and the class forms it cannot run. Works on esbuild's output; positions map back to the sources.
+// Rejects JavaScript that parses in Node but fails on the board's runtime. Espruino 2v29: syntax it
+// cannot parse, globals and methods it lacks, function declarations used before they run (Espruino does
+// not hoist them), and the class forms it cannot run. Kaluma 1.2.1 (JerryScript 2.4): see kaluma-check.mjs.
+// Works on esbuild's output; positions map back to the sources.
 import * as acorn from 'acorn'
 import { base as walkBase } from 'acorn-walk'
+import { KALUMA, checkKalumaCalls } from './kaluma-check.mjs'
 
 const MISSING_GLOBALS = ['Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'TextEncoder', 'TextDecoder', 'Buffer', 'queueMicrotask', 'setImmediate', 'globalThis', 'BigInt']
 
@@ -28,27 +30,43 @@ const UNPARSABLE = {
   YieldExpression: 'a generator (yield)'
 }
 
+const ESPRUINO = {
+  name: 'Espruino 2v29',
+  unparsable: UNPARSABLE,
+  missingGlobals: MISSING_GLOBALS,
+  missingMembers: MISSING_MEMBERS,
+  espruinoOnly: true
+}
+
+export const RUNTIMES = { espruino: ESPRUINO, kaluma: KALUMA }
+
 const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
 
 /**
  * @param {string} code JavaScript as esbuild wrote it
+ * @param {'espruino'|'kaluma'} runtime the runtime the bundle is for
  * @param {(line: number, column: number) => string} where turns a 1-based line and 0-based column into "file:line"
- * @returns {string[]} one message per problem, empty when Espruino can run the code
+ * @returns {string[]} one message per problem, empty when the runtime can run the code
  */
-export function checkEspruino (code, where = (line, column) => `bundle:${line}:${column + 1}`) {
+export function checkRuntime (code, runtime, where = (line, column) => `bundle:${line}:${column + 1}`) {
+  const rules = RUNTIMES[runtime]
   const problems = []
   let ast
   try {
-    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', locations: true })
+    // Kaluma parses the program in strict mode (src/runtime.c km_runtime_load); a module is strict.
+    ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: rules.strict ? 'module' : 'script', locations: true })
   } catch (err) {
-    return [`${where(err.loc.line, err.loc.column)}: cannot parse: ${err.message}`]
+    return [`${where(err.loc.line, err.loc.column)}: cannot parse${rules.strict ? ' (strict mode)' : ''}: ${err.message}`]
   }
   const report = (node, text) => problems.push(`${where(node.loc.start.line, node.loc.start.column)}: ${text}`)
   const refs = []
-  analyse(ast, report, refs)
-  checkDeclarationOrder(refs, report)
+  analyse(ast, rules, report, refs)
+  if (rules.espruinoOnly) checkDeclarationOrder(refs, report)
+  else checkKalumaCalls(ast, code, report)
   return [...new Set(problems)]
 }
+
+export const checkEspruino = (code, where) => checkRuntime(code, 'espruino', where)
 
 class Scope {
   constructor (node, parent, isFunction, fnDepth) {
@@ -113,12 +131,14 @@ function declare (scope, statements) {
   statements.forEach(s => visit(s, false))
 }
 
-function analyse (ast, report, refs) {
+function analyse (ast, rules, report, refs) {
   const walk = (node, scope, fnStack) => {
     if (!node) return
-    if (Object.hasOwn(UNPARSABLE, node.type)) report(node, `${UNPARSABLE[node.type]}: Espruino 2v29 cannot parse it`)
-    if ((node.type === 'LogicalExpression' && node.operator === '??') || (node.type === 'AssignmentExpression' && node.operator === '??=')) report(node, 'nullish coalescing (??): Espruino 2v29 cannot parse it')
-    if (FUNCTIONS.has(node.type) && (node.async || node.generator)) report(node, `${node.async ? 'an async function' : 'a generator'}: Espruino 2v29 cannot parse it`)
+    if (Object.hasOwn(rules.unparsable, node.type)) report(node, `${rules.unparsable[node.type]}: ${rules.name} cannot parse it`)
+    if (rules.espruinoOnly) {
+      if ((node.type === 'LogicalExpression' && node.operator === '??') || (node.type === 'AssignmentExpression' && node.operator === '??=')) report(node, 'nullish coalescing (??): Espruino 2v29 cannot parse it')
+      if (FUNCTIONS.has(node.type) && (node.async || node.generator)) report(node, `${node.async ? 'an async function' : 'a generator'}: Espruino 2v29 cannot parse it`)
+    }
 
     switch (node.type) {
       case 'FunctionDeclaration':
@@ -161,7 +181,7 @@ function analyse (ast, report, refs) {
       }
       case 'ClassDeclaration':
       case 'ClassExpression':
-        checkClass(node, scope, report)
+        if (rules.espruinoOnly) checkClass(node, scope, report)
         walk(node.superClass, scope, fnStack)
         node.body.body.forEach(member => {
           if (member.computed) walk(member.key, scope, fnStack)
@@ -175,13 +195,20 @@ function analyse (ast, report, refs) {
         walk(node.init, scope, fnStack)
         return
       case 'Identifier':
-        resolve(node, scope, fnStack, report, refs)
+        resolve(node, scope, fnStack, rules, report, refs)
+        return
+      case 'AssignmentExpression':
+        // Strict mode: assigning a name declared nowhere throws a ReferenceError instead of making a global.
+        if (rules.strict && node.left.type === 'Identifier' && !scope.lookup(node.left.name)) report(node.left, `${node.left.name} is assigned but never declared: ${rules.name} runs the program in strict mode, where that throws (fix: declare it with let)`)
+        walk(node.left, scope, fnStack)
+        walk(node.right, scope, fnStack)
         return
       case 'MemberExpression': {
+        const members = rules.missingMembers
         const name = node.computed ? null : node.property.name
         const dotted = node.object.type === 'Identifier' && name ? `${node.object.name}.${name}` : null
-        if (dotted && Object.hasOwn(MISSING_MEMBERS, dotted) && !scope.lookup(node.object.name)) report(node, MISSING_MEMBERS[dotted])
-        else if (name && Object.hasOwn(MISSING_MEMBERS, name)) report(node.property, MISSING_MEMBERS[name])
+        if (dotted && Object.hasOwn(members, dotted) && !scope.lookup(node.object.name)) report(node, members[dotted])
+        else if (name && Object.hasOwn(members, name)) report(node.property, members[name])
         walk(node.object, scope, fnStack)
         if (node.computed) walk(node.property, scope, fnStack)
         return
@@ -209,10 +236,11 @@ function analyse (ast, report, refs) {
   walk(ast, null, [])
 }
 
-function resolve (id, scope, fnStack, report, refs) {
+function resolve (id, scope, fnStack, rules, report, refs) {
   const binding = scope.lookup(id.name)
   if (!binding) {
-    if (MISSING_GLOBALS.includes(id.name)) report(id, `${id.name}: Espruino 2v29 has no ${id.name}`)
+    const missing = rules.missingGlobals.includes(id.name) || (rules.missingGlobal && rules.missingGlobal(id.name))
+    if (missing) report(id, `${id.name}: ${rules.name} has no ${id.name}`)
     return
   }
   const decl = binding.node

@@ -73,7 +73,7 @@ const pinNumber = pin => typeof pin === 'string' && /^D[0-9]{1,2}$/.test(pin) ? 
 const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /** Every pin the config uses, in the order a clash is blamed: button pins, lights, the battery. */
-function pinUses (config) {
+export function pinUses (config) {
   const uses = []
   const buttons = Array.isArray(config.buttons) ? config.buttons : []
   buttons.forEach((b, i) => { if (isObject(b)) uses.push({ at: `buttons[${i}].pin`, pin: b.pin, role: 'button' }) })

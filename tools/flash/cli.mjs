@@ -8,6 +8,7 @@ import { ConfigError } from '../build/config.mjs'
 import { FlashError } from './errors.mjs'
 import { checkSerialPath, choosePort } from './port.mjs'
 import { canSendFast, dryRun, interruptedMessage, probeBoard, uploadBundle, verifySaved } from './upload.mjs'
+import { kalumaUploadSeconds, uploadKaluma } from './kaluma.mjs'
 
 const HIVEMQ_CLIENT = 'https://www.hivemq.com/demos/websocket-client/'
 
@@ -18,6 +19,7 @@ const HELP = `Usage: npm run flash [-- options]
   --overlay FILE   one device's settings laid over the config and its local overlay, e.g. the
                    credentials \`npm run broker -- init\` wrote: --overlay broker/devices/device-2.json
   --bundle FILE    upload this already built file instead of building (config and flash.port unused)
+  --runtime R      with --bundle: espruino (default) or kaluma; otherwise the config's runtime decides
   --dry-run        build, then write what would be sent to FILE.sent.js (espruino -n -o); no board needed
   --help`
 
@@ -30,6 +32,7 @@ function parse (argv) {
         config: { type: 'string', default: 'espruino.config.json' },
         overlay: { type: 'string' },
         bundle: { type: 'string' },
+        runtime: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
         help: { type: 'boolean', default: false },
       },
@@ -53,7 +56,13 @@ async function buildFirmware (configPath, overlayPath) {
 /** Rough upload time: EspruinoTools pauses 250 ms after each 1 KB Storage.write line (core/serial.js). */
 const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5)
 
-function nextSteps ({ port, config, deviceOutput }) {
+// How to watch the board's console: Kaluma has none in its CLI 1.0.0; any serial terminal does.
+const CONSOLE = {
+  espruino: (port) => `npx espruino -p ${port} -b 115200   (press the board's reset button if nothing shows; Ctrl-C twice to quit)`,
+  kaluma: (port) => `screen ${port} 115200   (any serial terminal; type .load at the > prompt to run the program again; Ctrl-A k quits screen)`
+}
+
+function nextSteps ({ port, config, deviceOutput, runtime = 'espruino' }) {
   const seen = /mqtt: topic (\S+)/.exec(deviceOutput)?.[1]
   const topic = seen ?? (config?.id ? config.mqtt.topic.replaceAll('{id}', config.id) : config?.mqtt?.topic) ?? 'tablecall/{id}/calls'
   const host = config?.mqtt?.host ?? 'broker.hivemq.com'
@@ -70,7 +79,7 @@ function nextSteps ({ port, config, deviceOutput }) {
   if (!seen) {
     lines.push(
       '     {id} is this device\'s id (8 hex digits). It prints it at boot in a line "mqtt: topic ...". To see that console:',
-      `     npx espruino -p ${port} -b 115200   (press the board's reset button if nothing shows; Ctrl-C twice to quit)`
+      `     ${CONSOLE[runtime](port)}`
     )
   }
   lines.push(
@@ -83,10 +92,13 @@ async function main (argv) {
   const args = parse(argv)
   if (args.help) { console.log(HELP); return }
 
+  if (args.runtime !== undefined && !['espruino', 'kaluma'].includes(args.runtime)) throw new FlashError(`--runtime ${args.runtime}: use espruino or kaluma`)
   const built = args.bundle ? { outPath: args.bundle, bytes: (await statOrFail(args.bundle)).size } : await buildFirmware(args.config, args.overlay)
+  const runtime = args.bundle ? args.runtime ?? 'espruino' : built.config.runtime
   console.log(`Firmware: ${built.outPath} (${built.bytes} bytes)`)
   // Wiring that works only on some boards: worth reading before the upload, not a reason to stop.
   for (const w of built.warnings ?? []) console.error(`flash: warning: ${w}`)
+  if (runtime === 'kaluma') return flashKaluma(args, built)
 
   if (args['dry-run']) {
     const out = built.outPath.replace(/\.m?js$/, '') + '.sent.js'
@@ -112,6 +124,20 @@ async function main (argv) {
   const verifyOut = await verifySaved(port, built.outPath)
   console.log('Saved and verified: the board runs the firmware now and at every power-up.')
   console.log(nextSteps({ port, config: built.config, deviceOutput: uploadOut + verifyOut }))
+}
+
+/** Kaluma 1.2.1 (Pico W): the bundle goes as it is into the program area, which runs at every power-up. */
+async function flashKaluma (args, built) {
+  if (args['dry-run']) {
+    console.log(`Kaluma gets ${built.outPath} byte for byte; no board was contacted.`)
+    return
+  }
+  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
+  await checkSerialPath(port)
+  console.log(`Writing to the Kaluma board on ${port} (about ${kalumaUploadSeconds(built.bytes)} s; keep it plugged in) ...`)
+  const out = await uploadKaluma(port, built.outPath, { timeoutSeconds: 10 + 3 * kalumaUploadSeconds(built.bytes) })
+  console.log('Saved: every block arrived with a correct checksum; the board runs the firmware now and at every power-up.')
+  console.log(nextSteps({ port, config: built.config, deviceOutput: out, runtime: 'kaluma' }))
 }
 
 async function statOrFail (path) {

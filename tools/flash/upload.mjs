@@ -31,12 +31,12 @@ const PROBE_EXPR = `print("${PROBE_MARK} "+JSON.stringify({board:process.env.BOA
 const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print("${SAVED_MARK} "+JSON.stringify(d?{length:d.length,crc:E.CRC32(d)}:null))})()`
 
 /**
- * Runs the espruino CLI; resolves with everything it printed (stdout and stderr interleaved).
+ * Runs a Node CLI script as a child; resolves with everything it printed (stdout and stderr interleaved).
  * @returns {Promise<{ out: string, timedOut: boolean }>}
  */
-export function runEspruino (args, { timeoutMs }) {
+export function runNodeCli (script, args, { timeoutMs }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ESPRUINO_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     const collect = (d) => { out += d }
     child.stdout.on('data', collect)
@@ -47,6 +47,9 @@ export function runEspruino (args, { timeoutMs }) {
     child.on('close', () => { clearTimeout(timer); resolve({ out, timedOut }) })
   })
 }
+
+/** Runs the espruino CLI (EspruinoTools). */
+export const runEspruino = (args, options) => runNodeCli(ESPRUINO_CLI, args, options)
 
 /** The one-line reason a run could not talk to the board, or null. */
 export function connectionProblem (out, port) {
@@ -59,7 +62,7 @@ export function connectionProblem (out, port) {
   return null
 }
 
-function failIfNoConnection ({ out, timedOut }, port, seconds) {
+export function failIfNoConnection ({ out, timedOut }, port, seconds) {
   const problem = connectionProblem(out, port)
   if (problem) throw new FlashError(problem)
   if (timedOut) {

@@ -1,0 +1,128 @@
+// The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
+// runtime-free core (mqtt.ts, tables.ts, battery.ts, codec.ts, retry.ts) reaches the board only
+// through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
+import { retry } from '../retry'
+
+const S = __TABLECALL__
+const WATCHDOG_S = 30
+
+export const log = (line: string) => console.log(line)
+
+/** The chip's serial number, as hex digits. */
+export const serialNumber = () => String(getSerial())
+
+// Says how the last run ended, so a reboot by the watchdog or a flat battery shows in the log.
+export function reportBoot () {
+  const storage = require('Storage')
+  const last = storage.readJSON('tablecall.boot', true) as { n: number, clean: boolean } | undefined
+  const n = last ? last.n + 1 : 1
+  log('main: start ' + n + (last ? (last.clean ? ', last run stopped cleanly' : ', last run ended without a clean stop (power loss, reset or watchdog)') : ''))
+  storage.writeJSON('tablecall.boot', { n, clean: false })
+  E.on('kill', () => storage.writeJSON('tablecall.boot', { n, clean: true }))
+  const flags = E.getErrorFlags()
+  if (flags.length) log('main: error flags ' + flags.join(', '))
+  E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
+}
+
+export function startWatchdog () {
+  try {
+    // Not kicked automatically: only a running event loop kicks it, so a hang reboots the board.
+    E.enableWatchdog(WATCHDOG_S, false)
+    setInterval(() => E.kickWatchdog(), WATCHDOG_S * 1000 / 3)
+  } catch (e) {
+    log('main: no hardware watchdog on this board')
+  }
+}
+
+/** `fn` runs when the program stops (Espruino's 'kill': reset(), load(), a new upload). */
+export const onStop = (fn: () => void) => E.on('kill', fn)
+
+// Table buttons: each pin is wired to 3V3 through its button with a 10 kOhm pull-down, so a press is a
+// rising edge. Espruino's debounce waits until the level is stable, so a bouncing contact or a held
+// button is one press.
+export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
+  pins.forEach((pin, index) => {
+    // The internal pull-down backs up the external resistor if it is missing or loose.
+    pinMode(pin, 'input_pulldown')
+    setWatch(() => onPress(index), pin, { repeat: true, edge: 'rising', debounce: debounceMs })
+  })
+}
+
+/** Drives a table light. */
+export const writePin = digitalWrite
+
+/** The ADC pin's voltage as a fraction of its range (a function, so a bundle without a battery drops it). */
+export function readAdc (pin: string): number {
+  return analogRead(pin)
+}
+
+// ESP32.setAtten takes the range in mV; 3600 is 11 dB, so a full cell's 2.1 V behind a 2:1 divider fits.
+const ATTEN_MV = 3600
+
+/** Prepares the battery's ADC pin. */
+export function prepareAdc (pin: string) {
+  // Only ESP32 builds have it; 2v29 starts every ADC1 channel at 11 dB already, this keeps it so.
+  if (typeof ESP32 !== 'undefined' && ESP32.setAtten) ESP32.setAtten(pin, ATTEN_MV)
+}
+
+/** A TCP (or TLS) connection to the broker; `onOpen` once connected. Events: data, error, close. */
+export function connectBroker (onOpen: () => void): BrokerSocket {
+  // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server
+  return (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
+}
+
+// Joins the WiFi network and rejoins it when the link drops. Boards whose Espruino has no Wifi module
+// (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
+// Modem sleep keeps the link but wakes the radio only for the access point's DTIM beacons: presses
+// leave at once, messages to the device wait for the next beacon. See docs/power.md.
+function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (line: string) => void) {
+  try {
+    // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
+    // refused or aborts, which would reboot the board at every start.
+    if (powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState!().BLE) throw new Error('Bluetooth is on')
+    wifi.setConfig!({ powersave })
+  } catch (e) {
+    // No setConfig (only ESP32 and ESP8266 have it), or a name the build does not know: Espruino on
+    // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
+    log('wifi: power save "' + powersave + '" not applied (' + e + '); see docs/power.md')
+  }
+}
+
+export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
+  let wifi: WifiModule
+  try {
+    wifi = require('Wifi')
+  } catch (e) {
+    log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
+    onUp()
+    return
+  }
+  applyPowersave(wifi, powersave, log)
+  // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
+  if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
+  else log('wifi: no SNTP, so no press times')
+  let up = false
+  const rejoin = retry('wifi: joining', log, () => join())
+  const join = () => {
+    wifi.connect(ssid, { password }, err => {
+      if (err) {
+        log('wifi: cannot join "' + ssid + '": ' + err)
+        rejoin.later()
+        return
+      }
+      up = true
+      rejoin.reset()
+      wifi.getIP((_err, info) => log('wifi: joined "' + ssid + '", ip ' + (info ? info.ip : '?')))
+      onUp()
+    })
+  }
+  wifi.on('disconnected', details => {
+    if (up) {
+      up = false
+      log('wifi: link lost' + (details && details.reason !== undefined ? ' (' + details.reason + ')' : ''))
+      onDown()
+    }
+    rejoin.later()
+  })
+  join()
+}

@@ -1,0 +1,25 @@
+// For the type checker only: build.mjs resolves './platform' to the adapter `runtime` names
+// (src/platform/espruino.ts or src/platform/kaluma.ts), and both must offer the same interface.
+import type * as Espruino from './espruino'
+import type * as Kaluma from './kaluma'
+
+export * from './espruino'
+
+/** What the core asks of a board. */
+export interface Platform {
+  log (line: string): void
+  serialNumber (): string
+  reportBoot (): void
+  startWatchdog (): void
+  onStop (fn: () => void): void
+  watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void
+  writePin (pin: string, level: number): void
+  readAdc (pin: string): number
+  prepareAdc (pin: string): void
+  connectBroker (onOpen: () => void): BrokerSocket
+  startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void
+}
+
+// Fails to type-check when an adapter misses a function or gets one wrong.
+type Meets<T extends Platform> = T
+export type Adapters = [Meets<typeof Espruino>, Meets<typeof Kaluma>]
