@@ -1,135 +1,173 @@
-// Staff board: subscribes to the device's call/status topics over MQTT-over-WebSockets and shows one tile per table.
+// Staff board: the device topics over MQTT-over-WebSockets, one tile per configured table. State lives
+// in board/model.js (shared with the simulator); this file only draws it, touching the tiles that changed.
 import mqtt from 'mqtt'
-import {
-  CallBoard, DEFAULT_BROKER, ackTopic, deriveStatusTopic, formatWait, parseCall, parseTable, resolveSettings, templateToRegExp,
-  tileLabel, validateSettings
-} from './model.js'
+import { batteryLevel, percent } from './battery.js'
+import { formatWait, tileLabel } from './model.js'
+import { checkSettings, FIELDS, resolveRaw } from './settings.js'
+import { SUBSCRIBE_OPTIONS, Staff, sessionOptions } from './staff.js'
+import { topicMatcher } from './topics.js'
 
-// Replaced by board/serve.mjs at build time with `message` from espruino.config.json.
-const CALL_RE = templateToRegExp(__MESSAGE_TEMPLATE__)
-const STORAGE_KEY = 'tablecall.board.settings'
+// Replaced by board/serve.mjs at build time from espruino.config.json: { message, templates }.
+const DEVICE = __DEVICE_CONFIG__
+const KEYS = { settings: 'tablecall.board.settings', login: 'tablecall.board.login', seen: 'tablecall.board.seen', client: 'tablecall.board.client', filters: 'tablecall.board.filters' }
 const FRESH_MS = 10_000 // how long a new call flashes
-const RECONNECT_MS = 1000
 
 const $ = (id) => document.getElementById(id)
-const tilesEl = $('tiles')
-const tileEls = new Map() // table -> <button>
+const idOf = (topic) => topicMatcher(DEVICE.templates)(topic)?.device || null
+const hasId = Object.values(DEVICE.templates).some((t) => t.includes('{id}'))
 
-let board = new CallBoard()
+let staff = null
 let client = null
 let settings = null
+let served = {} // the board server's defaults (/defaults.json), none on a static host
 let audio = null // AudioContext, created on the "enable sound" tap (autoplay rules)
 let soundOn = false
+const tiles = new Map() // table -> { el, parts }
+const chips = new Map() // device id -> <li>
+const dirty = { tables: new Set(), devices: new Set(), scheduled: false }
+let shownMarkers = { newest: null, longest: null }
+let savedSeen = '' // what localStorage holds of board.seen: written only when it changed
 
-// ---- settings ---------------------------------------------------------------------------------
+// ---- storage (per screen; never the URL) -------------------------------------------------------
 
-function loadStored () {
+function load (key, fallback = {}) {
   try {
-    return JSON.parse(localStorage.getItem(STORAGE_KEY) ?? '{}') ?? {}
+    return JSON.parse(localStorage.getItem(key) ?? 'null') ?? fallback
   } catch {
-    return {} // private mode or a hand-edited value: fall back to defaults
+    return fallback // private mode or a hand-edited value
   }
 }
 
-function store (raw) {
+function save (key, value) {
   try {
-    localStorage.setItem(STORAGE_KEY, JSON.stringify(raw))
+    localStorage.setItem(key, JSON.stringify(value))
   } catch {
     // Not remembered, but the page still works for this visit.
   }
 }
 
-/** Raw (as typed) values: URL parameters, remembered so a staff link only has to be opened once. */
-function initialRaw () {
-  const params = new URLSearchParams(location.search)
-  const raw = { ...loadStored() }
-  for (const key of ['broker', 'topic', 'status']) if (params.has(key)) raw[key] = params.get(key)
-  store(raw)
-  return raw
+/**
+ * A stable MQTT client id for this screen, so the broker keeps its session across drops and reloads.
+ * Two tabs of one browser share localStorage but must not share an id (the broker would throw one
+ * off whenever the other connects): a Web Lock per id gives each open tab its own.
+ */
+async function clientId () {
+  const random = () => Math.random().toString(16).slice(2, 10)
+  const base = load(KEYS.client, null) ?? `tablecall-board-${random()}`
+  save(KEYS.client, base)
+  if (!navigator.locks) {
+    // No Web Locks outside a secure context (http:// on the LAN): each tab keeps an id of its own in
+    // sessionStorage, which lasts as long as the tab, reloads included.
+    try {
+      const own = sessionStorage.getItem(KEYS.client) ?? `${base}-${random()}`
+      sessionStorage.setItem(KEYS.client, own)
+      return own
+    } catch {
+      return base
+    }
+  }
+  for (let slot = 0; slot < 8; slot++) {
+    const id = slot ? `${base}-${slot}` : base
+    const held = await new Promise((resolve) => navigator.locks.request(id, { ifAvailable: true }, (lock) => {
+      resolve(Boolean(lock))
+      return lock && new Promise(() => {}) // held until this page closes
+    }))
+    if (held) return id
+  }
+  return `${base}-${random()}`
 }
 
+// ---- settings ---------------------------------------------------------------------------------
+
 function showErrors (errors) {
-  for (const field of ['broker', 'topic', 'statusTopic']) $(`e-${field}`).textContent = errors[field] ?? ''
+  for (const field of FIELDS) $(`e-${field}`).textContent = errors[field] ?? ''
 }
 
 function openSettings (raw, errors = {}) {
   const form = $('settings-form')
-  form.broker.value = raw.broker || DEFAULT_BROKER
-  form.topic.value = raw.topic ?? ''
-  form.status.value = raw.status ?? ''
-  form.status.placeholder = deriveStatusTopic(form.topic.value)
+  for (const field of FIELDS) form[field].value = raw[field]
+  const login = load(KEYS.login)
+  form.username.value = login.username ?? served.username ?? ''
+  form.password.value = login.password ?? ''
   showErrors(errors)
   if (!$('settings').open) $('settings').showModal()
 }
 
 function apply (raw) {
-  const next = resolveSettings(new URLSearchParams(), raw)
-  const errors = validateSettings(next)
-  if (Object.keys(errors).length) {
-    setState('unconfigured', 'info', 'Open Settings and enter the call topic of your buttons.')
-    openSettings(raw, errors)
+  const checked = checkSettings(raw, idOf, hasId)
+  if (!checked.settings) {
+    setState('unconfigured', 'info', 'Open Settings and enter the ids of your buttons.')
+    openSettings(raw, checked.errors)
     return false
   }
-  settings = next
+  settings = checked.settings
   connect()
   return true
 }
 
 // ---- MQTT -------------------------------------------------------------------------------------
 
-function connect () {
-  client?.end(true)
-  board = new CallBoard()
-  for (const el of tileEls.values()) el.remove()
-  tileEls.clear()
-  showDevice(null)
-  render()
+// One id per page for its whole life (a second lock request would get the next slot).
+let screenId = null
+let generation = 0 // connect() calls so far: a call overtaken while it waits for the id stops there
 
-  const { broker, topic, statusTopic } = settings
+async function connect () {
+  const mine = ++generation
+  client?.end(true)
+  client = null
+  const seen = load(KEYS.seen)
+  staff = new Staff({ templates: DEVICE.templates, settings, message: DEVICE.message, seen })
+  buildTiles()
+  const { broker } = settings
   setState('connecting', 'info', `Connecting to ${broker}…`)
-  client = mqtt.connect(broker, {
-    clientId: `tablecall-board-${Math.random().toString(16).slice(2, 10)}`,
-    reconnectPeriod: RECONNECT_MS,
-    connectTimeout: 5000,
-    keepalive: 30
-  })
-  const topics = [topic, ackTopic(topic), statusTopic].filter(Boolean)
-  const self = client
+  const login = load(KEYS.login)
+  const username = login.username || served.username
+  const credentials = username ? { username, password: login.password ?? '' } : {}
+  screenId ??= clientId()
+  const id = await screenId
+  if (mine !== generation) return
+  const self = mqtt.connect(broker, sessionOptions(id, credentials))
+  client = self
   // A client replaced by a settings change may still emit while it closes: ignore it.
   const on = (event, fn) => self.on(event, (...args) => self === client && fn(...args))
   on('connect', () => {
     setState('connected', null)
-    self.subscribe(topics, { qos: 1 }, (err) => {
-      if (err) setState('error', 'alert', `Subscribing to ${topic} failed: ${err.message}`)
+    // The persistent session remembers filters of earlier settings: drop those.
+    const stale = load(KEYS.filters, []).filter((f) => !staff.filters.includes(f))
+    if (stale.length) self.unsubscribe(stale)
+    save(KEYS.filters, staff.filters)
+    self.subscribe(staff.filters, SUBSCRIBE_OPTIONS, (err) => {
+      if (err) setState('error', 'alert', `Subscribing failed: ${err.message}`)
       else setState('subscribed', null)
     })
   })
   on('close', () => {
+    if (document.body.dataset.mqtt === 'refused') return // that says more than "no connection"
     setState('disconnected', 'alert',
-      `No connection to the broker (${broker}). Reconnecting… Calls made now may be missed.`)
+      `No connection to the broker (${broker}). Reconnecting… Calls made meanwhile appear when it is back.`)
   })
-  on('error', (err) => setState('error', 'alert', `Broker error: ${err.message}. Check Settings.`))
-  on('message', (t, payload) => onMessage(t, payload.toString()))
+  on('error', (err) => {
+    if (err.code !== 4 && err.code !== 5) return setState('error', 'alert', `Broker error: ${err.message}. Check Settings.`)
+    // MQTT.js does not retry a refused login: Settings starts the next attempt.
+    setState('refused', 'alert', 'The broker refused the login: enter the username and password in Settings.')
+    openSettings(resolveRaw(new URLSearchParams(), load(KEYS.settings), served))
+  })
+  on('message', (topic, payload, packet) => {
+    const change = staff.receive(topic, payload, packet.retain, Date.now())
+    if (change?.table !== undefined) {
+      dirty.tables.add(change.table)
+      if (change.change === 'new') alertNewCall(change.table)
+    } else if (change) dirty.devices.add(change.device)
+    schedule()
+  })
 }
 
-function onMessage (topic, text) {
-  if (topic === settings.topic) {
-    const table = parseCall(text, CALL_RE)
-    if (table !== null && board.press(table, Date.now()) === 'new') alertNewCall(table)
-  } else if (topic === ackTopic(settings.topic)) {
-    const table = parseTable(text)
-    if (table !== null) board.ack(table)
-  } else if (topic === settings.statusTopic) {
-    showDevice(text.trim())
-  }
-  render()
-}
-
-function acknowledge (table) {
-  if (!board.ack(table)) return // idle tile: nothing to acknowledge
-  render()
-  // QoS 1 so the ack survives a short drop; not retained, or a later screen would clear a newer call.
-  client?.publish(ackTopic(settings.topic), String(table), { qos: 1, retain: false })
+function answer (table) {
+  const publishes = staff?.answer(table) ?? []
+  if (!publishes.length) return // idle tile: nothing to answer
+  dirty.tables.add(table)
+  flush()
+  for (const { topic, payload, options } of publishes) client?.publish(topic, payload, options)
 }
 
 // ---- view -------------------------------------------------------------------------------------
@@ -147,62 +185,152 @@ function setBanner (kind, text) {
   banner.hidden = false
 }
 
-function showDevice (status) {
-  const el = $('device')
-  el.hidden = !settings?.statusTopic
-  const known = status === 'online' || status === 'offline'
-  if (status !== null && !known) return // some other payload: keep the last known state
-  el.dataset.status = status ?? 'unknown'
-  el.textContent = status === 'online'
-    ? '✓ Buttons online'
-    : status === 'offline'
-      ? '✕ Buttons OFFLINE: check power and WiFi'
-      : 'Buttons: status unknown'
-}
-
 const BELL = '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"/></svg>'
 
-function tileFor (table) {
-  let el = tileEls.get(table)
-  if (el) return el
-  el = document.createElement('button')
-  el.type = 'button'
-  el.className = 'tile'
-  el.dataset.table = String(table)
-  el.innerHTML = `<span class="marker"></span><span class="label">Table</span><span class="num">${table}</span>` +
-    `<span class="state"><span class="icon">${BELL}</span><span class="state-text"></span></span>` +
-    '<span class="wait"></span><span class="count"></span>'
-  el.addEventListener('click', () => acknowledge(table))
-  // Keep tiles in table order even when a new table appears between known ones.
-  const after = [...tileEls.keys()].filter((t) => t > table).sort((a, b) => a - b)[0]
-  tilesEl.insertBefore(el, after === undefined ? null : tileEls.get(after))
-  tileEls.set(table, el)
+function span (className, parent, text = '') {
+  const el = document.createElement('span')
+  el.className = className
+  el.textContent = text
+  parent.append(el)
   return el
 }
 
-function render () {
-  const now = Date.now()
-  for (const tile of board.view(now)) {
-    const el = tileFor(tile.table)
-    const calling = tile.state === 'calling'
-    el.dataset.state = tile.state
-    el.classList.toggle('fresh', calling && tile.waitMs < FRESH_MS)
-    el.querySelector('.state-text').textContent = calling ? 'Calling' : 'Idle'
-    el.querySelector('.wait').textContent = calling ? formatWait(tile.waitMs) : ''
-    el.querySelector('.count').textContent = calling && tile.count > 1 ? `pressed ${tile.count}×` : ''
-    el.dataset.marker = tile.longest ? 'longest' : tile.newest ? 'newest' : ''
-    el.querySelector('.marker').textContent = tile.longest ? 'Longest wait' : tile.newest ? 'Newest' : ''
-    el.setAttribute('aria-label', tileLabel(tile))
+function buildTiles () {
+  for (const { el } of tiles.values()) el.remove()
+  tiles.clear()
+  for (const el of chips.values()) el.remove()
+  chips.clear()
+  for (const table of settings.tables) {
+    const el = document.createElement('button')
+    el.type = 'button'
+    el.className = 'tile'
+    el.dataset.table = String(table)
+    const parts = { marker: span('marker', el) }
+    span('label', el, 'Table')
+    span('num', el, String(table))
+    const state = span('state', el)
+    span('icon', state).innerHTML = BELL // a constant: no received text ever becomes HTML
+    parts.state = span('state-text', state)
+    parts.atLeast = span('at-least', el)
+    parts.wait = span('wait', el)
+    parts.count = span('count', el)
+    parts.conflict = span('conflict', el)
+    el.addEventListener('click', () => answer(table))
+    $('tiles').append(el)
+    tiles.set(table, { el, parts })
+    dirty.tables.add(table)
   }
-  const queue = board.queue(now)
+  for (const id of staff.board.devices.keys()) dirty.devices.add(id)
+  shownMarkers = { newest: null, longest: null }
+  flush()
+}
+
+function schedule () {
+  if (dirty.scheduled) return
+  dirty.scheduled = true
+  queueMicrotask(flush) // one draw for the messages handled in this task
+}
+
+function flush () {
+  dirty.scheduled = false
+  if (!staff) return
+  const board = staff.board
+  const markers = board.markers()
+  for (const key of ['newest', 'longest']) {
+    if (markers[key] === shownMarkers[key]) continue
+    dirty.tables.add(markers[key]).add(shownMarkers[key])
+  }
+  shownMarkers = markers
+  const now = Date.now()
+  for (const table of dirty.tables) drawTile(table, now, markers)
+  dirty.tables.clear()
+  for (const id of dirty.devices) drawDevice(id)
+  dirty.devices.clear()
+  drawSummary(now)
+  const seen = JSON.stringify(board.seen)
+  if (seen !== savedSeen) save(KEYS.seen, board.seen)
+  savedSeen = seen
+}
+
+function drawTile (table, now, markers) {
+  const tile = tiles.get(table)
+  if (!tile) return
+  const { el, parts } = tile
+  const view = staff.board.tile(table, now, settings.reminderMs, markers)
+  const calling = view.state === 'calling'
+  el.dataset.state = view.state
+  el.dataset.overdue = String(Boolean(view.overdue))
+  el.classList.toggle('fresh', calling && view.waitMs < FRESH_MS)
+  parts.state.textContent = !calling ? 'Idle' : view.overdue ? 'Still waiting' : 'Calling'
+  parts.atLeast.textContent = calling && view.atLeast ? 'at least' : ''
+  parts.wait.textContent = calling ? formatWait(view.waitMs) : ''
+  parts.wait.title = calling && view.atLeast ? 'The button sent no press time: this counts from when this screen saw the call' : ''
+  parts.count.textContent = calling && view.count > 1 ? `pressed ${view.count}×` : ''
+  parts.conflict.textContent = view.conflict ? `⚠ on ${view.conflict.length} devices: ${view.conflict.join(', ')}` : ''
+  el.dataset.marker = view.longest ? 'longest' : view.newest ? 'newest' : ''
+  parts.marker.textContent = view.longest ? 'Longest wait' : view.newest ? 'Newest' : ''
+  el.setAttribute('aria-label', tileLabel(view))
+}
+
+function drawDevice (id) {
+  const device = staff.board.devices.get(id)
+  let el = chips.get(id)
+  if (!el) {
+    el = document.createElement('li')
+    el.className = 'dev'
+    el.dataset.device = id
+    // Touch screens show no title: a tap shows the voltage too.
+    el.addEventListener('click', () => el.classList.toggle('show-volts'))
+    $('devices').append(el)
+    chips.set(id, el)
+  }
+  el.dataset.status = device.status ?? 'unknown'
+  const status = device.status === 'online' ? '✓ online' : device.status === 'offline' ? '✕ OFFLINE: check power and WiFi' : 'status unknown'
+  const name = id ? `Buttons ${id}` : 'Buttons'
+  let battery = ''
+  let spoken = ''
+  if (device.volts !== null) {
+    const level = batteryLevel(device.volts, settings.batteryLow)
+    el.dataset.battery = level
+    const advice = level === 'critical' ? ' — charge now' : level === 'low' ? ' — battery low, charge today' : ''
+    battery = ` · battery ${percent(device.volts)}%${advice}`
+    spoken = ` (${device.volts.toFixed(2)} volts)`
+    el.title = `${device.volts.toFixed(2)} V`
+  }
+  el.replaceChildren(`${name}: ${status}${battery}`)
+  if (spoken) span('volts sr-only', el, spoken)
+}
+
+function drawSummary (now) {
+  const queue = staff.board.queue(now)
   $('summary').textContent = queue.length === 0
     ? 'No calls'
     : `${queue.length} calling · longest: table ${queue[0].table} (${formatWait(queue[0].waitMs)})`
   document.title = queue.length ? `(${queue.length}) Table calls` : 'Table calls'
+  const { unknownTable, invalid } = staff.board.ignored
+  const ignored = $('ignored')
+  ignored.hidden = !unknownTable && !invalid
+  ignored.dataset.unknownTables = String(unknownTable)
+  ignored.dataset.invalid = String(invalid)
+  ignored.textContent = `Ignored: ${unknownTable} call(s) for tables not on this board, ${invalid} other message(s).`
+}
+
+/** Every second: waiting times count up, and a call unanswered for another reminder interval beeps. */
+function tick () {
+  if (!staff) return
+  const now = Date.now()
+  for (const { table } of staff.board.queue(now)) dirty.tables.add(table)
+  const due = staff.board.dueReminders(now, settings.reminderMs)
+  if (due.length) announce(`Still waiting: table ${due.join(', ')}`)
+  flush()
 }
 
 function alertNewCall (table) {
-  $('live').textContent = `Table ${table} is calling`
+  announce(`Table ${table} is calling`)
+}
+
+function announce (text) {
+  $('live').textContent = text
   navigator.vibrate?.(300)
   if (soundOn) beep()
   else $('sound').classList.add('nudge') // remind staff that this screen is silent
@@ -242,24 +370,29 @@ async function toggleSound () {
 
 // ---- wiring -----------------------------------------------------------------------------------
 
+const params = new URLSearchParams(location.search)
+
 $('sound').addEventListener('click', toggleSound)
-$('settings-open').addEventListener('click', () => openSettings(loadStored()))
+$('settings-open').addEventListener('click', () => openSettings(resolveRaw(new URLSearchParams(), load(KEYS.settings), served)))
 $('settings-cancel').addEventListener('click', () => $('settings').close())
-$('settings-form').addEventListener('input', (e) => {
-  if (e.target.name === 'topic') e.currentTarget.status.placeholder = deriveStatusTopic(e.target.value.trim())
-})
 $('settings-form').addEventListener('submit', (e) => {
   e.preventDefault() // the dialog stays open while a field is wrong
   const form = e.currentTarget
-  const raw = { broker: form.broker.value.trim(), topic: form.topic.value.trim(), status: form.status.value.trim() }
+  const raw = Object.fromEntries(FIELDS.map((field) => [field, form[field].value.trim()]))
+  save(KEYS.login, { username: form.username.value.trim(), password: form.password.value })
   if (apply(raw)) {
-    store(raw)
+    save(KEYS.settings, raw)
     $('settings').close()
     // Drop URL parameters so they no longer override what was just saved.
     history.replaceState(null, '', location.pathname)
   }
 })
 
-setInterval(render, 1000)
-render()
-apply(initialRaw())
+setInterval(tick, 1000)
+fetch('defaults.json').then((r) => r.ok ? r.json() : {}).catch(() => ({})).then((defaults) => {
+  served = defaults && typeof defaults === 'object' ? defaults : {}
+  const raw = resolveRaw(params, load(KEYS.settings), served)
+  // A staff link is remembered, so it only has to be opened once.
+  if (FIELDS.some((f) => params.has(f)) || params.has('topic')) save(KEYS.settings, raw)
+  apply(raw)
+})

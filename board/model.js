@@ -1,31 +1,11 @@
-// Pure logic of the staff board: no DOM, no MQTT, so Node tests can import it directly.
+// Pure state of the staff side, shared by the page (board/app.js) and the simulator's staff view
+// (host/sim/): which tables are calling since when, each device's status and battery, what was
+// ignored. No DOM, no MQTT; every time is passed in, so tests drive the clock.
+import { parseVolts } from './battery.js'
 
-export const DEFAULT_BROKER = 'wss://broker.hivemq.com:8884/mqtt'
-export const DEFAULT_TABLES = [1, 2, 3, 4]
-// Same bounds as `buttons[].table` in espruino.config.schema.json.
-const MAX_TABLE = 9999
-
-/** `button {n} is pressed` -> /^button (\d+) is pressed$/ (template text matched literally). */
-export function templateToRegExp (template) {
-  const parts = template.split('{n}')
-  if (parts.length !== 2) throw new Error(`message template "${template}" must contain {n} exactly once`)
-  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return new RegExp(`^${escape(parts[0])}(\\d+)${escape(parts[1])}$`)
-}
-
-/** Table number from a call payload, or null for anything else (other publishers share the broker). */
-export function parseCall (payload, re) {
-  const m = re.exec(String(payload).trim())
-  return m ? parseTable(m[1]) : null
-}
-
-/** Table number from an ack payload (`3`), or null. */
-export function parseTable (text) {
-  const s = String(text).trim()
-  if (!/^\d{1,4}$/.test(s)) return null
-  const n = Number(s)
-  return n >= 1 && n <= MAX_TABLE ? n : null
-}
+// The device only sends times from a real clock (2024 or later); one minute of skew is allowed.
+const CLOCK_VALID_FROM = Date.UTC(2024, 0, 1)
+const SKEW_MS = 60_000
 
 /** 83000 -> "01:23"; minutes keep counting past 59 because a wait that long must stay visible. */
 export function formatWait (ms) {
@@ -34,103 +14,205 @@ export function formatWait (ms) {
   return `${pad(Math.floor(total / 60))}:${pad(total % 60)}`
 }
 
-/** Default status topic: `a/b/calls` -> `a/b/status`; none when the last level is not `calls`. */
-export function deriveStatusTopic (callTopic) {
-  const levels = callTopic.split('/')
-  if (levels.length < 2 || levels.at(-1) !== 'calls') return ''
-  return [...levels.slice(0, -1), 'status'].join('/')
-}
-
-export const ackTopic = (callTopic) => `${callTopic}/ack`
-
 /**
- * Settings in force: URL parameters win over the remembered ones, which win over the defaults.
- * An empty status topic means "derive it from the call topic".
+ * A table state payload: '' -> { clear: true }; `calling` -> { pressedAt: null }; `calling <ms>` ->
+ * { pressedAt } when the time is plausible (else null, "at least" from when it was seen); else null.
  */
-export function resolveSettings (params, stored = {}) {
-  const pick = (key) => (params.get(key) ?? stored[key] ?? '').trim()
-  const broker = pick('broker') || DEFAULT_BROKER
-  const topic = pick('topic')
-  const statusTopic = pick('status') || deriveStatusTopic(topic)
-  return { broker, topic, statusTopic }
+export function parseState (text, now) {
+  if (text === '') return { clear: true }
+  const m = /^calling(?: (\d{13}))?$/.exec(text)
+  if (!m) return null
+  const at = m[1] === undefined ? NaN : Number(m[1])
+  return { pressedAt: at >= CLOCK_VALID_FROM && at <= now + SKEW_MS ? Math.min(at, now) : null }
 }
 
-/** One-line problem per field, naming the fix; empty object when the settings are usable. */
-export function validateSettings ({ broker, topic, statusTopic }) {
-  const errors = {}
-  if (!/^wss?:\/\/[^/\s]+/.test(broker)) {
-    errors.broker = 'Broker URL must start with ws:// or wss://, e.g. wss://broker.hivemq.com:8884/mqtt'
-  }
-  const topicProblem = (t) =>
-    /[+#]/.test(t)
-      ? 'must be one exact topic: remove + and #'
-      : t.startsWith('/') || t.endsWith('/')
-        ? 'must not start or end with /'
-        : ''
-  if (!topic) errors.topic = 'Call topic is required: enter the device topic, e.g. tablecall/1a2b3c4d/calls'
-  else if (topicProblem(topic)) errors.topic = `Call topic ${topicProblem(topic)}`
-  // Skipped while the call topic is wrong: a derived status topic would only repeat that error.
-  if (!errors.topic && statusTopic && topicProblem(statusTopic)) errors.statusTopic = `Status topic ${topicProblem(statusTopic)}`
-  return errors
-}
-
-/**
- * Calls per table. Times are local receive times (ms) passed in by the caller, so every screen
- * counts from when it heard the press and tests can drive the clock.
- */
 export class CallBoard {
-  constructor (tables = DEFAULT_TABLES) {
+  /**
+   * @param {{tables: number[], devices?: string[], seen?: Record<string, number>}} options
+   *   devices: the configured ids ('+' or none: learnt from messages); seen: table -> when this
+   *   screen first saw a call without a press time, kept by the page across reloads.
+   */
+  constructor ({ tables, devices = [], seen = {} }) {
     this.tables = new Set(tables)
-    this.calls = new Map() // table -> { since, count }
+    this.calls = new Map() // table -> { since, exact, seq, events, reminded, devices: Set }
+    this.claims = new Map() // table -> Set of device ids heard for it
+    this.devices = new Map(devices.filter((id) => id !== '+').map((id) => [id, { status: null, volts: null }]))
+    this.stateful = new Set() // devices seen publishing table states: their states open and close calls
+    this.ignored = { unknownTable: 0, invalid: 0 }
+    this.seen = seen
+    this.seq = 0
   }
 
-  /** Returns 'new' for a fresh call, 'repeat' when the table was already calling. */
-  press (table, now) {
-    this.tables.add(table)
+  device (id) {
+    let device = this.devices.get(id)
+    if (!device) this.devices.set(id, (device = { status: null, volts: null }))
+    return device
+  }
+
+  /** False (and counted) for a table that is not on this board. */
+  known (table) {
+    if (this.tables.has(table)) return true
+    this.ignored.unknownTable += 1
+    return false
+  }
+
+  /** Counts a message that was not ours or not valid; returns null, "nothing changed". */
+  invalid () {
+    this.ignored.invalid += 1
+    return null
+  }
+
+  claim (device, table) {
+    let ids = this.claims.get(table)
+    if (!ids) this.claims.set(table, (ids = new Set()))
+    ids.add(device)
+  }
+
+  /** Device ids that sent something for `table`, when more than one (a configuration mistake). */
+  conflict (table) {
+    const ids = this.claims.get(table)
+    return ids && ids.size > 1 ? [...ids].sort() : null
+  }
+
+  open (table, device, since, exact, events) {
+    const call = { since, exact, seq: ++this.seq, events, reminded: 0, devices: new Set([device]) }
+    this.calls.set(table, call)
+    if (!exact) this.seen[table] = since
+    return call
+  }
+
+  /** An event (`button N is pressed`): 'new', 'repeat', or null for a table not on this board. */
+  event (device, table, now) {
+    if (!this.known(table)) return null
+    this.claim(device, table)
     const call = this.calls.get(table)
-    if (call) {
-      call.count += 1 // a repeated press must not reset the wait: the first press is what counts
-      return 'repeat'
+    // From a device with table states, an event for an idle table is a late copy of a call already
+    // answered (a resend after a reconnect): its state, not the event, says whether it calls.
+    if (!call && this.stateful.has(device)) return null
+    if (!call) {
+      this.open(table, device, this.seen[table] ?? now, false, 1)
+      return 'new'
     }
-    this.calls.set(table, { since: now, count: 1 })
-    return 'new'
+    // A press sends state and event: the first event of a call opened by its state is not a repeat.
+    // A repeated press must not reset the wait: the first press is what counts.
+    call.events += 1
+    call.devices.add(device)
+    return call.events > 1 ? 'repeat' : null
   }
 
-  /** Returns true when the table was calling. */
-  ack (table) {
-    return this.calls.delete(table)
+  /** A table state message: 'new', 'update', 'cleared', or null when nothing changed. */
+  state (device, table, text, now) {
+    if (!this.known(table)) return null
+    const state = parseState(text, now)
+    if (!state) {
+      this.invalid()
+      return null
+    }
+    this.claim(device, table)
+    this.stateful.add(device)
+    const call = this.calls.get(table)
+    if (state.clear) {
+      if (!call || !call.devices.delete(device)) return null
+      if (call.devices.size) return 'update' // another device still calls this table number
+      this.calls.delete(table)
+      delete this.seen[table]
+      return 'cleared'
+    }
+    if (!call) {
+      const exact = state.pressedAt !== null
+      this.open(table, device, exact ? state.pressedAt : this.seen[table] ?? now, exact, 0)
+      return 'new'
+    }
+    call.devices.add(device)
+    if (state.pressedAt === null || (call.exact && call.since === state.pressedAt)) return null
+    // The device's press time beats when this screen heard of it.
+    call.since = state.pressedAt
+    call.exact = true
+    delete this.seen[table]
+    return 'update'
   }
 
-  /** Tiles in table order (a stable layout that staff learn by position), with the markers computed. */
-  view (now) {
-    // Markers only mean something when two or more tables are calling.
-    const bySince = [...this.calls.entries()].sort((a, b) => a[1].since - b[1].since)
-    const longest = bySince.length > 1 ? bySince[0][0] : null
-    const newest = bySince.length > 1 ? bySince.at(-1)[0] : null
-    return [...this.tables].sort((a, b) => a - b).map((table) => {
-      const call = this.calls.get(table)
-      if (!call) return { table, state: 'idle' }
-      return {
-        table,
-        state: 'calling',
-        waitMs: now - call.since,
-        count: call.count,
-        longest: table === longest,
-        newest: table === newest
-      }
-    })
+  /** Answers table `table` here; returns the device ids whose state topic gets the clear, or null. */
+  answer (table) {
+    const call = this.calls.get(table)
+    if (!call) return null
+    this.calls.delete(table)
+    delete this.seen[table]
+    return [...call.devices]
+  }
+
+  status (device, text) {
+    if (text !== 'online' && text !== 'offline') return this.invalid()
+    this.device(device).status = text
+    return 'update'
+  }
+
+  battery (device, text) {
+    const volts = parseVolts(text)
+    if (volts === null) return this.invalid()
+    this.device(device).volts = volts
+    return 'update'
+  }
+
+  /** { newest, longest }: tables, or null while fewer than two are calling (markers compare calls). */
+  markers () {
+    if (this.calls.size < 2) return { newest: null, longest: null }
+    let newest = null
+    let longest = null
+    const before = (a, b) => a[1].since < b[1].since || (a[1].since === b[1].since && a[1].seq < b[1].seq)
+    for (const entry of this.calls) {
+      if (!newest || before(newest, entry)) newest = entry
+      if (!longest || before(entry, longest)) longest = entry
+    }
+    return { newest: newest[0], longest: longest[0] }
+  }
+
+  /** One tile's view. `reminderMs`: a call waiting that long is overdue. */
+  tile (table, now, reminderMs, markers = this.markers()) {
+    const call = this.calls.get(table)
+    const conflict = this.conflict(table)
+    if (!call) return { table, state: 'idle', conflict }
+    const waitMs = Math.max(0, now - call.since)
+    return {
+      table,
+      state: 'calling',
+      waitMs,
+      atLeast: !call.exact,
+      count: Math.max(1, call.events),
+      overdue: waitMs >= reminderMs,
+      longest: markers.longest === table,
+      newest: markers.newest === table,
+      conflict
+    }
   }
 
   /** Calling tables, longest waiting first. */
   queue (now) {
-    return this.view(now).filter((t) => t.state === 'calling').sort((a, b) => b.waitMs - a.waitMs)
+    return [...this.calls].map(([table, call]) => ({ table, waitMs: now - call.since }))
+      .sort((a, b) => b.waitMs - a.waitMs)
+  }
+
+  /** Tables whose call just passed another `intervalMs` unanswered: each one beeps again. */
+  dueReminders (now, intervalMs) {
+    const due = []
+    for (const [table, call] of this.calls) {
+      const step = Math.floor((now - call.since) / intervalMs)
+      if (step > call.reminded) {
+        call.reminded = step
+        due.push(table)
+      }
+    }
+    return due
   }
 }
 
 /** Screen-reader label that states table, state and waiting time (the tile's whole meaning). */
 export function tileLabel (tile) {
-  if (tile.state === 'idle') return `Table ${tile.table}, idle`
+  const conflict = tile.conflict ? `, warning: set on ${tile.conflict.length} devices` : ''
+  if (tile.state === 'idle') return `Table ${tile.table}, idle${conflict}`
   const presses = tile.count > 1 ? `, pressed ${tile.count} times` : ''
   const marker = tile.longest ? ', longest waiting' : tile.newest ? ', newest call' : ''
-  return `Table ${tile.table}, calling, waiting ${formatWait(tile.waitMs)}${presses}${marker}. Tap to acknowledge.`
+  const overdue = tile.overdue ? ', overdue' : ''
+  const wait = `waiting ${tile.atLeast ? 'at least ' : ''}${formatWait(tile.waitMs)}`
+  return `Table ${tile.table}, calling${overdue}, ${wait}${presses}${marker}${conflict}. Tap to answer.`
 }

@@ -3,14 +3,19 @@
 //   npm run board                      build into dist/board and serve on http://127.0.0.1:8080
 //   npm run board -- --build-only      just build (host the folder anywhere: GitHub Pages, any web server)
 //   npm run board -- --port 0 --host 0.0.0.0 --out DIR
+//   npm run board -- --broker-dir D    serve to the LAN (all addresses unless --host), settings prefilled
+//                                      from D/board.json (written by `npm run broker -- init --dir D`)
+import { readFileSync } from 'node:fs'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
-import { extname, join, normalize, resolve, sep } from 'node:path'
+import { networkInterfaces } from 'node:os'
+import { extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as esbuild from 'esbuild'
 import { ConfigError, loadConfig } from '../tools/build/config.mjs'
-import { templateToRegExp } from './model.js'
+import { callMatcher } from './staff.js'
+import { topicTemplates } from './topics.js'
 
 const BOARD_DIR = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(BOARD_DIR, '..')
@@ -19,15 +24,20 @@ const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json'
+  '.map': 'application/json',
+  '.json': 'application/json',
+  '.png': 'image/png'
 }
 
-/** The device's `message` (config + local overlay, validated), so the board parses exactly what the buttons send. */
-export function messageTemplate (configPath = join(ROOT, 'espruino.config.json')) {
-  // target 'sim': the board needs no WiFi settings, only the message.
-  const { message } = loadConfig({ configPath, target: 'sim' })
-  templateToRegExp(message) // a template the page cannot use fails the build, not the browser
-  return message
+/**
+ * The device's `message` and topic templates (config + local overlay, validated), so the board parses
+ * exactly what the buttons send.
+ */
+export function deviceConfig (configPath = join(ROOT, 'espruino.config.json')) {
+  // target 'sim': the board needs no WiFi settings, only the message and the topics.
+  const { message, mqtt } = loadConfig({ configPath, target: 'sim' })
+  callMatcher(message) // a template the page cannot use fails the build, not the browser
+  return { message, templates: topicTemplates(mqtt) }
 }
 
 /** Bundles board/app.js (with MQTT.js's browser build) and copies the page into outDir. */
@@ -43,33 +53,76 @@ export async function buildBoard ({ outDir = join(ROOT, 'dist', 'board') } = {})
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
-    define: { __MESSAGE_TEMPLATE__: JSON.stringify(messageTemplate()) }
+    define: { __DEVICE_CONFIG__: JSON.stringify(deviceConfig()) }
   })
   await Promise.all(STATIC_FILES.map((f) => copyFile(join(BOARD_DIR, f), join(outDir, f))))
   return outDir
 }
 
-/** Serves dir over HTTP; resolves with { url, close() } once listening. */
-export function serveStatic (dir, { port = 8080, host = '127.0.0.1' } = {}) {
+/**
+ * The page's prefilled settings from the broker tool's `board.json` ({ url, username }; no password):
+ * the local broker, every device on it (a private broker has only the restaurant's), the username.
+ */
+export function brokerDefaults (brokerDir) {
+  const file = join(brokerDir, 'board.json')
+  let json
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (err) {
+    throw new Error(`--broker-dir: cannot read ${file} (${err.code ?? err.message}) (fix: run npm run broker -- init --dir ${brokerDir})`)
+  }
+  if (typeof json?.url !== 'string' || !/^wss?:\/\/[^/\s]+/.test(json.url)) {
+    throw new Error(`--broker-dir: ${file}: "url" must be ws://HOST:PORT or wss://HOST:PORT (fix: run npm run broker -- init --dir ${brokerDir} again)`)
+  }
+  if (json.username !== undefined && typeof json.username !== 'string') {
+    throw new Error(`--broker-dir: ${file}: "username" must be text (fix: run npm run broker -- init --dir ${brokerDir} again)`)
+  }
+  return { broker: json.url, devices: '+', ...(json.username ? { username: json.username } : {}) }
+}
+
+/** Request path -> file under root, or an HTTP status for a request that gets no file. */
+function fileFor (root, req) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return 405
+  let path
+  try {
+    path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+  } catch {
+    return 400 // `GET /%`: not a valid percent-encoding
+  }
+  // Only plain names: no way out of root, no hidden files, no backslashes or NULs.
+  if (path.split('/').some((part) => part.startsWith('.')) || /[\\\0]/.test(path)) return 400
+  return join(root, path.endsWith('/') ? `${path}index.html` : path)
+}
+
+/**
+ * Serves dir over HTTP (GET and HEAD of its files, no listing), and `defaults` as /defaults.json;
+ * resolves with { url, close() } once listening.
+ */
+export function serveStatic (dir, { port = 8080, host = '127.0.0.1', defaults = null } = {}) {
   const root = resolve(dir)
+  const reply = (res, status, text, headers = {}) =>
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(text)
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path))
-    const type = TYPES[extname(file)]
-    if (!file.startsWith(root + sep) || !type) {
-      res.writeHead(404).end('not found')
-      return
+    const file = fileFor(root, req)
+    if (file === 405) return reply(res, 405, 'method not allowed', { allow: 'GET, HEAD' })
+    if (file === 400) return reply(res, 400, 'bad request')
+    let body
+    if (defaults && file === join(root, 'defaults.json')) body = Buffer.from(JSON.stringify(defaults))
+    else {
+      try {
+        body = await readFile(file)
+      } catch {
+        return reply(res, 404, 'not found') // also a directory: nothing is listed
+      }
     }
-    try {
-      const body = await readFile(file)
-      // no-cache: a reloaded screen always gets the current build.
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' }).end(body)
-    } catch {
-      res.writeHead(404).end('not found')
-    }
+    // no-cache: a reloaded screen always gets the current build.
+    const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }
+    res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body)
   })
   return new Promise((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (err) => reject(err.code === 'EADDRINUSE'
+      ? new Error(`port ${port} on ${host} is already in use (another board?) (fix: npm run board -- --port ${Number(port) + 1}, or stop the other program)`)
+      : err))
     server.listen(port, host, () => {
       const { port: actual } = server.address()
       const shown = host.includes(':') ? `[${host}]` : host
@@ -89,19 +142,31 @@ async function main () {
     options: {
       'build-only': { type: 'boolean', default: false },
       port: { type: 'string', default: '8080' },
-      host: { type: 'string', default: '127.0.0.1' },
-      out: { type: 'string' }
+      host: { type: 'string' },
+      out: { type: 'string' },
+      'broker-dir': { type: 'string' }
     }
   })
   const port = Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be a whole number 0-65535, got "${values.port}"`)
   }
+  const defaults = values['broker-dir'] ? brokerDefaults(resolve(values['broker-dir'])) : null
   const outDir = await buildBoard(values.out ? { outDir: resolve(values.out) } : {})
   console.log(`board built into ${outDir}`)
   if (values['build-only']) return
-  const { url } = await serveStatic(outDir, { port, host: values.host })
+  // With the restaurant's broker the board is for its tablets: every address unless --host says otherwise.
+  const host = values.host ?? (defaults ? '0.0.0.0' : '127.0.0.1')
+  const { url } = await serveStatic(outDir, { port, host, defaults })
+  if (defaults) console.log(`settings prefilled: broker ${defaults.broker}${defaults.username ? `, username ${defaults.username}` : ''}`)
   console.log(`staff board: ${url}  (Ctrl+C to stop)`)
+  // Listening on every address: the addresses phones on the WiFi can open.
+  if (host === '0.0.0.0') {
+    const { port: actual } = new URL(url)
+    for (const a of Object.values(networkInterfaces()).flat()) {
+      if (a.family === 'IPv4' && !a.internal) console.log(`  on the network: http://${a.address}:${actual}/`)
+    }
+  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

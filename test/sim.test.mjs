@@ -1,5 +1,5 @@
 // `npm start` as a user runs it, driven through stdin: the same code path as the keys.
-import { test } from 'node:test'
+import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -7,8 +7,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
 
+// Every simulator still running when a test ends (it failed or timed out) is killed, so a failing test
+// cannot leave npm test waiting forever.
+const children = new Set()
+afterEach(() => {
+  for (const child of children) child.kill('SIGKILL')
+  children.clear()
+})
+
 function startSim (args = []) {
   const child = spawn(process.execPath, ['host/sim/start.mjs', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  children.add(child)
+  child.on('exit', () => children.delete(child))
   const out = { text: '', err: '' }
   child.stdout.on('data', d => { out.text += d })
   child.stderr.on('data', d => { out.err += d })
@@ -32,11 +42,16 @@ function startSim (args = []) {
   return { child, out, exited, waitFor }
 }
 
-test('npm start: keys 1-4 press the buttons and the staff see four calls, q quits', async () => {
+test('npm start: keys 1-4 press the buttons and the staff see four calls, a answers the longest, q quits', async () => {
   const sim = startSim()
   await sim.waitFor(/mqtt: connected/)
   sim.child.stdin.write('1234')
-  for (const n of [1, 2, 3, 4]) await sim.waitFor(new RegExp(`staff +button ${n} is pressed +\\(\\d+ ms after the press\\)`))
+  for (const n of [1, 2, 3, 4]) {
+    await sim.waitFor(new RegExp(`staff +button ${n} is pressed +\\(\\d+ ms after the press\\)`))
+    await sim.waitFor(new RegExp(`staff +table ${n} calling since`))
+  }
+  sim.child.stdin.write('a')
+  await sim.waitFor(/answered table 1 \(retained clear on its state topic\)/)
   sim.child.stdin.write('q')
   assert.equal(await sim.exited, 0)
   assert.equal(sim.out.err, '')
@@ -79,4 +94,17 @@ test('npm start with a bad config: the problems, their fields and fixes, no stac
   assert.equal(await sim.exited, 1)
   assert.match(sim.out.err, /mqtt\.port: 0 is below 1 \(fix: use 1 to 65535\)/)
   assert.doesNotMatch(sim.out.err, /\n\s+at /)
+})
+
+// The firmware's retained table state is what makes this work: a fresh broker has neither the staff's
+// session nor the event, only what the device publishes after its return.
+test('npm start: broker restarted (b), a press within 100 ms of its return: the staff view shows the call', async () => {
+  const sim = startSim()
+  await sim.waitFor(/mqtt: connected/)
+  sim.child.stdin.write('b')
+  await sim.waitFor(/broker is back/)
+  sim.child.stdin.write('1')
+  await sim.waitFor(/staff +table 1 calling since/, 15000)
+  sim.child.stdin.write('q')
+  assert.equal(await sim.exited, 0)
 })

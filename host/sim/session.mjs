@@ -1,13 +1,13 @@
 // One simulated tablecall: the built bundle in the host runtime, a broker (in-process aedes unless
-// one is given), and a staff-side subscriber that times each call from key press to delivery.
+// one is given), and the staff view (the staff board's state on a persistent session) that times each
+// call from key press to delivery.
 import { EventEmitter } from 'node:events'
 import { build } from '../../build.mjs'
-import { messageFor } from '../../tools/build/packets.mjs'
 import { createDevice } from '../espruino/runtime.mjs'
 import { createKalumaDevice } from '../kaluma/runtime.mjs'
 import { startBroker } from '../broker.mjs'
-import { subscribe } from '../subscriber.mjs'
-import { fillId } from '../device-id.mjs'
+import { deviceId } from '../device-id.mjs'
+import { startStaffView } from './staff.mjs'
 
 const SIM_SERIAL = 'e6614c311b4e6c29'
 // The host runtime's model of each board family (ESP32 adds ESP32.setAtten and Wifi.setConfig).
@@ -33,6 +33,9 @@ function brokerAddress (url) {
  * @param {{configPath?: string, outPath?: string, brokerUrl?: string, wifi?: boolean, fakeTimers?: boolean, serial?: string, log?: (line: string) => void, battery?: boolean}} options
  *   battery: simulate a cell (on D35 behind a 2:1 divider when the config sets no battery)
  *   runtime: 'kaluma' runs the Kaluma bundle in host/kaluma (board "linux" unless the config says rp2040)
+ * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
+ * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
+ * view's state of a table changes, 'status' (payload) and 'battery' (payload, a valid voltage).
  */
 export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false, runtime } = {}) {
   let batteryAdded = false
@@ -47,24 +50,28 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
   const broker = target ? null : await startBroker()
   const address = target || { host: '127.0.0.1', port: broker.port }
   const url = `mqtt://${address.host}:${address.port}`
-  const topic = fillId(config.mqtt.topic, serial)
-  const statusTopic = fillId(config.mqtt.statusTopic, serial)
-  const batteryTopic = fillId(config.mqtt.batteryTopic, serial)
+  // A configured `id` (a private broker's device) wins over the one from the chip's serial.
+  const id = config.id ?? deviceId(serial)
+  const fill = template => template.replaceAll('{id}', id)
 
   const session = new EventEmitter()
-  const pressedAt = config.buttons.map(() => [])
-  const tableOf = new Map(config.buttons.map((b, i) => [messageFor(config.message, b.table), i]))
-  const onMessage = m => {
-    if (m.topic === statusTopic) return session.emit('status', m.payload)
-    if (m.topic === batteryTopic) return session.emit('battery', m.payload)
-    const index = tableOf.get(m.payload)
-    const at = index === undefined ? undefined : pressedAt[index].shift()
-    session.emit('call', { payload: m.payload, table: index === undefined ? undefined : config.buttons[index].table, latencyMs: at === undefined ? undefined : m.at - at, dup: m.dup })
+  const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
+  const onChange = ({ kind, table, change }, packet, { board }) => {
+    if (kind === 'status') return session.emit('status', packet.payload.toString())
+    if (kind === 'battery') return session.emit('battery', packet.payload.toString()) // checked: 2.50-4.50
+    if (kind === 'event') {
+      const at = pressedAt.get(table).shift()
+      session.emit('call', { payload: packet.payload.toString(), table, latencyMs: at === undefined ? undefined : Date.now() - at, dup: packet.dup })
+    }
+    if (change === 'new' || change === 'update' || change === 'cleared') {
+      const call = board.calls.get(table)
+      session.emit('table', { table, change, since: call?.since, exact: call?.exact })
+    }
   }
 
   let staff
   try {
-    staff = await subscribe(url, [topic, statusTopic, ...(config.battery ? [batteryTopic] : [])], { onMessage })
+    staff = await startStaffView({ url, config, devices: [id], onChange })
   } catch (err) {
     if (broker) await broker.close()
     throw new Error(`cannot reach the broker at ${url} (${err.code || err.message}) (fix: check --broker, or leave it out to use the built-in broker)`)
@@ -95,11 +102,18 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     serial,
     broker,
     url,
-    topic,
-    statusTopic,
-    staff,
-    batteryTopic,
+    topic: fill(config.mqtt.topic),
+    statusTopic: fill(config.mqtt.statusTopic),
+    batteryTopic: fill(config.mqtt.batteryTopic),
     batteryAdded,
+    staff: staff.staff,
+    /** Answers the table waiting longest, as a tap on the staff board does; returns it, or null. */
+    async answerLongest () {
+      const [oldest] = staff.staff.board.queue(Date.now())
+      if (!oldest) return null
+      await staff.answer(oldest.table)
+      return oldest.table
+    },
     /** The simulated cell's voltage drops by `volts` (not below 0); returns the new voltage. */
     drainBattery (volts) {
       cellV = Math.max(0, cellV - volts)
@@ -110,7 +124,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     async press (table, options) {
       const index = config.buttons.findIndex(b => b.table === table)
       if (index < 0) throw new Error(`no button for table ${table}`)
-      pressedAt[index].push(Date.now())
+      pressedAt.get(table).push(Date.now())
       await device.press(config.buttons[index].pin, options)
     },
     async close () {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the firmware in the simulator with a live terminal view.
 //   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi] [--runtime espruino|kaluma]
-// Keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker, v drains
-// the simulated battery, q quits.
+// Keys: 1-9 press that table's button, a answers the longest-waiting call (as a tap on the staff board),
+// d drops the WiFi link, b restarts the built-in broker, v drains the simulated battery, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
 import { parseArgs } from 'node:util'
 import { relative } from 'node:path'
@@ -37,8 +37,8 @@ async function main () {
   if (args.help) {
     console.log([
       'npm start [-- --broker mqtt://host:port] [--config FILE] [--no-wifi] [--runtime espruino|kaluma]',
-      "keys: 1-9 press that table's button, d drops the WiFi link, b restarts the built-in broker,",
-      '      v drains the simulated battery by 0.1 V, q quits'
+      "keys: 1-9 press that table's button, a answers the longest call, d drops the WiFi link,",
+      '      b restarts the built-in broker, v drains the simulated battery by 0.1 V, q quits'
     ].join('\n'))
     return
   }
@@ -58,10 +58,13 @@ async function main () {
     `broker  ${session.url}${broker ? ' (built in)' : ''}; the device's connections to ${config.mqtt.host}:${config.mqtt.port} go there`,
     `topic   ${session.topic}    status: ${session.statusTopic}`,
     `battery ${session.batteryTopic}${session.batteryAdded ? ` (a simulated cell on ${config.battery.pin}: the config sets no battery, see docs/power.md)` : ''}`,
-    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · d drop WiFi · b restart the broker · v drain the battery · q quit`,
+    `keys    ${tables.filter(t => t < 10).join(' ')} press a table's button · a answer the longest call · d drop WiFi · b restart the broker · v drain the battery · q quit`,
     ''
   ].join('\n'))
   session.on('call', c => show(paint(33, 'staff '), `${paint(1, c.payload)}${c.latencyMs === undefined ? '' : `   (${c.latencyMs} ms after the press)`}${c.dup ? '  [duplicate]' : ''}`))
+  session.on('table', t => show(paint(33, 'staff '), t.change === 'cleared'
+    ? `table ${t.table} answered`
+    : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
   session.on('battery', v => show(paint(33, 'staff '), `battery: ${v} V`))
   session.start()
@@ -82,6 +85,10 @@ async function main () {
       show('sim   ', 'restarting the broker')
       await broker.restart()
       show('sim   ', 'broker is back')
+    },
+    a: async () => {
+      const table = await session.answerLongest()
+      show('sim   ', table === null ? 'no call to answer' : `answered table ${table} (retained clear on its state topic)`)
     },
     v: () => {
       const volts = session.drainBattery(BATTERY_STEP_V)

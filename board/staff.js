@@ -1,0 +1,79 @@
+// What a staff client does over MQTT, shared by the page (board/app.js) and the simulator's staff view
+// (host/sim/staff.mjs): session options, subscriptions, every received message checked as a stranger's
+// and routed into the CallBoard, and the answer to publish.
+import { messageProblem } from './message-rule.js'
+import { CallBoard } from './model.js'
+import { subscriptions, tableTopic, topicMatcher } from './topics.js'
+
+// Longest payload of the contract is `calling <13 digits>`; a longer one is not from a device.
+const MAX_PAYLOAD = 64
+
+/**
+ * `button {n} is pressed` -> (payload text) => table number or null; the template text is matched
+ * literally, against the payload without white space at its ends (board/message-rule.js).
+ */
+export function callMatcher (template) {
+  const problem = messageProblem(template)
+  if (problem) throw new Error(`message "${template}" ${problem}`)
+  const parts = template.split('{n}')
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(`^${escape(parts[0])}([1-9]\\d{0,3})${escape(parts[1])}$`)
+  return (text) => {
+    const m = re.exec(text.trim())
+    return m ? Number(m[1]) : null
+  }
+}
+
+/**
+ * MQTT.js options of a staff screen: a persistent session (a stable client id per screen,
+ * clean: false) so messages published during a short disconnect are delivered on reconnect.
+ */
+export const sessionOptions = (clientId, login = {}) =>
+  ({ clientId, clean: false, reconnectPeriod: 1000, connectTimeout: 5000, keepalive: 30, ...login })
+
+export const SUBSCRIBE_OPTIONS = { qos: 1 }
+// The answer: an empty retained message clears the table's state for every subscriber and the device.
+const ANSWER_OPTIONS = { qos: 1, retain: true }
+
+export class Staff {
+  /**
+   * @param {{templates, settings: {devices: string[], tables: number[]}, message: string, seen?: object}} options
+   */
+  constructor ({ templates, settings, message, seen }) {
+    this.templates = templates
+    this.settings = settings
+    this.filters = subscriptions(templates, settings.devices)
+    this.match = topicMatcher(templates)
+    this.callTable = callMatcher(message)
+    this.board = new CallBoard({ tables: settings.tables, devices: settings.devices, seen })
+  }
+
+  accepts (device) {
+    return this.settings.devices.includes('+') || this.settings.devices.includes(device)
+  }
+
+  /**
+   * One received message; returns { kind, device, table?, change? } for what it changed, or null when
+   * it was ignored (counted in board.ignored).
+   */
+  receive (topic, payload, retain, now) {
+    const { board } = this
+    const where = payload.length <= MAX_PAYLOAD ? this.match(topic) : null
+    if (!where || !this.accepts(where.device)) return board.invalid()
+    const text = payload.toString()
+    const { kind, device } = where
+    if (kind === 'event') {
+      const table = retain ? null : this.callTable(text) // events are never retained: a stranger's or stale
+      if (table === null) return board.invalid()
+      return { kind, device, table, change: board.event(device, table, now) }
+    }
+    if (kind === 'table') return { kind, device, table: where.table, change: board.state(device, where.table, text, now) }
+    return board[kind](device, text) && { kind, device } // status or battery
+  }
+
+  /** Answers `table`: the publishes to make (one retained clear per device calling it), or []. */
+  answer (table) {
+    return (this.board.answer(table) ?? [])
+      .map((id) => ({ topic: tableTopic(this.templates, id, table), payload: '', options: ANSWER_OPTIONS }))
+  }
+}
