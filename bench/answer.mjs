@@ -47,7 +47,9 @@ export async function answer ({ answers } = ANSWER) {
       toLight.push(offAt.get(led) - at)
       toSubscriber.push(seen.get(topic)[1] - at)
     }
-    return { answers, missed, toLight: summary(toLight, 1), toSubscriber: summary(toSubscriber, 1) }
+    // A missed answer is a call the staff cleared whose light stayed on: the bench's verdict says so.
+    const losses = missed ? [`${missed} of ${answers} answers never turned the table's light off (the firmware's) or never reached a subscriber (after the broker)`] : []
+    return { answers, missed, losses, toLight: summary(toLight, 1), toSubscriber: summary(toSubscriber, 1) }
   } finally {
     await staff.endAsync()
     await watcher.endAsync()

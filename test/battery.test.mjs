@@ -8,6 +8,7 @@ import { subscribe } from '../host/subscriber.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
 import { startSession } from '../host/sim/session.mjs'
 import { execFileSync, spawn } from 'node:child_process'
+import { own } from '../host/children.mjs'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -229,7 +230,7 @@ describe('simulator', () => {
   test('npm start: the staff see the battery, v drains it, and the help names the key', async () => {
     const help = execFileSync(process.execPath, ['host/sim/start.mjs', '--help'], { encoding: 'utf8' })
     assert.match(help, /v drains the simulated battery/)
-    const child = spawn(process.execPath, ['host/sim/start.mjs'], { stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = own(spawn(process.execPath, ['host/sim/start.mjs'], { stdio: ['pipe', 'pipe', 'pipe'] }))
     const exited = new Promise(resolve => child.on('exit', resolve))
     track(child, async () => { child.kill(); await exited })
     let out = ''

@@ -14,6 +14,7 @@ import { build } from '../build.mjs'
 import { ConfigError } from '../tools/build/config.mjs'
 import { init, BrokerError } from '../tools/broker/init.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
+import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
 import { freePort, listening } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
@@ -39,7 +40,7 @@ async function initBroker (options = {}) {
 
 /** mosquitto as `npm run broker -- start` runs it; stopped by its pid. */
 async function startBroker ({ dir, mqttPort, wsPort }) {
-  const child = spawnBroker(dir)
+  const child = own(spawnBroker(dir))
   const output = []
   child.stdout.on('data', d => output.push(String(d)))
   child.stderr.on('data', d => output.push(String(d)))
@@ -157,6 +158,7 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     for (const line of conf.split('\n').filter(l => /^(password_file|acl_file|certfile|keyfile|persistence_location) /.test(l))) {
       assert.doesNotMatch(line.split(' ')[1], /^\//, line)
     }
+    assert.match(conf, /^persistent_client_expiration 7d$/m, 'sessions of screens closed for good are forgotten')
     assert.match(readFileSync(join(r.dir, '.gitignore'), 'utf8'), /^\*$/m)
     assert.deepEqual(readJson(join(r.dir, 'board.json')), { url: `ws://127.0.0.1:${r.wsPort}`, username: 'staff' })
   })
@@ -340,7 +342,7 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
     const dir = scratch()
     // The Linux build has no GPIO: the bench's prelude presses the buttons once the firmware is connected.
     writeFileSync(join(dir, 'fw.js'), prelude({ presses: 3, gapMs: 100, settleMs: 1000 }) + code)
-    const espruino = spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }))
     let out = ''
     espruino.stdout.on('data', d => { out += d })
     espruino.stderr.on('data', d => { out += d })

@@ -2,6 +2,7 @@
 import { afterEach, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { own } from '../host/children.mjs'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +17,7 @@ afterEach(() => {
 })
 
 function startSim (args = []) {
-  const child = spawn(process.execPath, ['host/sim/start.mjs', ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = own(spawn(process.execPath, ['host/sim/start.mjs', ...args], { stdio: ['pipe', 'pipe', 'pipe'] }))
   children.add(child)
   child.on('exit', () => children.delete(child))
   const out = { text: '', err: '' }
