@@ -62,7 +62,7 @@ test('a board whose firmware has no Wifi module is refused before anything is wr
   withRepl({ wifi: false, env: { BOARD: 'RASPBERRYPI_PICO', VERSION: '2v29', CONSOLE: 'USB' } }, async (repl) => {
     const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
     assert.equal(code, 1)
-    assertOneLineError(stderr, /RASPBERRYPI_PICO 2v29\) has no Wifi module.*ESP32.*Nothing was uploaded/)
+    assertOneLineError(stderr, /RASPBERRYPI_PICO 2v29\) has no Wifi module.*Kaluma 1\.2\.1.*"runtime": "kaluma".*ESP32.*Nothing was uploaded/)
     assert.equal(indexOfLine(repl.lines, /reset\(|Storage/), -1, `sent: ${JSON.stringify(repl.lines)}`)
     assert.equal(repl.storage.size, 0)
   }))

@@ -92,7 +92,7 @@ export async function probeBoard (port, { timeoutSeconds = 20, tls = false } = {
     throw new FlashError(`${port} did not answer like an Espruino board: install Espruino firmware first (docs/flashing.md), or pick another --port`)
   }
   if (!info.wifi) {
-    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: use an ESP32 board with Espruino for ESP32 (same pins D16-D19), see docs/flashing.md. Nothing was uploaded.`)
+    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: on a Pico W install Kaluma 1.2.1 and set "runtime": "kaluma", "board": "rp2040"; or use an ESP32 board with Espruino for ESP32 (same pins D16-D19). See docs/flashing.md. Nothing was uploaded.`)
   }
   if (tls && !info.tls) {
     throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no tls module in its Espruino firmware, but mqtt.tls is on: use Espruino for ESP32, which has it, or a broker without --tls (docs/broker.md). Nothing was uploaded.`)
