@@ -420,8 +420,8 @@ describe('staff board in headless Chromium', { skip }, () => {
   const boardUrl = (devices, extra = '', brokerUrl = broker.wsUrl) =>
     `${site.url}?broker=${encodeURIComponent(brokerUrl)}&devices=${devices.join('+')}&tables=1-12${extra}`
 
-  async function newContext () {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 600 } })
+  async function newContext (options = {}) {
+    const context = await browser.newContext({ viewport: { width: 1024, height: 600 }, ...options })
     contexts.push(context)
     return context
   }
@@ -803,59 +803,62 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
-  test('the restaurant\'s own broker (npm run broker -- init, start) and npm run board --broker-dir: prefilled, staff log in, + shows every device, the answer reaches the device',
-    { skip: skipWithout('mosquitto') }, async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'tablecall-board-broker-'))
-      const r = init({ dir: join(dir, 'broker'), devices: 2, host: '127.0.0.1', bind: '127.0.0.1', mqttPort: await freePort(), wsPort: await freePort(), configPath: 'espruino.config.json' })
-      const mosquitto = spawnBroker(r.dir)
-      const output = []
-      mosquitto.stdout.on('data', (d) => output.push(String(d)))
-      mosquitto.stderr.on('data', (d) => output.push(String(d)))
-      const clients = []
-      let served
-      try {
-        await listening(r.mqttPort, mosquitto, output, 5000)
-        await listening(r.wsPort, mosquitto, output, 5000)
-        served = await serveStatic(outDir, { port: 0, defaults: brokerDefaults(r.dir) })
-        const page = await (await newContext()).newPage()
-        watch(page)
-        await page.goto(served.url)
-        // No password yet: the broker refuses, the page asks for it with the rest filled in.
-        await page.waitForSelector('body[data-mqtt="refused"]', { state: 'attached', timeout: 5000 })
-        assert.equal(await page.inputValue('#f-broker'), `ws://127.0.0.1:${r.wsPort}`)
-        assert.equal(await page.inputValue('#f-devices'), '+')
-        assert.equal(await page.inputValue('#f-username'), 'staff')
-        await page.fill('#f-password', JSON.parse(readFileSync(join(r.dir, 'staff.json'), 'utf8')).password)
-        await page.click('#settings-form [type=submit]')
-        await subscribed(page)
+  for (const tls of [false, true]) {
+    test(`the restaurant's own broker${tls ? ' with --tls (wss)' : ''} (npm run broker -- init, start) and npm run board --broker-dir: prefilled, staff log in, + shows every device, the answer reaches the device`,
+      { skip: skipWithout('mosquitto') }, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'tablecall-board-broker-'))
+        const r = init({ dir: join(dir, 'broker'), devices: 2, host: '127.0.0.1', bind: '127.0.0.1', tls, mqttPort: await freePort(), wsPort: await freePort(), configPath: 'espruino.config.json' })
+        const mosquitto = spawnBroker(r.dir)
+        const output = []
+        mosquitto.stdout.on('data', (d) => output.push(String(d)))
+        mosquitto.stderr.on('data', (d) => output.push(String(d)))
+        const clients = []
+        let served
+        try {
+          await listening(r.mqttPort, mosquitto, output, 5000)
+          await listening(r.wsPort, mosquitto, output, 5000)
+          served = await serveStatic(outDir, { port: 0, defaults: brokerDefaults(r.dir) })
+          // A tablet that trusts the broker's CA (ca.pem installed); Chromium here: certificate errors ignored.
+          const page = await (await newContext({ ignoreHTTPSErrors: tls })).newPage()
+          watch(page)
+          await page.goto(served.url)
+          // No password yet: the broker refuses, the page asks for it with the rest filled in.
+          await page.waitForSelector('body[data-mqtt="refused"]', { state: 'attached', timeout: 5000 })
+          assert.equal(await page.inputValue('#f-broker'), `${tls ? 'wss' : 'ws'}://127.0.0.1:${r.wsPort}`)
+          assert.equal(await page.inputValue('#f-devices'), '+')
+          assert.equal(await page.inputValue('#f-username'), 'staff')
+          await page.fill('#f-password', JSON.parse(readFileSync(join(r.dir, 'staff.json'), 'utf8')).password)
+          await page.click('#settings-form [type=submit]')
+          await subscribed(page)
 
-        const devices = await Promise.all(r.devices.map(({ id, password }) =>
-          mqtt.connectAsync(`mqtt://127.0.0.1:${r.mqttPort}`, { username: id, password, reconnectPeriod: 0 })))
-        clients.push(...devices)
-        const [one, two] = r.devices.map((d) => topicsOf(d.id))
-        await devices[0].subscribeAsync(one.table('+'), { qos: 1 }) // as the firmware does, to see answers
-        await devices[0].publishAsync(one.battery, '3.87', { qos: 1, retain: true })
-        await devices[0].publishAsync(one.table(3), `calling ${Date.now() - 5000}`, { qos: 1, retain: true })
-        await devices[1].publishAsync(two.table(4), 'calling', { qos: 1, retain: true })
-        await waitTile(page, 3, 'calling', 3000)
-        await waitTile(page, 4, 'calling', 3000)
-        await page.waitForSelector(`.dev[data-device="${r.devices[0].id}"][data-battery="ok"]`, { timeout: 3000 })
-        const answered = nextMessage(devices[0], one.table(3), 3000)
-        await tile(page, 3).click()
-        const { payload, packet } = await answered
-        assert.equal(payload, '', 'the device gets the empty retained answer (the staff user may clear table states)')
-        assert.equal(packet.qos, 1)
-      } finally {
-        for (const c of clients) await c.endAsync(true)
-        await served?.close()
-        const exited = new Promise((resolve) => mosquitto.once('exit', resolve))
-        if (mosquitto.exitCode === null && mosquitto.signalCode === null) {
-          mosquitto.kill('SIGTERM')
-          await exited
+          const devices = await Promise.all(r.devices.map(({ id, password }) =>
+            mqtt.connectAsync(`${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${r.mqttPort}`, { username: id, password, reconnectPeriod: 0, ...(tls && { ca: readFileSync(join(r.dir, 'ca.pem')) }) })))
+          clients.push(...devices)
+          const [one, two] = r.devices.map((d) => topicsOf(d.id))
+          await devices[0].subscribeAsync(one.table('+'), { qos: 1 }) // as the firmware does, to see answers
+          await devices[0].publishAsync(one.battery, '3.87', { qos: 1, retain: true })
+          await devices[0].publishAsync(one.table(3), `calling ${Date.now() - 5000}`, { qos: 1, retain: true })
+          await devices[1].publishAsync(two.table(4), 'calling', { qos: 1, retain: true })
+          await waitTile(page, 3, 'calling', 3000)
+          await waitTile(page, 4, 'calling', 3000)
+          await page.waitForSelector(`.dev[data-device="${r.devices[0].id}"][data-battery="ok"]`, { timeout: 3000 })
+          const answered = nextMessage(devices[0], one.table(3), 3000)
+          await tile(page, 3).click()
+          const { payload, packet } = await answered
+          assert.equal(payload, '', 'the device gets the empty retained answer (the staff user may clear table states)')
+          assert.equal(packet.qos, 1)
+        } finally {
+          for (const c of clients) await c.endAsync(true)
+          await served?.close()
+          const exited = new Promise((resolve) => mosquitto.once('exit', resolve))
+          if (mosquitto.exitCode === null && mosquitto.signalCode === null) {
+            mosquitto.kill('SIGTERM')
+            await exited
+          }
+          rmSync(dir, { recursive: true, force: true })
         }
-        rmSync(dir, { recursive: true, force: true })
-      }
-    })
+      })
+  }
 
   test('broker gone: a clear banner; broker back: automatic reconnect clears it and calls arrive again', async () => {
     const id = newId()
