@@ -285,11 +285,14 @@ async function relay (port) {
 function request (url, path, method = 'GET') {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(url)
-    http.request({ hostname, port, path, method }, (res) => {
+    const req = http.request({ hostname, port, path, method }, (res) => {
       let body = ''
       res.on('data', (d) => { body += d })
       res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers }))
-    }).on('error', reject).end()
+    })
+    // A server that died on the request never answers: fail within a bound instead of hanging.
+    req.setTimeout(5000, () => req.destroy(new Error(`no answer to ${method} ${path} within 5 s`)))
+    req.on('error', reject).end()
   })
 }
 
