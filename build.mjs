@@ -52,7 +52,7 @@ const esbuildOptions = (entry, settings, runtime) => ({
   legalComments: 'none',
   write: false,
   logLevel: 'silent',
-  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi', 'wdt'],
+  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi'],
   plugins: [platformAdapter(runtime)],
   absWorkingDir: ROOT
 })
@@ -81,16 +81,16 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const config = adjust(read.config)
   const { warnings } = read
   const settings = deviceSettings(config, target)
+  const { runtime } = config
 
   // Readable build first: its source map lets every problem name the TypeScript line.
-  const readable = await bundle({ ...esbuildOptions(entry, settings, config.runtime), sourcemap: 'external', outfile: 'out.js' })
+  const readable = await bundle({ ...esbuildOptions(entry, settings, runtime), sourcemap: 'external', outfile: 'out.js' })
   const js = readable.outputFiles.find(f => f.path.endsWith('.js')).text
   const map = readable.outputFiles.find(f => f.path.endsWith('.map')).text
-  const runtime = config.runtime
   const problems = checkRuntime(js, runtime, sourceLocator(map, ROOT))
   if (problems.length) throw new BuildError(problems.join('\n'))
 
-  const minified = await bundle({ ...esbuildOptions(entry, settings, config.runtime), minify: true, metafile: true, outfile: 'out.js' })
+  const minified = await bundle({ ...esbuildOptions(entry, settings, runtime), minify: true, metafile: true, outfile: 'out.js' })
   const code = minified.outputFiles[0].text
   // The minifier rewrites code; check what ships too.
   const late = checkRuntime(code, runtime)

@@ -61,7 +61,7 @@ const isCalling = (p: string) => p === 'calling' || (p.length === 21 && p.slice(
 export function tableMessage (topic: string, payload: string) {
   S.state.forEach((p, i) => {
     // the topic as the state packet carries it (one byte of length suffices: the build checks)
-    if (p.charCodeAt(3) !== topic.length || p.substr(4, topic.length) !== topic) return
+    if (p.substr(4, p.charCodeAt(3)) !== topic) return
     // A state of ours still waiting for its PUBACK is newer than what the broker says now.
     if (payload === '') {
       if (!waiting(i, true)) calling[i] = ''

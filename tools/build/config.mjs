@@ -6,7 +6,7 @@ import { dirname, join, basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { messageProblem } from '../../board/message-rule.js'
 import { readJson } from './json-text.mjs'
-import { checkPins } from './pins.mjs'
+import { checkPins, isObject } from './pins.mjs'
 import { checkKaluma } from './kaluma-rules.mjs'
 import { readCa } from './ca.mjs'
 
@@ -41,8 +41,6 @@ function overlay (base, top) {
   for (const key of Object.keys(top)) out[key] = overlay(base[key], top[key])
   return out
 }
-
-const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 function withDefaults (node, value) {
   if (node.type === 'object' && isObject(value)) {

@@ -4,7 +4,7 @@
 // Works on esbuild's output; positions map back to the sources.
 import * as acorn from 'acorn'
 import { base as walkBase } from 'acorn-walk'
-import { KALUMA, checkKalumaCalls } from './kaluma-check.mjs'
+import { KALUMA, FUNCTIONS, checkKalumaCalls } from './kaluma-check.mjs'
 
 const MISSING_GLOBALS = ['Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Symbol', 'Proxy', 'Reflect', 'TextEncoder', 'TextDecoder', 'Buffer', 'queueMicrotask', 'setImmediate', 'globalThis', 'BigInt']
 
@@ -40,8 +40,6 @@ const ESPRUINO = {
 
 export const RUNTIMES = { espruino: ESPRUINO, kaluma: KALUMA }
 
-const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
-
 /**
  * @param {string} code JavaScript as esbuild wrote it
  * @param {'espruino'|'kaluma'} runtime the runtime the bundle is for
@@ -65,8 +63,6 @@ export function checkRuntime (code, runtime, where = (line, column) => `bundle:$
   else checkKalumaCalls(ast, code, report)
   return [...new Set(problems)]
 }
-
-export const checkEspruino = (code, where) => checkRuntime(code, 'espruino', where)
 
 class Scope {
   constructor (node, parent, isFunction, fnDepth) {

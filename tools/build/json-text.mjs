@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 
 /** Where the first syntax error of `text` is, and what was expected there; null if it is valid JSON. */
-export function syntaxError (text) {
+function syntaxError (text) {
   let i = 0
   const end = () => i >= text.length
   const fail = what => { throw Object.assign(new SyntaxError(end() ? 'the file ends early (a missing }, ] or "?)' : what), { at: i }) }

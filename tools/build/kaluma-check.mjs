@@ -26,7 +26,7 @@ const MISSING_MEMBERS = {
 
 // targets/rp2/target.cmake MODULES for the pico-w board, plus pico_cyw43 (board.js); startup.js
 // Module.require throws "Failed to load module" for any other name.
-export const KALUMA_MODULES = ['events', 'gpio', 'led', 'button', 'pwm', 'adc', 'i2c', 'spi', 'uart', 'graphics', 'at', 'storage', 'wifi', 'stream', 'net', 'http', 'url', 'rp2', 'rtc', 'path', 'flash', 'fs', 'vfs_lfs', 'vfs_fat', 'sdcard', 'wdt', 'pico_cyw43']
+const KALUMA_MODULES = ['events', 'gpio', 'led', 'button', 'pwm', 'adc', 'i2c', 'spi', 'uart', 'graphics', 'at', 'storage', 'wifi', 'stream', 'net', 'http', 'url', 'rp2', 'rtc', 'path', 'flash', 'fs', 'vfs_lfs', 'vfs_fat', 'sdcard', 'wdt', 'pico_cyw43']
 
 export const KALUMA = {
   name: 'Kaluma 1.2.1',
@@ -50,7 +50,7 @@ const NOT_IN_A_SCRIPT = {
 }
 
 const isUndefined = node => (node.type === 'Identifier' && node.name === 'undefined') || (node.type === 'UnaryExpression' && node.operator === 'void')
-const FUNCTION_TYPES = ['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']
+export const FUNCTIONS = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression'])
 
 /** Whether `text` (a timer id expression) is tested on the way to `ancestors`' last node, so it is set there. */
 function guarded (ancestors, text, code) {
@@ -67,7 +67,7 @@ function guarded (ancestors, text, code) {
       const before = parent.body.slice(0, parent.body.indexOf(child))
       if (before.some(s => s.type === 'IfStatement' && mentions(s.test) && exits(s.consequent))) return true
     }
-    if (FUNCTION_TYPES.includes(parent.type)) return false
+    if (FUNCTIONS.has(parent.type)) return false
   }
   return false
 }

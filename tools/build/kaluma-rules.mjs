@@ -1,8 +1,7 @@
 // What `"runtime": "kaluma"` (Kaluma 1.2.1 on a Pico W) cannot do, as config problems naming the field
 // and the fix. Each rule names the Kaluma source behind it (github.com/kaluma-project/kaluma, tag 1.2.1).
-import { pinUses } from './pins.mjs'
+import { pinUses, isObject } from './pins.mjs'
 
-const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
 const OTHER_RUNTIME = 'or "runtime": "espruino" on an ESP32 board'
 
 /** Adds a problem per setting Kaluma cannot honour, and a warning where it works with a cost. */

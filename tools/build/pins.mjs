@@ -61,7 +61,7 @@ function picoW (n, role) {
   return null
 }
 
-export const FAMILIES = {
+const FAMILIES = {
   // `prefer`: the order pins are suggested in; on the ESP32 the plain GPIOs before strapping pins.
   esp32: { name: 'an ESP32', judge: esp32, prefer: [25, 26, 27, 32, 33, 21, 22, 23, 18, 19, 13, 14, 4, 5, 2, 15], adc: 'an ADC1 pin: D32, D33, D34, D35, D36 or D39', maxPin: MAX_PIN },
   rp2040: { name: 'a Pico W', judge: picoW, prefer: [...Array(29).keys()], adc: 'an ADC pin: D26 to D28', maxPin: MAX_PIN },
@@ -70,7 +70,7 @@ export const FAMILIES = {
 }
 
 const pinNumber = pin => typeof pin === 'string' && /^D[0-9]{1,2}$/.test(pin) ? Number(pin.slice(1)) : undefined
-const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
+export const isObject = v => v !== null && typeof v === 'object' && !Array.isArray(v)
 
 /** Every pin the config uses, in the order a clash is blamed: button pins, lights, the battery. */
 export function pinUses (config) {

@@ -5,7 +5,7 @@ import { schema } from './config.mjs'
 
 // The firmware is about 5 KB; code and data share the Pico W's 12,000 variables (~16 B each), so a
 // bundle past 16 KB leaves too little for the program to run.
-export const BUNDLE_LIMIT = 16 * 1024
+const BUNDLE_LIMIT = 16 * 1024
 
 // esbuild's name in the metafile for the settings inlined with `define`.
 const SETTINGS_INPUT = '<define:__TABLECALL__>'
