@@ -1,11 +1,12 @@
 // Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
 // (optionally with a password file), stopped by its own pid, and killed with the process that started it.
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
 import { MOSQUITTO } from '../tools/broker/mosquitto.mjs'
+import { passwordFile } from '../tools/broker/passwords.mjs'
 import { own } from './children.mjs'
 
 export const haveMosquitto = () => Boolean(MOSQUITTO)
@@ -55,8 +56,7 @@ export async function startMosquitto ({ users } = {}) {
   const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning']
   if (users) {
     const file = join(dir, 'passwords')
-    writeFileSync(file, '')
-    for (const [name, password] of Object.entries(users)) execFileSync('mosquitto_passwd', ['-b', file, name, password])
+    writeFileSync(file, passwordFile(users))
     chmodSync(file, 0o644)
     lines.push('allow_anonymous false', `password_file ${file}`)
   } else lines.push('allow_anonymous true')

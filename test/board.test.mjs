@@ -19,6 +19,7 @@ import { freePort, listening, startMosquitto } from '../host/mosquitto.mjs'
 import { CHROMIUM, skipWithout } from './helpers/tools.mjs'
 import { init } from '../tools/broker/init.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
+import { own } from '../host/children.mjs'
 import { startStaffView } from '../host/sim/staff.mjs'
 import { batteryLevel, parseVolts, percent } from '../board/battery.js'
 import { CallBoard, formatWait, parseState, tileLabel } from '../board/model.js'
@@ -811,7 +812,7 @@ describe('staff board in headless Chromium', { skip }, () => {
       { skip: skipWithout('mosquitto') }, async () => {
         const dir = mkdtempSync(join(tmpdir(), 'tablecall-board-broker-'))
         const r = init({ dir: join(dir, 'broker'), devices: 2, host: '127.0.0.1', bind: '127.0.0.1', tls, mqttPort: await freePort(), wsPort: await freePort(), configPath: 'espruino.config.json' })
-        const mosquitto = spawnBroker(r.dir)
+        const mosquitto = own(spawnBroker(r.dir))
         const output = []
         mosquitto.stdout.on('data', (d) => output.push(String(d)))
         mosquitto.stderr.on('data', (d) => output.push(String(d)))

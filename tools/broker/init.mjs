@@ -14,8 +14,8 @@ import { MOSQUITTO } from './mosquitto.mjs'
 
 export class BrokerError extends Error {}
 
-export const STAFF_USER = 'staff'
-export const DEVICES = 'devices'
+const STAFF_USER = 'staff'
+const DEVICES = 'devices'
 const SETTINGS = 'broker.json'
 const STAFF = 'staff.json'
 export const UNIT = 'tablecall-broker.service'
@@ -36,7 +36,7 @@ function lanAddress () {
   }
 }
 
-export const deviceFile = n => `device-${n}.json`
+const deviceFile = n => `device-${n}.json`
 
 function existingDevices (dir) {
   if (!existsSync(dir)) return []

@@ -10,7 +10,7 @@ export const newId = () => randomBytes(4).toString('hex')
 // mosquitto_passwd's default: "$7$" = PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt, 64-byte hash.
 const ITERATIONS = 101
 
-export function passwordLine (user, password, salt = randomBytes(12)) {
+function passwordLine (user, password, salt = randomBytes(12)) {
   const hash = pbkdf2Sync(password, salt, ITERATIONS, 64, 'sha512')
   return `${user}:$7$${ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`
 }
