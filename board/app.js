@@ -13,7 +13,9 @@ const KEYS = { settings: 'tablecall.board.settings', login: 'tablecall.board.log
 const FRESH_MS = 10_000 // how long a new call flashes
 
 const $ = (id) => document.getElementById(id)
-const idOf = (topic) => topicMatcher(DEVICE.templates)(topic)?.device || null
+// built once: idOf runs for every id typed into the settings
+const matchTopic = topicMatcher(DEVICE.templates)
+const idOf = (topic) => matchTopic(topic)?.device || null
 const hasId = Object.values(DEVICE.templates).some((t) => t.includes('{id}'))
 
 let staff = null

@@ -81,6 +81,11 @@ export class CallBoard {
     return call
   }
 
+  close (table) {
+    this.calls.delete(table)
+    delete this.seen[table]
+  }
+
   /** An event (`button N is pressed`): 'new', 'repeat', or null for a table not on this board. */
   event (device, table, now) {
     if (!this.known(table)) return null
@@ -114,8 +119,7 @@ export class CallBoard {
     if (state.clear) {
       if (!call || !call.devices.delete(device)) return null
       if (call.devices.size) return 'update' // another device still calls this table number
-      this.calls.delete(table)
-      delete this.seen[table]
+      this.close(table)
       return 'cleared'
     }
     if (!call) {
@@ -136,8 +140,7 @@ export class CallBoard {
   answer (table) {
     const call = this.calls.get(table)
     if (!call) return null
-    this.calls.delete(table)
-    delete this.seen[table]
+    this.close(table)
     return [...call.devices]
   }
 

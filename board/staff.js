@@ -3,7 +3,7 @@
 // and routed into the CallBoard, and the answer to publish.
 import { messageProblem } from './message-rule.js'
 import { CallBoard } from './model.js'
-import { subscriptions, tableTopic, topicMatcher } from './topics.js'
+import { escape, subscriptions, tableTopic, topicMatcher } from './topics.js'
 
 // Longest payload of the contract is `calling <13 digits>`; a longer one is not from a device.
 const MAX_PAYLOAD = 64
@@ -16,7 +16,6 @@ export function callMatcher (template) {
   const problem = messageProblem(template)
   if (problem) throw new Error(`message "${template}" ${problem}`)
   const parts = template.split('{n}')
-  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const re = new RegExp(`^${escape(parts[0])}([1-9]\\d{0,3})${escape(parts[1])}$`)
   return (text) => {
     const m = re.exec(text.trim())

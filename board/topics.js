@@ -17,7 +17,7 @@ export function subscriptions (templates, devices) {
 /** The state topic of table `n` at device `id`, where an answer (the retained clear) goes. */
 export const tableTopic = (templates, id, n) => fill(templates.table, id, String(n))
 
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+export const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
  * (topic) => { kind, device, table? } or null. A device id is 8 lower-case hex digits ('' when the
