@@ -105,7 +105,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
   let disconnectCallback
   let lastReason = 0
   let hostname = 'espruino'
-  let sntpConfig = null // { server, tz } once setSNTP was called
+  let sntpSet = false // whether setSNTP was called
   let sntpTimer
   const syncClock = () => {
     if (sntpTimer) scheduler.cancel(sntpTimer)
@@ -132,7 +132,7 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       attemptTimer = scheduler.after(DHCP_MS, () => {
         attemptTimer = undefined
         hasIp = true
-        if (sntpConfig) syncClock()
+        if (sntpSet) syncClock()
         call(gotIpCallback, null)
         gotIpCallback = undefined
         emit('connected', { ...ip })
@@ -229,8 +229,8 @@ export function createWifiModule ({ realm, loop, emitter, scheduler, env, serial
       hostname = String(name)
       call(callback)
     },
-    setSNTP (server, tzOffset) {
-      sntpConfig = { server: String(server), tz: Number(tzOffset) || 0 }
+    setSNTP () {
+      sntpSet = true
       if (hasIp) syncClock()
     }
   }

@@ -33,7 +33,8 @@ export function createKalumaNetRegistry () {
   }
 }
 
-const wireBytes = text => Buffer.from(Array.from(text, ch => (ch.charCodeAt(0) > 0xff ? 0 : ch.charCodeAt(0))))
+// Kaluma's binary-string conversion (jerryxx_string_to_ascii_char_buffer): a char above U+00FF becomes byte 0.
+export const wireBytes = text => Buffer.from(Array.from(text, ch => (ch.charCodeAt(0) > 0xff ? 0 : ch.charCodeAt(0))))
 
 const SOCKET_SOURCE = `(function (EventEmitter, nat) {
   class Socket extends EventEmitter {

@@ -9,10 +9,12 @@
 //   getConnection(cb), which answers synchronously.
 // - SSID and password go through the binary-string conversion: a char above U+00FF becomes byte 0.
 
+import { wireBytes } from './net.mjs'
+
 export const JOIN_TIMEOUT_MS = 30000
 const BSSID = '4c:ed:fb:a1:b2:c3'
 const airBytes = text => Buffer.from(text, 'utf8')
-const deviceBytes = text => Buffer.from(Array.from(String(text), ch => (ch.charCodeAt(0) > 0xff ? 0 : ch.charCodeAt(0))))
+const deviceBytes = text => wireBytes(String(text))
 
 /** The radio environment of one device (survives reboots) and the test's controller of it. */
 export function createKalumaWifiEnvironment ({ ap, scheduler }) {
