@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
@@ -323,11 +323,10 @@ describe('board server', () => {
     if (outDir) await rm(outDir, { recursive: true, force: true })
   })
 
-  test('malformed and escaping paths get 400, other methods 405, no listing; the page is served after each', async () => {
-    // (The URL parser itself resolves /%2e%2e/ inside the root: a 404.)
-    assert.equal((await request(site.url, '/%2e%2e/%2e%2e/etc/passwd')).status, 404)
-    for (const path of ['/%', '/%zz', '/..%2f..%2fetc/passwd', '/.hidden', '/a%00b']) {
-      assert.equal((await request(site.url, path)).status, 400, path)
+  test('only the board\'s own files: any other path 404 (malformed and escaping ones too), other methods 405, no listing; the page is served after each', async () => {
+    assert.equal((await request(site.url, 'http://[')).status, 400, 'not a path')
+    for (const path of ['/%2e%2e/%2e%2e/etc/passwd', '/%', '/%zz', '/..%2f..%2fetc/passwd', '/.hidden', '/a%00b', '/app.js/', '/board?x=1']) {
+      assert.equal((await request(site.url, path)).status, 404, path)
       const page = await request(site.url, '/')
       assert.equal(page.status, 200, `still serving after ${path}`)
       assert.match(page.body, /<title>Table calls<\/title>/)
@@ -338,6 +337,30 @@ describe('board server', () => {
     assert.equal((await request(site.url, '/', 'HEAD')).body, '')
     assert.equal((await request(site.url, '/nothing/')).status, 404, 'a folder is never listed')
     assert.deepEqual(JSON.parse((await request(site.url, '/defaults.json')).body), { broker: 'ws://10.0.0.2:9001', devices: '+', username: 'staff' })
+  })
+
+  test('npm run board -- --out a folder holding secrets (a broker folder): it serves the board\'s files and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tablecall-out-'))
+    const secrets = { 'staff.json': '{"password":"staff-secret"}', 'devices.passwd': 'device-1:$7$x', 'mosquitto.conf': 'listener 1883', 'board.json': '{"url":"ws://127.0.0.1:9001"}', 'defaults.json': '{"password":"x"}' }
+    for (const [name, text] of Object.entries(secrets)) writeFileSync(join(dir, name), text)
+    mkdirSync(join(dir, 'devices'))
+    writeFileSync(join(dir, 'devices', 'device-1.json'), '{"mqtt":{"password":"device-secret"}}')
+    const child = own(spawn(process.execPath, ['board/serve.mjs', '--port', '0', '--host', '127.0.0.1', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    try {
+      await waitUntil(() => /staff board: (\S+)/.test(out), 'the server to listen', 20_000)
+      const url = /staff board: (\S+)/.exec(out)[1]
+      for (const path of ['/', '/index.html', '/app.js', '/app.js.map', '/board.css']) assert.equal((await request(url, path)).status, 200, path)
+      for (const path of [...Object.keys(secrets), 'devices/device-1.json', 'devices/', '%2e%2e/package.json'].map((p) => `/${p}`)) {
+        const { status, body } = await request(url, path)
+        assert.equal(status, 404, path)
+        assert.doesNotMatch(body, /secret|password/, path)
+      }
+    } finally {
+      child.kill()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('--broker-dir: board.json of the broker tool becomes the defaults; a bad one names the fix', () => {
