@@ -847,6 +847,12 @@ describe('staff board in headless Chromium', { skip }, () => {
       await page.fill('#f-broker', stranger.wsUrl)
       assert.equal(await page.inputValue('#f-password'), '')
       await page.click('#settings-cancel')
+      // A login saved before logins named their broker: bound to the broker this screen uses.
+      await page.evaluate(() => localStorage.setItem('tablecall.board.login', JSON.stringify({ username: 'staff', password: 's3cret' })))
+      await page.reload()
+      await subscribed(page)
+      assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.login'))), { broker: broker.wsUrl, username: 'staff', password: 's3cret' })
+      assert.deepEqual(ours.at(-1), { username: 'staff', password: 's3cret' })
 
       const link = boardUrl([id], '', stranger.wsUrl)
       const host = new URL(stranger.wsUrl).host
