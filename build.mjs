@@ -2,7 +2,7 @@
 // Builds the firmware: config -> packets (mqtt-packet, here in Node) -> one Espruino-safe bundle.
 //   node build.mjs [--config espruino.config.json] [--out dist/tablecall.js] [--target device|sim] [--quiet] [--help]
 import * as esbuild from 'esbuild'
-import { writeFileSync, renameSync, mkdirSync, rmSync } from 'node:fs'
+import { renameSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, resolve, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -11,6 +11,7 @@ import { deviceSettings } from './tools/build/packets.mjs'
 import { checkRuntime, RUNTIMES } from './tools/build/espruino-check.mjs'
 import { sourceLocator } from './tools/build/sourcemap.mjs'
 import { sizeProblem } from './tools/build/size.mjs'
+import { writePrivate } from './tools/build/private-file.mjs'
 
 const ROOT = dirname(fileURLToPath(import.meta.url))
 
@@ -105,7 +106,8 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   mkdirSync(dirname(out), { recursive: true })
   const tmp = `${out}.${process.pid}.tmp`
   try {
-    writeFileSync(tmp, code)
+    // The bundle holds the WiFi and MQTT passwords: 0600, also where it replaces an older copy.
+    writePrivate(tmp, code)
     renameSync(tmp, out)
   } finally {
     rmSync(tmp, { force: true })

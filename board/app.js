@@ -3,7 +3,7 @@
 import mqtt from 'mqtt'
 import { batteryLevel, percent } from './battery.js'
 import { formatWait, tileLabel } from './model.js'
-import { checkSettings, FIELDS, resolveRaw } from './settings.js'
+import { checkSettings, FIELDS, linkedBroker, loginFor, resolveRaw } from './settings.js'
 import { SUBSCRIBE_OPTIONS, Staff, sessionOptions } from './staff.js'
 import { topicMatcher } from './topics.js'
 
@@ -29,6 +29,7 @@ const chips = new Map() // device id -> <li>
 const dirty = { tables: new Set(), devices: new Set(), scheduled: false }
 let shownMarkers = { newest: null, longest: null }
 let savedSeen = '' // what localStorage holds of board.seen: written only when it changed
+let linkPending = false // Settings shows a link's other broker: closed unsaved, the screen stays where it was
 
 // ---- storage (per screen; never the URL) -------------------------------------------------------
 
@@ -88,11 +89,27 @@ function showErrors (errors) {
 function openSettings (raw, errors = {}) {
   const form = $('settings-form')
   for (const field of FIELDS) form[field].value = raw[field]
-  const login = load(KEYS.login)
-  form.username.value = login.username ?? served.username ?? ''
+  // Only the login saved for the broker shown: a link naming another broker never gets it.
+  const login = loginFor(load(KEYS.login), raw.broker)
+  form.username.value = login.username ?? servedUsername(raw.broker)
   form.password.value = login.password ?? ''
   showErrors(errors)
   if (!$('settings').open) $('settings').showModal()
+}
+
+/** The board server's username, for its own broker only. */
+const servedUsername = (broker) => (broker === served.broker && served.username) || ''
+
+/** A staff link naming another broker: Settings shows it with its host; nothing connects until Save. */
+function confirmLink (raw, broker) {
+  let host = broker
+  try {
+    host = new URL(broker).host || broker
+  } catch {}
+  const text = `This link moves this screen to another broker: ${host}. Save and connect only if it is your restaurant's; the login saved on this screen is not sent to it.`
+  setState('confirm', 'alert', text)
+  linkPending = true
+  openSettings(raw, { ...checkSettings(raw, idOf, hasId).errors, broker: text })
 }
 
 function apply (raw) {
@@ -122,8 +139,8 @@ async function connect () {
   buildTiles()
   const { broker } = settings
   setState('connecting', 'info', `Connecting to ${broker}…`)
-  const login = load(KEYS.login)
-  const username = login.username || served.username
+  const login = loginFor(load(KEYS.login), broker)
+  const username = login.username || servedUsername(broker)
   const credentials = username ? { username, password: login.password ?? '' } : {}
   screenId ??= clientId()
   const id = await screenId
@@ -377,12 +394,25 @@ const params = new URLSearchParams(location.search)
 $('sound').addEventListener('click', toggleSound)
 $('settings-open').addEventListener('click', () => openSettings(resolveRaw(new URLSearchParams(), load(KEYS.settings), served)))
 $('settings-cancel').addEventListener('click', () => $('settings').close())
+$('settings').addEventListener('close', () => {
+  if (!linkPending) return
+  linkPending = false // the link was not saved: the screen stays on its broker and forgets the link
+  history.replaceState(null, '', location.pathname)
+  apply(resolveRaw(new URLSearchParams(), load(KEYS.settings), served))
+})
+// The password shown belongs to its broker: a different broker typed in empties it, so it goes nowhere else.
+$('f-broker').addEventListener('input', (e) => {
+  const { form } = e.currentTarget
+  const login = load(KEYS.login)
+  if (form.password.value === login.password && form.broker.value.trim() !== login.broker) form.password.value = ''
+})
 $('settings-form').addEventListener('submit', (e) => {
   e.preventDefault() // the dialog stays open while a field is wrong
   const form = e.currentTarget
   const raw = Object.fromEntries(FIELDS.map((field) => [field, form[field].value.trim()]))
-  save(KEYS.login, { username: form.username.value.trim(), password: form.password.value })
+  save(KEYS.login, { broker: raw.broker, username: form.username.value.trim(), password: form.password.value })
   if (apply(raw)) {
+    linkPending = false
     save(KEYS.settings, raw)
     $('settings').close()
     // Drop URL parameters so they no longer override what was just saved.
@@ -393,7 +423,15 @@ $('settings-form').addEventListener('submit', (e) => {
 setInterval(tick, 1000)
 fetch('defaults.json').then((r) => r.ok ? r.json() : {}).catch(() => ({})).then((defaults) => {
   served = defaults && typeof defaults === 'object' ? defaults : {}
-  const raw = resolveRaw(params, load(KEYS.settings), served)
+  const stored = load(KEYS.settings)
+  const login = load(KEYS.login)
+  // A login saved before logins named their broker belongs to the broker this screen used.
+  if (login.password !== undefined && login.broker === undefined) {
+    save(KEYS.login, { ...login, broker: resolveRaw(new URLSearchParams(), stored, served).broker })
+  }
+  const raw = resolveRaw(params, stored, served)
+  const other = linkedBroker(params, stored, served)
+  if (other) return confirmLink(raw, other)
   // A staff link is remembered, so it only has to be opened once.
   if (FIELDS.some((f) => params.has(f)) || params.has('topic')) save(KEYS.settings, raw)
   apply(raw)

@@ -2,7 +2,7 @@
 // Builds the staff board into a static folder (index.html + app.js + board.css) and optionally serves it.
 //   npm run board                      build into dist/board and serve on http://127.0.0.1:8080
 //   npm run board -- --build-only      just build (host the folder anywhere: GitHub Pages, any web server)
-//   npm run board -- --port 0 --host 0.0.0.0 --out DIR
+//   npm run board -- --port 0 --host 0.0.0.0 --out DIR   (serves the board's files only, whatever else DIR holds)
 //   npm run board -- --broker-dir D    serve to the LAN (all addresses unless --host), settings prefilled
 //                                      from D/board.json (written by `npm run broker -- init --dir D`)
 import { readFileSync } from 'node:fs'
@@ -20,13 +20,14 @@ import { topicTemplates } from './topics.js'
 const BOARD_DIR = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(BOARD_DIR, '..')
 const STATIC_FILES = ['index.html', 'board.css']
+// Everything the server sends from the folder: the board's own files, whatever else --out holds.
+const BOARD_FILES = [...STATIC_FILES, 'app.js', 'app.js.map']
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json',
-  '.json': 'application/json',
-  '.png': 'image/png'
+  '.json': 'application/json'
 }
 
 /**
@@ -80,39 +81,42 @@ export function brokerDefaults (brokerDir) {
   return { broker: json.url, devices: '+', ...(json.username ? { username: json.username } : {}) }
 }
 
-/** Request path -> file under root, or an HTTP status for a request that gets no file. */
-function fileFor (root, req) {
+/**
+ * Request -> the name of the board file it asks for (`/` is index.html; /defaults.json only with
+ * defaults), or an HTTP status: any other name is 404, so nothing else in the folder is ever sent.
+ */
+function fileFor (req, withDefaults) {
   if (req.method !== 'GET' && req.method !== 'HEAD') return 405
   let path
   try {
-    path = decodeURIComponent(new URL(req.url, 'http://x').pathname)
+    path = new URL(req.url, 'http://x').pathname
   } catch {
-    return 400 // `GET /%`: not a valid percent-encoding
+    return 400 // not a path (`GET http://[`)
   }
-  // Only plain names: no way out of root, no hidden files, no backslashes or NULs.
-  if (path.split('/').some((part) => part.startsWith('.')) || /[\\\0]/.test(path)) return 400
-  return join(root, path.endsWith('/') ? `${path}index.html` : path)
+  const name = path === '/' ? 'index.html' : path.slice(1)
+  return BOARD_FILES.includes(name) || (withDefaults && name === 'defaults.json') ? name : 404
 }
 
 /**
- * Serves dir over HTTP (GET and HEAD of its files, no listing), and `defaults` as /defaults.json;
- * resolves with { url, close() } once listening.
+ * Serves the board's files from dir over HTTP (GET and HEAD; no other file, no listing), and
+ * `defaults` as /defaults.json; resolves with { url, close() } once listening.
  */
 export function serveStatic (dir, { port = 8080, host = '127.0.0.1', defaults = null } = {}) {
   const root = resolve(dir)
   const reply = (res, status, text, headers = {}) =>
     res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(text)
   const server = createServer(async (req, res) => {
-    const file = fileFor(root, req)
+    const file = fileFor(req, Boolean(defaults))
     if (file === 405) return reply(res, 405, 'method not allowed', { allow: 'GET, HEAD' })
     if (file === 400) return reply(res, 400, 'bad request')
+    if (file === 404) return reply(res, 404, 'not found')
     let body
-    if (defaults && file === join(root, 'defaults.json')) body = Buffer.from(JSON.stringify(defaults))
+    if (file === 'defaults.json') body = Buffer.from(JSON.stringify(defaults))
     else {
       try {
-        body = await readFile(file)
+        body = await readFile(join(root, file))
       } catch {
-        return reply(res, 404, 'not found') // also a directory: nothing is listed
+        return reply(res, 404, 'not found') // not built (yet)
       }
     }
     // no-cache: a reloaded screen always gets the current build.

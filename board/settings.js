@@ -47,6 +47,23 @@ export function resolveRaw (params, stored = {}, served = {}) {
   return raw
 }
 
+/**
+ * The saved login ({ broker, username, password }) if it was saved for `broker`, else none: a login is
+ * bound to the broker it was saved for and never sent to another, whatever a link names.
+ */
+export const loginFor = (login, broker) => (login.broker === broker ? login : {})
+
+/**
+ * The broker a staff link would move this screen to, or null: a link naming a broker other than the
+ * one the screen uses (remembered, or the board server's) moves it only when staff confirm. A new
+ * screen on a static host uses no broker yet: its link needs no confirmation.
+ */
+export function linkedBroker (params, stored = {}, served = {}) {
+  if (!params.has('broker') || (!stored.broker && !served.broker)) return null
+  const linked = resolveRaw(params, stored, served).broker
+  return linked === resolveRaw(new URLSearchParams(), stored, served).broker ? null : linked
+}
+
 /** { settings, errors }: errors has one line per wrong field, naming the fix. */
 export function checkSettings (raw, idOf, templateHasId = true) {
   const errors = {}

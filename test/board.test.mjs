@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import net from 'node:net'
@@ -23,7 +23,7 @@ import { own } from '../host/children.mjs'
 import { startStaffView } from '../host/sim/staff.mjs'
 import { batteryLevel, parseVolts, percent } from '../board/battery.js'
 import { CallBoard, formatWait, parseState, tileLabel } from '../board/model.js'
-import { checkSettings, DEFAULT_BROKER, parseDevices, parseTables, resolveRaw } from '../board/settings.js'
+import { checkSettings, DEFAULT_BROKER, linkedBroker, loginFor, parseDevices, parseTables, resolveRaw } from '../board/settings.js'
 import { callMatcher, Staff } from '../board/staff.js'
 import { subscriptions, topicMatcher, topicTemplates } from '../board/topics.js'
 import { brokerDefaults, buildBoard, serveStatic } from '../board/serve.mjs'
@@ -88,6 +88,19 @@ describe('board model', () => {
     assert.match(checkSettings({ ...raw, broker: DEFAULT_BROKER, devices: '+' }, idOf).errors.devices, /strangers' devices on the public broker/)
     assert.deepEqual(checkSettings({ ...raw, broker: 'ws://192.168.1.2:9001', devices: '+' }, idOf).settings.devices, ['+'])
     assert.match(checkSettings({ ...raw, devices: '' }, idOf).errors.devices, /^Devices: enter the id/)
+  })
+
+  test('settings: a saved login is for its broker only; a link naming another broker needs a confirmation', () => {
+    const login = { broker: 'ws://lan:9001', username: 'staff', password: 'pw' }
+    assert.equal(loginFor(login, 'ws://lan:9001'), login)
+    assert.deepEqual(loginFor(login, 'ws://stranger:9001'), {})
+    assert.deepEqual(loginFor({ username: 'staff', password: 'pw' }, 'ws://lan:9001'), {}, 'a login without its broker goes nowhere')
+    const link = (q) => new URLSearchParams(q)
+    assert.equal(linkedBroker(link('broker=ws://stranger:9001'), { broker: 'ws://lan:9001' }), 'ws://stranger:9001')
+    assert.equal(linkedBroker(link('broker=ws://stranger:9001'), {}, { broker: 'ws://lan:9001' }), 'ws://stranger:9001', 'the board server\'s broker')
+    assert.equal(linkedBroker(link('broker=ws://lan:9001&devices=%2B'), { broker: 'ws://lan:9001' }), null, 'the same broker')
+    assert.equal(linkedBroker(link('devices=1a2b3c4d'), { broker: 'ws://lan:9001' }), null, 'no broker in the link')
+    assert.equal(linkedBroker(link('broker=ws://lan:9001'), {}, {}), null, 'a new screen on a static host')
   })
 
   test('table state: a plausible press time counts, else "at least" from when it was seen', () => {
@@ -310,11 +323,10 @@ describe('board server', () => {
     if (outDir) await rm(outDir, { recursive: true, force: true })
   })
 
-  test('malformed and escaping paths get 400, other methods 405, no listing; the page is served after each', async () => {
-    // (The URL parser itself resolves /%2e%2e/ inside the root: a 404.)
-    assert.equal((await request(site.url, '/%2e%2e/%2e%2e/etc/passwd')).status, 404)
-    for (const path of ['/%', '/%zz', '/..%2f..%2fetc/passwd', '/.hidden', '/a%00b']) {
-      assert.equal((await request(site.url, path)).status, 400, path)
+  test('only the board\'s own files: any other path 404 (malformed and escaping ones too), other methods 405, no listing; the page is served after each', async () => {
+    assert.equal((await request(site.url, 'http://[')).status, 400, 'not a path')
+    for (const path of ['/%2e%2e/%2e%2e/etc/passwd', '/%', '/%zz', '/..%2f..%2fetc/passwd', '/.hidden', '/a%00b', '/app.js/', '/board?x=1']) {
+      assert.equal((await request(site.url, path)).status, 404, path)
       const page = await request(site.url, '/')
       assert.equal(page.status, 200, `still serving after ${path}`)
       assert.match(page.body, /<title>Table calls<\/title>/)
@@ -325,6 +337,30 @@ describe('board server', () => {
     assert.equal((await request(site.url, '/', 'HEAD')).body, '')
     assert.equal((await request(site.url, '/nothing/')).status, 404, 'a folder is never listed')
     assert.deepEqual(JSON.parse((await request(site.url, '/defaults.json')).body), { broker: 'ws://10.0.0.2:9001', devices: '+', username: 'staff' })
+  })
+
+  test('npm run board -- --out a folder holding secrets (a broker folder): it serves the board\'s files and nothing else', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tablecall-out-'))
+    const secrets = { 'staff.json': '{"password":"staff-secret"}', 'devices.passwd': 'device-1:$7$x', 'mosquitto.conf': 'listener 1883', 'board.json': '{"url":"ws://127.0.0.1:9001"}', 'defaults.json': '{"password":"x"}' }
+    for (const [name, text] of Object.entries(secrets)) writeFileSync(join(dir, name), text)
+    mkdirSync(join(dir, 'devices'))
+    writeFileSync(join(dir, 'devices', 'device-1.json'), '{"mqtt":{"password":"device-secret"}}')
+    const child = own(spawn(process.execPath, ['board/serve.mjs', '--port', '0', '--host', '127.0.0.1', '--out', dir], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    let out = ''
+    child.stdout.on('data', (d) => { out += d })
+    try {
+      await waitUntil(() => /staff board: (\S+)/.test(out), 'the server to listen', 20_000)
+      const url = /staff board: (\S+)/.exec(out)[1]
+      for (const path of ['/', '/index.html', '/app.js', '/app.js.map', '/board.css']) assert.equal((await request(url, path)).status, 200, path)
+      for (const path of [...Object.keys(secrets), 'devices/device-1.json', 'devices/', '%2e%2e/package.json'].map((p) => `/${p}`)) {
+        const { status, body } = await request(url, path)
+        assert.equal(status, 404, path)
+        assert.doesNotMatch(body, /secret|password/, path)
+      }
+    } finally {
+      child.kill()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('--broker-dir: board.json of the broker tool becomes the defaults; a bad one names the fix', () => {
@@ -476,7 +512,8 @@ describe('staff board in headless Chromium', { skip }, () => {
   })
 
   const tile = (page, table) => page.locator(`.tile[data-table="${table}"]`)
-  const waitTile = (page, table, state, timeout = 1000) =>
+  // Seconds of margin: the wait ends when the tile shows; a busy machine (2 cores, other tests) needs more than 1 s.
+  const waitTile = (page, table, state, timeout = 5000) =>
     page.waitForSelector(`.tile[data-table="${table}"][data-state="${state}"]`, { timeout })
   /** A device's press, per the contract: retained state (with the press time when known), then the event. */
   async function press (id, table, pressedAt = Date.now()) {
@@ -760,7 +797,7 @@ describe('staff board in headless Chromium', { skip }, () => {
       await subscribed(page)
       assert.equal(await page.locator('.tile').count(), 6)
       assert.doesNotMatch(page.url(), /s3cret|anna/)
-      assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.login'))), { username: 'anna', password: 's3cret' })
+      assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.login'))), { broker: broker.wsUrl, username: 'anna', password: 's3cret' })
       await page.reload() // remembered
       await subscribed(page)
       await press(id, 2)
@@ -777,6 +814,73 @@ describe('staff board in headless Chromium', { skip }, () => {
       assert.equal(await lan.inputValue('#f-username'), 'staff')
     } finally {
       await served.close()
+    }
+  })
+
+  test('a saved login is bound to its broker: a link naming another broker shows its host, asks, and never gets the login', async () => {
+    // Both brokers accept anyone and record each CONNECT's login.
+    const record = (aedes, logins) => {
+      aedes.authenticate = (client, username, password, done) => {
+        logins.push({ username, password: password === undefined ? undefined : String(password) })
+        done(null, true)
+      }
+    }
+    const stranger = await startBroker({ port: 0, host: '127.0.0.1', ws: true })
+    const [ours, theirs] = [[], []]
+    const open = broker.aedes.authenticate
+    record(broker.aedes, ours)
+    record(stranger.aedes, theirs)
+    try {
+      const id = newId()
+      const page = await (await newContext()).newPage()
+      watch(page)
+      await page.goto(boardUrl([id])) // a new screen: its first link sets it up at once
+      await subscribed(page)
+      await page.click('#settings-open')
+      await page.fill('#f-username', 'staff')
+      await page.fill('#f-password', 's3cret')
+      await page.click('#settings-form [type=submit]')
+      await subscribed(page)
+      assert.deepEqual(ours.at(-1), { username: 'staff', password: 's3cret' })
+      await page.click('#settings-open') // typing another broker empties the saved password
+      assert.equal(await page.inputValue('#f-password'), 's3cret')
+      await page.fill('#f-broker', stranger.wsUrl)
+      assert.equal(await page.inputValue('#f-password'), '')
+      await page.click('#settings-cancel')
+      // A login saved before logins named their broker: bound to the broker this screen uses.
+      await page.evaluate(() => localStorage.setItem('tablecall.board.login', JSON.stringify({ username: 'staff', password: 's3cret' })))
+      await page.reload()
+      await subscribed(page)
+      assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.login'))), { broker: broker.wsUrl, username: 'staff', password: 's3cret' })
+      assert.deepEqual(ours.at(-1), { username: 'staff', password: 's3cret' })
+
+      const link = boardUrl([id], '', stranger.wsUrl)
+      const host = new URL(stranger.wsUrl).host
+      for (const choice of ['cancel', 'save']) {
+        await page.goto(link)
+        // Whichever comes first: the question, or a connection to the other broker (the leak).
+        await Promise.race([page.waitForSelector('body[data-mqtt="confirm"]', { state: 'attached', timeout: 5000 }),
+          waitUntil(() => theirs.length, 'a connection to the other broker', 5000)])
+        assert.deepEqual(theirs, [], 'nothing connects before staff decide')
+        await page.waitForSelector('#settings[open]', { timeout: 5000 })
+        assert.match(await page.locator('#banner').innerText(), new RegExp(`another broker: ${host}\\.`))
+        assert.match(await page.textContent('#e-broker'), new RegExp(`another broker: ${host}\\. Save and connect only if it is your restaurant's; the login saved on this screen is not sent to it\\.$`))
+        assert.equal(await page.inputValue('#f-broker'), stranger.wsUrl)
+        assert.equal(await page.inputValue('#f-password'), '')
+        if (choice === 'cancel') {
+          const before = ours.length
+          await page.click('#settings-cancel') // stays on its own broker, with its login; the link is forgotten
+          await subscribed(page)
+          assert.deepEqual(ours.slice(before), [{ username: 'staff', password: 's3cret' }])
+          assert.equal(page.url(), site.url)
+        }
+      }
+      await page.click('#settings-form [type=submit]') // staff confirm the other broker
+      await subscribed(page)
+      assert.deepEqual(theirs, [{ username: undefined, password: undefined }], 'connected there without the saved login')
+    } finally {
+      broker.aedes.authenticate = open
+      await stranger.close()
     }
   })
 

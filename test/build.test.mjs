@@ -2,7 +2,7 @@
 // and embeds exactly the packets mqtt-packet generates.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync, existsSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import vm from 'node:vm'
@@ -120,6 +120,14 @@ test('config: secrets come from the local overlay, then the environment', async 
   assert.equal(fromEnv.config.wifi.ssid, 'FromEnv')
   assert.equal(fromEnv.config.wifi.password, 'passphrase-1')
   assert.equal(fromEnv.config.mqtt.username, 'u')
+})
+
+test('build: the bundle (it holds the WiFi password) is 0600, also where it replaces an older readable copy', async () => {
+  const outPath = join(tmp(), 'tablecall.js')
+  writeFileSync(outPath, 'an older build', { mode: 0o644 })
+  const built = await build({ outPath, env })
+  assert.ok(readFileSync(outPath, 'utf8').includes(env.WIFI_PASSWORD) && built.code.includes(env.WIFI_PASSWORD))
+  assert.equal(statSync(outPath).mode & 0o777, 0o600)
 })
 
 test('build: a bundle over 16 KB names its size and the setting that made it big (100 KB message, 16 buttons)', async () => {

@@ -1,7 +1,7 @@
 // npm run flash against a fake Espruino console on 127.0.0.1 (no hardware), plus the pure parts.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,6 +105,26 @@ test('--dry-run shows the build\'s warnings and still goes on', () =>
     assert.equal(code, 0, stderr)
     assert.match(stderr, /^flash: warning: buttons\[0\]\.pin "D16", buttons\[1\]\.pin "D17": .*PSRAM/m)
     assert.match(stdout, /Wrote what would be sent/)
+  }))
+
+test('--dry-run --overlay with WiFi and MQTT passwords: dist/tablecall.js and dist/tablecall.sent.js hold them and are 0600, also over older readable copies', () =>
+  withTempDir(async (dir) => {
+    const overlay = join(dir, 'device-1.json')
+    const secrets = { wifi: 'wifi-pass-4711', mqtt: 'mqtt-pass-0815' }
+    await writeFile(overlay, JSON.stringify({ wifi: { ssid: 'test-net', password: secrets.wifi }, mqtt: { username: 'device-1', password: secrets.mqtt } }), { mode: 0o600 })
+    const files = ['tablecall.js', 'tablecall.sent.js'].map((f) => join(dir, 'dist', f))
+    await mkdir(join(dir, 'dist'))
+    for (const file of files) {
+      await writeFile(file, 'left by an older version')
+      await chmod(file, 0o644)
+    }
+    const { code, stderr } = await flash(['--dry-run', '--config', join(process.cwd(), 'espruino.config.json'), '--overlay', overlay], { cwd: dir })
+    assert.equal(code, 0, stderr)
+    for (const file of files) {
+      const text = await readFile(file, 'utf8')
+      assert.ok(text.includes(secrets.wifi) && text.includes(secrets.mqtt), `${file} holds both passwords`)
+      assert.equal((await stat(file)).mode & 0o777, 0o600, file)
+    }
   }))
 
 test('espruino -n -o: a module that is not built in is an error, not a download', () =>

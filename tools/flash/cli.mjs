@@ -53,6 +53,13 @@ async function buildFirmware (configPath, overlayPath) {
   }
 }
 
+/** The board's port (--port, flash.port, else the only USB serial port), checked before anything is sent. */
+async function boardPort (args, built) {
+  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
+  await checkSerialPath(port)
+  return port
+}
+
 /** Rough upload time: EspruinoTools pauses 250 ms after each 1 KB Storage.write line (core/serial.js). */
 const uploadSeconds = (bytes) => Math.ceil(2 + (bytes / 1024) * 0.5)
 
@@ -107,8 +114,7 @@ async function main (argv) {
     return
   }
 
-  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
-  await checkSerialPath(port)
+  const port = await boardPort(args, built)
   console.log(`Checking the board on ${port} ...`)
   const info = await probeBoard(port, { tls: built.config?.mqtt?.tls === true })
   const fast = canSendFast(info)
@@ -132,8 +138,7 @@ async function flashKaluma (args, built) {
     console.log(`Kaluma gets ${built.outPath} byte for byte; no board was contacted.`)
     return
   }
-  const port = await choosePort({ cliPort: args.port, configPort: built.config?.flash?.port })
-  await checkSerialPath(port)
+  const port = await boardPort(args, built)
   console.log(`Writing to the Kaluma board on ${port} (about ${kalumaUploadSeconds(built.bytes)} s; keep it plugged in) ...`)
   const out = await uploadKaluma(port, built.outPath, { timeoutSeconds: 10 + 3 * kalumaUploadSeconds(built.bytes) })
   console.log('Saved: every block arrived with a correct checksum; the board runs the firmware now and at every power-up.')

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { readFile } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
 import { FlashError } from './errors.mjs'
+import { writePrivate } from '../build/private-file.mjs'
 import { busyMessage, noDeviceMessage, permissionMessage } from './port.mjs'
 
 const ESPRUINO_CLI = createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js')
@@ -145,6 +146,8 @@ export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {
 
 /** What would be sent, without a board (`espruino -n -o`): module resolution only, no Storage wrapping. */
 export async function dryRun (bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
+  // It holds what the bundle holds (the passwords): created 0600 here, EspruinoTools writes into it.
+  writePrivate(outPath, '')
   const run = await runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, bundlePath], { timeoutMs: timeoutSeconds * 1000 })
   failIfModuleMissing(run.out)
   if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`)
