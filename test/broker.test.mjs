@@ -16,14 +16,13 @@ import { init, BrokerError } from '../tools/broker/init.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
 import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
-import { freePort, listening } from '../host/mosquitto.mjs'
+import { freePort, supervise } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
 import { prelude } from '../bench/espruino.mjs'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
-import { CHROMIUM, skipWithout } from './helpers/tools.mjs'
+import { CHROMIUM, noMosquitto, skipWithout } from './helpers/tools.mjs'
 
-const noMosquitto = skipWithout('mosquitto')
 const CLI = fileURLToPath(new URL('../tools/broker/cli.mjs', import.meta.url))
 const FLASH_CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
 const CONFIG = fileURLToPath(new URL('../espruino.config.json', import.meta.url))
@@ -38,28 +37,8 @@ async function initBroker (options = {}) {
   return { ...result, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** mosquitto as `npm run broker -- start` runs it; stopped by its pid. */
-async function startBroker ({ dir, mqttPort, wsPort }) {
-  const child = own(spawnBroker(dir))
-  const output = []
-  child.stdout.on('data', d => output.push(String(d)))
-  child.stderr.on('data', d => output.push(String(d)))
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise(resolve => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
-  try {
-    await listening(mqttPort, child, output, 5000)
-    await listening(wsPort, child, output, 5000)
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  child.removeAllListeners('exit')
-  return { child, output, stop }
-}
+/** mosquitto as `npm run broker -- start` runs it, supervised. */
+const startBroker = ({ dir, mqttPort, wsPort }) => supervise(spawnBroker(dir), { ports: [mqttPort, wsPort] })
 
 /** Device firmware built the way `npm run flash -- --overlay D/devices/device-N.json` builds it. */
 async function deviceFirmware (overlayPath) {

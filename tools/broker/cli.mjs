@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'node:path'
 import { ConfigError } from '../build/config.mjs'
 import { BrokerError, init, UNIT } from './init.mjs'
 import { hintFor, spawnBroker } from './start.mjs'
+import { NO_MOSQUITTO } from './mosquitto.mjs'
 
 const HELP = `Usage: npm run broker -- <command> --dir D [options]
   init             write (or update) the broker's files in D: mosquitto.conf, passwords, access rules,
@@ -72,7 +73,7 @@ function report (r) {
     `  staff.json  user ${r.staff.username}, password ${MASK} (${r.staff.state}) — the staff type it in on each screen`
   ]
   if (r.certs.length) lines.push(`  made ${r.certs.join(', ')} (server certificate for ${r.host})`)
-  if (!r.mosquitto) lines.push('', 'mosquitto is not installed here (fix: sudo apt-get install -y mosquitto)')
+  if (!r.mosquitto) lines.push('', NO_MOSQUITTO)
   lines.push('', 'Next:',
     `  1. npm run broker -- start --dir ${at('')}    (at boot instead: see ${at(UNIT)} and docs/broker.md)`,
     `  2. for each device: npm run flash -- --overlay ${at('devices/device-1.json')}`,
