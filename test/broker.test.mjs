@@ -12,7 +12,8 @@ import mqtt from 'mqtt'
 import { chromium } from 'playwright-core'
 import { build } from '../build.mjs'
 import { ConfigError } from '../tools/build/config.mjs'
-import { init, BrokerError } from '../tools/broker/init.mjs'
+import { init } from '../tools/broker/init.mjs'
+import { BrokerError } from '../tools/broker/files.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
 import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
@@ -138,6 +139,8 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
       assert.doesNotMatch(line.split(' ')[1], /^\//, line)
     }
     assert.match(conf, /^persistent_client_expiration 7d$/m, 'sessions of screens closed for good are forgotten')
+    // Saved after every change (a power cut loses seconds, not a minute): counted in changes, not seconds.
+    assert.match(conf, /^autosave_on_changes true\nautosave_interval 1$/m)
     assert.match(readFileSync(join(r.dir, '.gitignore'), 'utf8'), /^\*$/m)
     assert.deepEqual(readJson(join(r.dir, 'board.json')), { url: `ws://127.0.0.1:${r.wsPort}`, username: 'staff' })
   })
@@ -232,29 +235,50 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     assert.equal(b.connected, true)
   })
 
-  test('the staff read every device\'s calls and states and clear table states, but cannot fake a call', async () => {
+  test('the staff read every device\'s calls, states and battery and answer calls, but write no state, no call, no one else\'s topic', async () => {
     const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
     const aTable = `tablecall/${A.id}/table/2`
-    await a.subscribeAsync(aTable, { qos: 1 })
-    await a.publishAsync(aTable, 'calling 1795675200000', { qos: 1, retain: true })
+    const aAnswer = `${aTable}/answer`
+    await a.subscribeAsync([aTable, aAnswer], { qos: 1 })
+    await a.publishAsync(aTable, 'calling 7 1795675200000', { qos: 1, retain: true })
     await a.publishAsync(`tablecall/${A.id}/battery`, '3.87', { qos: 1, retain: true })
 
     const staff = await client(staffUrl(r), staffLogin(r))
-    await staff.subscribeAsync(STAFF_TOPICS, { qos: 1 })
-    await arrives(staff, { topic: aTable, payload: 'calling 1795675200000' })
+    await staff.subscribeAsync([...STAFF_TOPICS, 'tablecall/+/table/+/answer'], { qos: 1 })
+    await arrives(staff, { topic: aTable, payload: 'calling 7 1795675200000' })
     await arrives(staff, { topic: `tablecall/${A.id}/battery`, payload: '3.87' })
 
+    // Refused (dropped silently): a fake call, a state (the device's alone), a call as a "device" named
+    // after the staff user. Then the answer, allowed: the device gets it, so the others came first.
     await staff.publishAsync(`tablecall/${A.id}/calls`, 'button 9 is pressed', { qos: 1 })
     await staff.publishAsync(aTable, '', { qos: 1, retain: true })
-    // The device sees the answer; the fake call, published before it, never came.
-    await arrives(a, { topic: aTable, payload: '' })
-    await arrives(staff, { topic: aTable, payload: '' })
-    assert.ok(!staff.received.some(m => m.payload === 'button 9 is pressed'))
+    await staff.publishAsync('tablecall/staff/calls', 'button 1 is pressed', { qos: 1 })
+    await staff.publishAsync('tablecall/staff/table/1', 'calling 1', { qos: 1, retain: true })
+    await staff.publishAsync(aAnswer, '7', { qos: 1, retain: true })
+    const answer = await arrives(a, { topic: aAnswer, payload: '7' })
+    assert.equal(answer.retain, false, 'live, not from an earlier run')
+    assert.deepEqual(a.received.filter(m => m.topic !== aAnswer).map(m => `${m.topic} ${m.payload}`), [`${aTable} calling 7 1795675200000`])
 
+    // A device may read its answers but not write them; the staff see no answer (they write only).
+    await a.publishAsync(aAnswer, '8', { qos: 1, retain: true })
     const later = await client(staffUrl(r), staffLogin(r))
-    await later.subscribeAsync([aTable, `tablecall/${A.id}/battery`], { qos: 1 })
+    await later.subscribeAsync([aTable, `tablecall/${A.id}/battery`, 'tablecall/staff/#'], { qos: 1 })
     await arrives(later, { topic: `tablecall/${A.id}/battery`, payload: '3.87' })
-    assert.ok(!later.received.some(m => m.topic === aTable), 'the cleared state is gone')
+    assert.equal((await arrives(later, { topic: aTable })).payload, 'calling 7 1795675200000', 'the state is still the device\'s')
+    const fresh = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    await fresh.subscribeAsync(aAnswer, { qos: 1 })
+    assert.equal((await arrives(fresh, { topic: aAnswer })).payload, '7', 'the device did not overwrite the answer')
+    assert.deepEqual([...staff.received, ...later.received].filter(m => /answer$|^tablecall\/staff\/|button 9/.test(m.topic + m.payload)), [])
+  })
+
+  test('a device cannot read another\'s answers', async () => {
+    const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await a.subscribeAsync([`tablecall/${B.id}/table/+/answer`, `tablecall/${A.id}/table/+/answer`], { qos: 1 })
+    await staff.publishAsync(`tablecall/${B.id}/table/1/answer`, '3', { qos: 1, retain: true })
+    await staff.publishAsync(`tablecall/${A.id}/table/1/answer`, '4', { qos: 1, retain: true })
+    await arrives(a, { topic: `tablecall/${A.id}/table/1/answer`, payload: '4' })
+    assert.deepEqual(a.received.filter(m => m.topic.includes(B.id)), [])
   })
 })
 

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { BrokerError } from './init.mjs'
+import { BrokerError } from './files.mjs'
 import { MOSQUITTO, NO_MOSQUITTO } from './mosquitto.mjs'
 
 /**
