@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { createHash, createPublicKey } from 'node:crypto'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +14,7 @@ import { build } from '../build.mjs'
 import { ConfigError } from '../tools/build/config.mjs'
 import { init } from '../tools/broker/init.mjs'
 import { BrokerError } from '../tools/broker/files.mjs'
+import { retire } from '../tools/broker/retire.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
 import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
@@ -434,6 +435,113 @@ function strangerCaBase64 () {
   }
 }
 
+/** npm run broker with these arguments: {code, stdout, stderr}. */
+const runBroker = args => new Promise(resolve => execFile(process.execPath, [CLI, ...args, '--config', CONFIG], { timeout: 60000 },
+  (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })))
+
+/** What the broker holds retained under a device, read with the admin login: {topic: payload}. */
+async function retainedOf (r, id) {
+  const admin = await client(deviceUrl(r), readJson(join(r.dir, 'admin.json')))
+  try {
+    await admin.subscribeAsync(`tablecall/${id}/#`, { qos: 1 })
+    // Published after the SUBACK: it arrives after every retained message of the subscription.
+    await admin.publishAsync(`tablecall/${id}/calls`, 'end of retained', { qos: 1 })
+    await arrives(admin, { topic: `tablecall/${id}/calls`, payload: 'end of retained' })
+    return Object.fromEntries(admin.received.filter(m => m.retain).map(m => [m.topic, m.payload]))
+  } finally {
+    clients.delete(admin)
+    await admin.endAsync(true)
+  }
+}
+
+/** A device as MQTT.js plays it: its will, `online 2`, a call on table 1, its battery; answered by the staff. */
+async function busyDevice (r, d, password) {
+  const status = `tablecall/${d.id}/status`
+  const c = await client(deviceUrl(r), { username: d.id, password, will: { topic: status, payload: 'offline 2', qos: 1, retain: true } })
+  await c.publishAsync(status, 'online 2', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/table/1`, 'calling 5', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/table/2`, 'calling 6', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/battery`, '3.90', { qos: 1, retain: true })
+  const staff = await client(staffUrl(r), staffLogin(r))
+  await staff.publishAsync(`tablecall/${d.id}/table/2/answer`, '6', { qos: 1, retain: true })
+  assert.deepEqual(Object.keys(await retainedOf(r, d.id)).sort(), ['battery', 'status', 'table/1', 'table/2', 'table/2/answer'].map(t => `tablecall/${d.id}/${t}`))
+  return c
+}
+
+describe('a device keeps its login until it is retired', { skip: noMosquitto }, () => {
+  let r, broker, passwords
+  const login = d => ({ username: d.id, password: passwords[d.id] })
+  before(async () => {
+    r = await initBroker({ devices: 3 })
+    passwords = Object.fromEntries(devices(r).map(d => [d.id, d.mqtt.password]))
+    // Finding 1: a device file deleted, as the tool once advised for retiring, and init run again.
+    rmSync(join(r.dir, 'devices', 'device-2.json'))
+    r = { ...r, ...init({ dir: r.dir, configPath: CONFIG }) }
+    broker = await startBroker(r)
+  })
+  after(async () => {
+    await closeClients()
+    await broker?.stop()
+    r?.remove()
+  })
+
+  test('a device file deleted and init run again: no device loses its login, the summary says which file is missing', async () => {
+    assert.deepEqual(r.devices.map(d => [d.file, d.state]), [
+      [join('devices', 'device-1.json'), 'kept'], [join('devices', 'device-2.json'), 'file missing: login kept'], [join('devices', 'device-3.json'), 'kept']])
+    for (const d of r.devices) {
+      const c = await client(deviceUrl(r), login(d))
+      await c.endAsync()
+    }
+  })
+
+  test('--devices only adds: fewer is refused naming retire, more adds new numbers and changes no device', () => {
+    const before = readFileSync(join(r.dir, 'devices.passwd'), 'utf8').split('\n').slice(0, 3)
+    assert.throws(() => init({ dir: r.dir, devices: 2, configPath: CONFIG }), e => e instanceof BrokerError && /nothing was changed .*npm run broker -- retire/.test(e.message))
+    const more = init({ dir: r.dir, devices: 4, configPath: CONFIG })
+    assert.deepEqual(more.devices.map(d => d.state), ['kept', 'file missing: login kept', 'kept', 'new'])
+    assert.equal(more.devices[3].file, join('devices', 'device-4.json'))
+    assert.deepEqual(readFileSync(join(r.dir, 'devices.passwd'), 'utf8').split('\n').slice(0, 3).map(l => l.split(':')[0]), before.map(l => l.split(':')[0]))
+  })
+
+  test('retire FILE, while the device is connected: it is thrown off and refused, what it left is cleared, no other device touched, no password shown', async () => {
+    const [one, , three] = r.devices
+    const other = await busyDevice(r, one, passwords[one.id])
+    const gone = await busyDevice(r, three, passwords[three.id])
+    const closed = new Promise(resolve => gone.once('close', resolve))
+    const { code, stdout, stderr } = await runBroker(['retire', join(r.dir, three.file), '--dir', r.dir])
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, new RegExp(`^Retired device ${three.id} \\(.*device-3\\.json\\):`))
+    assert.match(stdout, /login is removed and the running broker reloaded/)
+    assert.match(stdout, new RegExp(`cleared on the broker: tablecall/${three.id}/status, `))
+    for (const secret of [...Object.values(passwords), readJson(join(r.dir, 'admin.json')).password, staffLogin(r).password]) assert.ok(!stdout.includes(secret) && !stderr.includes(secret))
+    await within(closed, 10000, 'the retired device thrown off')
+    await assert.rejects(client(deviceUrl(r), login(three)), refused)
+    assert.deepEqual(await retainedOf(r, three.id), {}, 'no status (no will either), state, answer or battery left')
+    assert.ok(!existsSync(join(r.dir, three.file)))
+    // The other device: still connected, its topics as they were.
+    await other.publishAsync(`tablecall/${one.id}/calls`, 'button 1 is pressed', { qos: 1 })
+    assert.equal(Object.keys(await retainedOf(r, one.id)).length, 5)
+  })
+
+  test('retire ID of a device gone offline: its retained "offline" (the will) is cleared too; retire again clears again', async () => {
+    const [, two] = r.devices
+    const c = await busyDevice(r, two, passwords[two.id])
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await staff.subscribeAsync(`tablecall/${two.id}/status`, { qos: 1 })
+    c.stream.destroy() // the power goes: the broker publishes the will
+    await arrives(staff, { topic: `tablecall/${two.id}/status`, payload: 'offline 2' })
+    const done = await retire({ dir: r.dir, device: two.id, configPath: CONFIG })
+    assert.equal(done.again, false)
+    assert.deepEqual(await retainedOf(r, two.id), {})
+    const watcher = await client(staffUrl(r), staffLogin(r))
+    await watcher.subscribeAsync(STAFF_TOPICS, { qos: 1 })
+    assert.ok(!(await retainedOf(r, two.id))[`tablecall/${two.id}/status`])
+    assert.ok(!watcher.received.some(m => m.topic.includes(two.id)), 'a board watching + sees nothing of it')
+    assert.equal((await retire({ dir: r.dir, device: two.id, configPath: CONFIG })).again, true)
+    await assert.rejects(retire({ dir: r.dir, device: '0badbeef', configPath: CONFIG }), e => e instanceof BrokerError && /device 0badbeef is not a device of .*nothing was changed/.test(e.message))
+  })
+})
+
 describe('init', () => {
   const dirs = []
   after(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
@@ -465,6 +573,18 @@ describe('init', () => {
       assert.notEqual(d.mqtt.password, first.devices[i].mqtt.password)
     })
     assert.notEqual(rotated.staff.password, first.staff.password)
+  })
+
+  test('an existing .gitignore in --dir is kept (* added once), and the directory is made private (0700), also one that was there', () => {
+    const dir = fresh()
+    mkdirSync(dir, { mode: 0o755 })
+    chmodSync(dir, 0o755)
+    writeFileSync(join(dir, '.gitignore'), 'notes.txt')
+    init({ dir, host: '10.0.0.2', configPath: CONFIG })
+    init({ dir, host: '10.0.0.2', configPath: CONFIG })
+    assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'notes.txt\n# added by npm run broker -- init: nothing here belongs in git\n*\n')
+    assert.equal(statSync(dir).mode & 0o777, 0o700)
+    for (const file of ['admin.json', 'staff.json', 'devices.passwd', 'staff.passwd', 'devices/device-1.json']) assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file)
   })
 
   test('re-running remembers the host and --tls; fewer devices than made is refused, losing nothing', () => {
