@@ -305,6 +305,29 @@ describe('a broker made by init, restarted', { skip: noMosquitto }, () => {
     await staff.subscribeAsync(table, { qos: 1 })
     assert.equal((await arrives(staff, { topic: table })).payload, 'calling')
   })
+
+  test('a call and an answer survive kill -9 of the broker (saved after every change, not every minute)', async () => {
+    const [A] = devices(r)
+    const table = `tablecall/${A.id}/table/4`
+    broker ??= await startBroker(r)
+    const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await a.publishAsync(table, 'calling 12', { qos: 1, retain: true })
+    await staff.publishAsync(`${table}/answer`, '11', { qos: 1, retain: true })
+    // mosquitto saves after the loop pass that handled a change: one more round trip on each link
+    // (each PUBACK comes from a later pass) and both changes are on disk.
+    await a.publishAsync(`tablecall/${A.id}/calls`, 'button 4 is pressed', { qos: 1 })
+    await staff.publishAsync(`${table}/answer`, '11', { qos: 1, retain: true })
+    const killed = new Promise(resolve => broker.child.once('exit', resolve))
+    broker.child.kill('SIGKILL')
+    await killed
+    await closeClients()
+    broker = await startBroker(r)
+    const fresh = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    await fresh.subscribeAsync([table, `${table}/answer`], { qos: 1 })
+    assert.equal((await arrives(fresh, { topic: table })).payload, 'calling 12')
+    assert.equal((await arrives(fresh, { topic: `${table}/answer` })).payload, '11')
+  })
 })
 
 describe('a broker made by init --tls', { skip: noMosquitto }, () => {
