@@ -1,11 +1,12 @@
-// Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
-// (optionally with a password file), stopped by its own pid, and killed with the process that started it.
+// Debian's mosquitto for tests: `supervise` starts, waits for and stops any mosquitto a test spawns
+// (this file's own, npm run broker's); `startMosquitto` is a second real broker on 127.0.0.1 with a
+// generated config (optionally with a password file).
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
-import { MOSQUITTO } from '../tools/broker/mosquitto.mjs'
+import { MOSQUITTO, NO_MOSQUITTO } from '../tools/broker/mosquitto.mjs'
 import { passwordFile } from '../tools/broker/passwords.mjs'
 import { own } from './children.mjs'
 
@@ -21,7 +22,7 @@ export function freePort () {
 }
 
 // Resolves once the broker accepts TCP connections, or rejects with what it printed.
-export function listening (port, child, output, timeoutMs) {
+function listening (port, child, output, timeoutMs) {
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + timeoutMs
     const fail = why => reject(new Error(`mosquitto did not start (${why}): ${output.join('').trim()}`))
@@ -35,8 +36,10 @@ export function listening (port, child, output, timeoutMs) {
         resolve()
       })
       s.once('error', () => {
-        if (Date.now() > deadline) fail(`no listener on ${port} within ${timeoutMs} ms`)
-        else setTimeout(attempt, 20)
+        if (Date.now() > deadline) {
+          child.off('exit', exited)
+          fail(`no listener on ${port} within ${timeoutMs} ms`)
+        } else setTimeout(attempt, 20)
       })
     }
     attempt()
@@ -44,11 +47,41 @@ export function listening (port, child, output, timeoutMs) {
 }
 
 /**
+ * Supervises a mosquitto just spawned with its output piped: owns it (it dies with this process),
+ * keeps its output, and resolves once every port in `ports` accepts connections on 127.0.0.1. One
+ * that exits first or does not listen within timeoutMs (seconds of margin: a busy machine) is
+ * stopped, and the error carries what it printed.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {{ports: number[], timeoutMs?: number}} options
+ * @returns {Promise<{child: import('node:child_process').ChildProcess, output: string[], stop(): Promise<void>}>}
+ */
+export async function supervise (child, { ports, timeoutMs = 10000 }) {
+  own(child)
+  const output = []
+  child.stdout.on('data', d => output.push(String(d)))
+  child.stderr.on('data', d => output.push(String(d)))
+  const stop = async () => {
+    // Also when it already died (a signal leaves exitCode null), or 'exit' would never come.
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise(resolve => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    await exited
+  }
+  try {
+    for (const port of ports) await listening(port, child, output, timeoutMs)
+  } catch (err) {
+    await stop() // one that started but never listened must not linger
+    throw err
+  }
+  return { child, output, stop }
+}
+
+/**
  * @param {{users?: {[name: string]: string}}} options users: a password file is generated and anonymous clients refused
  * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>}>}
  */
 export async function startMosquitto ({ users } = {}) {
-  if (!MOSQUITTO) throw new Error('mosquitto is not installed (fix: apt-get install -y mosquitto)')
+  if (!MOSQUITTO) throw new Error(NO_MOSQUITTO)
   const dir = mkdtempSync(join(tmpdir(), 'tablecall-mosquitto-'))
   // Started as root, mosquitto drops to its own user, which must be able to read these files.
   chmodSync(dir, 0o755)
@@ -63,34 +96,21 @@ export async function startMosquitto ({ users } = {}) {
   const conf = join(dir, 'mosquitto.conf')
   writeFileSync(conf, lines.join('\n') + '\n')
 
-  let child = null
+  let running = null
   const broker = {
     port,
     url: `mqtt://127.0.0.1:${port}`,
     /** The running mosquitto's process id (undefined while stopped). */
     get pid () {
-      return child?.pid
+      return running?.child.pid
     },
     async start () {
-      const output = []
-      child = own(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }))
-      child.stdout.on('data', d => output.push(String(d)))
-      child.stderr.on('data', d => output.push(String(d)))
-      try {
-        await listening(port, child, output, 5000)
-      } catch (err) {
-        await broker.stop() // one that started but never listened must not linger
-        throw err
-      }
+      running = await supervise(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }), { ports: [port] })
     },
     async stop () {
-      const running = child
-      child = null
-      // Also when it already died (a signal leaves exitCode null), or 'exit' would never come.
-      if (!running || running.exitCode !== null || running.signalCode !== null) return
-      const exited = new Promise(resolve => running.once('exit', resolve))
-      running.kill('SIGTERM')
-      await exited
+      const stopping = running
+      running = null
+      await stopping?.stop()
     },
     async close () {
       await broker.stop()

@@ -15,11 +15,10 @@ import mqtt from 'mqtt'
 import { chromium } from 'playwright-core'
 import { startBroker } from '../host/broker.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { freePort, listening, startMosquitto } from '../host/mosquitto.mjs'
+import { freePort, startMosquitto, supervise } from '../host/mosquitto.mjs'
 import { CHROMIUM, skipWithout } from './helpers/tools.mjs'
 import { init } from '../tools/broker/init.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
-import { own } from '../host/children.mjs'
 import { startStaffView } from '../host/sim/staff.mjs'
 import { batteryLevel, parseVolts, percent } from '../board/battery.js'
 import { CallBoard, formatWait, parseState, tileLabel } from '../board/model.js'
@@ -943,15 +942,10 @@ describe('staff board in headless Chromium', { skip }, () => {
       { skip: skipWithout('mosquitto') }, async () => {
         const dir = mkdtempSync(join(tmpdir(), 'tablecall-board-broker-'))
         const r = init({ dir: join(dir, 'broker'), devices: 2, host: '127.0.0.1', bind: '127.0.0.1', tls, mqttPort: await freePort(), wsPort: await freePort(), configPath: 'espruino.config.json' })
-        const mosquitto = own(spawnBroker(r.dir))
-        const output = []
-        mosquitto.stdout.on('data', (d) => output.push(String(d)))
-        mosquitto.stderr.on('data', (d) => output.push(String(d)))
         const clients = []
-        let served
+        let mosquitto, served
         try {
-          await listening(r.mqttPort, mosquitto, output, 5000)
-          await listening(r.wsPort, mosquitto, output, 5000)
+          mosquitto = await supervise(spawnBroker(r.dir), { ports: [r.mqttPort, r.wsPort] })
           served = await serveStatic(outDir, { port: 0, defaults: brokerDefaults(r.dir) })
           // A tablet that trusts the broker's CA (ca.pem installed); Chromium here: certificate errors ignored.
           const page = await (await newContext({ ignoreHTTPSErrors: tls })).newPage()
@@ -985,11 +979,7 @@ describe('staff board in headless Chromium', { skip }, () => {
         } finally {
           for (const c of clients) await c.endAsync(true)
           await served?.close()
-          const exited = new Promise((resolve) => mosquitto.once('exit', resolve))
-          if (mosquitto.exitCode === null && mosquitto.signalCode === null) {
-            mosquitto.kill('SIGTERM')
-            await exited
-          }
+          await mosquitto?.stop()
           rmSync(dir, { recursive: true, force: true })
         }
       })

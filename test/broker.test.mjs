@@ -4,7 +4,7 @@ import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
 import { createHash, createPublicKey } from 'node:crypto'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -12,18 +12,19 @@ import mqtt from 'mqtt'
 import { chromium } from 'playwright-core'
 import { build } from '../build.mjs'
 import { ConfigError } from '../tools/build/config.mjs'
-import { init, BrokerError } from '../tools/broker/init.mjs'
+import { init } from '../tools/broker/init.mjs'
+import { BrokerError } from '../tools/broker/files.mjs'
+import { retire } from '../tools/broker/retire.mjs'
 import { spawnBroker } from '../tools/broker/start.mjs'
 import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
-import { freePort, listening } from '../host/mosquitto.mjs'
+import { freePort, supervise } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
 import { prelude } from '../bench/espruino.mjs'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
-import { CHROMIUM, skipWithout } from './helpers/tools.mjs'
+import { CHROMIUM, noMosquitto, skipWithout } from './helpers/tools.mjs'
 
-const noMosquitto = skipWithout('mosquitto')
 const CLI = fileURLToPath(new URL('../tools/broker/cli.mjs', import.meta.url))
 const FLASH_CLI = fileURLToPath(new URL('../tools/flash/cli.mjs', import.meta.url))
 const CONFIG = fileURLToPath(new URL('../espruino.config.json', import.meta.url))
@@ -38,28 +39,8 @@ async function initBroker (options = {}) {
   return { ...result, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** mosquitto as `npm run broker -- start` runs it; stopped by its pid. */
-async function startBroker ({ dir, mqttPort, wsPort }) {
-  const child = own(spawnBroker(dir))
-  const output = []
-  child.stdout.on('data', d => output.push(String(d)))
-  child.stderr.on('data', d => output.push(String(d)))
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise(resolve => child.once('exit', resolve))
-    child.kill('SIGTERM')
-    await exited
-  }
-  try {
-    await listening(mqttPort, child, output, 5000)
-    await listening(wsPort, child, output, 5000)
-  } catch (err) {
-    await stop()
-    throw err
-  }
-  child.removeAllListeners('exit')
-  return { child, output, stop }
-}
+/** mosquitto as `npm run broker -- start` runs it, supervised. */
+const startBroker = ({ dir, mqttPort, wsPort }) => supervise(spawnBroker(dir), { ports: [mqttPort, wsPort] })
 
 /** Device firmware built the way `npm run flash -- --overlay D/devices/device-N.json` builds it. */
 async function deviceFirmware (overlayPath) {
@@ -159,6 +140,8 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
       assert.doesNotMatch(line.split(' ')[1], /^\//, line)
     }
     assert.match(conf, /^persistent_client_expiration 7d$/m, 'sessions of screens closed for good are forgotten')
+    // Saved after every change (a power cut loses seconds, not a minute): counted in changes, not seconds.
+    assert.match(conf, /^autosave_on_changes true\nautosave_interval 1$/m)
     assert.match(readFileSync(join(r.dir, '.gitignore'), 'utf8'), /^\*$/m)
     assert.deepEqual(readJson(join(r.dir, 'board.json')), { url: `ws://127.0.0.1:${r.wsPort}`, username: 'staff' })
   })
@@ -253,29 +236,50 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     assert.equal(b.connected, true)
   })
 
-  test('the staff read every device\'s calls and states and clear table states, but cannot fake a call', async () => {
+  test('the staff read every device\'s calls, states and battery and answer calls, but write no state, no call, no one else\'s topic', async () => {
     const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
     const aTable = `tablecall/${A.id}/table/2`
-    await a.subscribeAsync(aTable, { qos: 1 })
-    await a.publishAsync(aTable, 'calling 1795675200000', { qos: 1, retain: true })
+    const aAnswer = `${aTable}/answer`
+    await a.subscribeAsync([aTable, aAnswer], { qos: 1 })
+    await a.publishAsync(aTable, 'calling 7 1795675200000', { qos: 1, retain: true })
     await a.publishAsync(`tablecall/${A.id}/battery`, '3.87', { qos: 1, retain: true })
 
     const staff = await client(staffUrl(r), staffLogin(r))
-    await staff.subscribeAsync(STAFF_TOPICS, { qos: 1 })
-    await arrives(staff, { topic: aTable, payload: 'calling 1795675200000' })
+    await staff.subscribeAsync([...STAFF_TOPICS, 'tablecall/+/table/+/answer'], { qos: 1 })
+    await arrives(staff, { topic: aTable, payload: 'calling 7 1795675200000' })
     await arrives(staff, { topic: `tablecall/${A.id}/battery`, payload: '3.87' })
 
+    // Refused (dropped silently): a fake call, a state (the device's alone), a call as a "device" named
+    // after the staff user. Then the answer, allowed: the device gets it, so the others came first.
     await staff.publishAsync(`tablecall/${A.id}/calls`, 'button 9 is pressed', { qos: 1 })
     await staff.publishAsync(aTable, '', { qos: 1, retain: true })
-    // The device sees the answer; the fake call, published before it, never came.
-    await arrives(a, { topic: aTable, payload: '' })
-    await arrives(staff, { topic: aTable, payload: '' })
-    assert.ok(!staff.received.some(m => m.payload === 'button 9 is pressed'))
+    await staff.publishAsync('tablecall/staff/calls', 'button 1 is pressed', { qos: 1 })
+    await staff.publishAsync('tablecall/staff/table/1', 'calling 1', { qos: 1, retain: true })
+    await staff.publishAsync(aAnswer, '7', { qos: 1, retain: true })
+    const answer = await arrives(a, { topic: aAnswer, payload: '7' })
+    assert.equal(answer.retain, false, 'live, not from an earlier run')
+    assert.deepEqual(a.received.filter(m => m.topic !== aAnswer).map(m => `${m.topic} ${m.payload}`), [`${aTable} calling 7 1795675200000`])
 
+    // A device may read its answers but not write them; the staff see no answer (they write only).
+    await a.publishAsync(aAnswer, '8', { qos: 1, retain: true })
     const later = await client(staffUrl(r), staffLogin(r))
-    await later.subscribeAsync([aTable, `tablecall/${A.id}/battery`], { qos: 1 })
+    await later.subscribeAsync([aTable, `tablecall/${A.id}/battery`, 'tablecall/staff/#'], { qos: 1 })
     await arrives(later, { topic: `tablecall/${A.id}/battery`, payload: '3.87' })
-    assert.ok(!later.received.some(m => m.topic === aTable), 'the cleared state is gone')
+    assert.equal((await arrives(later, { topic: aTable })).payload, 'calling 7 1795675200000', 'the state is still the device\'s')
+    const fresh = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    await fresh.subscribeAsync(aAnswer, { qos: 1 })
+    assert.equal((await arrives(fresh, { topic: aAnswer })).payload, '7', 'the device did not overwrite the answer')
+    assert.deepEqual([...staff.received, ...later.received].filter(m => /answer$|^tablecall\/staff\/|button 9/.test(m.topic + m.payload)), [])
+  })
+
+  test('a device cannot read another\'s answers', async () => {
+    const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await a.subscribeAsync([`tablecall/${B.id}/table/+/answer`, `tablecall/${A.id}/table/+/answer`], { qos: 1 })
+    await staff.publishAsync(`tablecall/${B.id}/table/1/answer`, '3', { qos: 1, retain: true })
+    await staff.publishAsync(`tablecall/${A.id}/table/1/answer`, '4', { qos: 1, retain: true })
+    await arrives(a, { topic: `tablecall/${A.id}/table/1/answer`, payload: '4' })
+    assert.deepEqual(a.received.filter(m => m.topic.includes(B.id)), [])
   })
 })
 
@@ -300,6 +304,29 @@ describe('a broker made by init, restarted', { skip: noMosquitto }, () => {
     const staff = await client(staffUrl(r), staffLogin(r))
     await staff.subscribeAsync(table, { qos: 1 })
     assert.equal((await arrives(staff, { topic: table })).payload, 'calling')
+  })
+
+  test('a call and an answer survive kill -9 of the broker (saved after every change, not every minute)', async () => {
+    const [A] = devices(r)
+    const table = `tablecall/${A.id}/table/4`
+    broker ??= await startBroker(r)
+    const a = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await a.publishAsync(table, 'calling 12', { qos: 1, retain: true })
+    await staff.publishAsync(`${table}/answer`, '11', { qos: 1, retain: true })
+    // mosquitto saves after the loop pass that handled a change: one more round trip on each link
+    // (each PUBACK comes from a later pass) and both changes are on disk.
+    await a.publishAsync(`tablecall/${A.id}/calls`, 'button 4 is pressed', { qos: 1 })
+    await staff.publishAsync(`${table}/answer`, '11', { qos: 1, retain: true })
+    const killed = new Promise(resolve => broker.child.once('exit', resolve))
+    broker.child.kill('SIGKILL')
+    await killed
+    await closeClients()
+    broker = await startBroker(r)
+    const fresh = await client(deviceUrl(r), { username: A.id, password: A.mqtt.password })
+    await fresh.subscribeAsync([table, `${table}/answer`], { qos: 1 })
+    assert.equal((await arrives(fresh, { topic: table })).payload, 'calling 12')
+    assert.equal((await arrives(fresh, { topic: `${table}/answer` })).payload, '11')
   })
 })
 
@@ -431,6 +458,114 @@ function strangerCaBase64 () {
   }
 }
 
+/** npm run broker with these arguments: {code, stdout, stderr}. */
+const runBroker = args => new Promise(resolve => execFile(process.execPath, [CLI, ...args, '--config', CONFIG], { timeout: 60000 },
+  (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr })))
+
+/** What the broker holds retained under a device, read with the admin login: {topic: payload}. */
+async function retainedOf (r, id) {
+  const admin = await client(deviceUrl(r), readJson(join(r.dir, 'admin.json')))
+  try {
+    await admin.subscribeAsync(`tablecall/${id}/#`, { qos: 1 })
+    // Published after the SUBACK: it arrives after every retained message of the subscription.
+    await admin.publishAsync(`tablecall/${id}/calls`, 'end of retained', { qos: 1 })
+    await arrives(admin, { topic: `tablecall/${id}/calls`, payload: 'end of retained' })
+    return Object.fromEntries(admin.received.filter(m => m.retain).map(m => [m.topic, m.payload]))
+  } finally {
+    clients.delete(admin)
+    await admin.endAsync(true)
+  }
+}
+
+/** A device as MQTT.js plays it: its will, `online 2`, a call on table 1, its battery; answered by the staff. */
+async function busyDevice (r, d, password) {
+  const status = `tablecall/${d.id}/status`
+  const c = await client(deviceUrl(r), { username: d.id, password, will: { topic: status, payload: 'offline 2', qos: 1, retain: true } })
+  await c.publishAsync(status, 'online 2', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/table/1`, 'calling 5', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/table/2`, 'calling 6', { qos: 1, retain: true })
+  await c.publishAsync(`tablecall/${d.id}/battery`, '3.90', { qos: 1, retain: true })
+  const staff = await client(staffUrl(r), staffLogin(r))
+  await staff.publishAsync(`tablecall/${d.id}/table/2/answer`, '6', { qos: 1, retain: true })
+  assert.deepEqual(Object.keys(await retainedOf(r, d.id)).sort(), ['battery', 'status', 'table/1', 'table/2', 'table/2/answer'].map(t => `tablecall/${d.id}/${t}`))
+  return c
+}
+
+describe('a device keeps its login until it is retired', { skip: noMosquitto }, () => {
+  let r, broker, passwords
+  const login = d => ({ username: d.id, password: passwords[d.id] })
+  before(async () => {
+    r = await initBroker({ devices: 3 })
+    passwords = Object.fromEntries(devices(r).map(d => [d.id, d.mqtt.password]))
+    // Finding 1: a device file deleted, as the tool once advised for retiring, and init run again.
+    rmSync(join(r.dir, 'devices', 'device-2.json'))
+    r = { ...r, ...init({ dir: r.dir, configPath: CONFIG }) }
+    broker = await startBroker(r)
+  })
+  after(async () => {
+    await closeClients()
+    await broker?.stop()
+    r?.remove()
+  })
+
+  test('a device file deleted and init run again: no device loses its login, the summary says which file is missing', async () => {
+    assert.deepEqual(r.devices.map(d => [d.file, d.state]), [
+      [join('devices', 'device-1.json'), 'kept'], [join('devices', 'device-2.json'), 'file missing: login kept'], [join('devices', 'device-3.json'), 'kept']])
+    for (const d of r.devices) {
+      const c = await client(deviceUrl(r), login(d))
+      await c.endAsync()
+    }
+  })
+
+  test('--devices only adds: fewer is refused naming retire, more adds new numbers and changes no device', () => {
+    const before = readFileSync(join(r.dir, 'devices.passwd'), 'utf8').split('\n').slice(0, 3)
+    assert.throws(() => init({ dir: r.dir, devices: 2, configPath: CONFIG }), e => e instanceof BrokerError && /nothing was changed .*npm run broker -- retire/.test(e.message))
+    const more = init({ dir: r.dir, devices: 4, configPath: CONFIG })
+    assert.deepEqual(more.devices.map(d => d.state), ['kept', 'file missing: login kept', 'kept', 'new'])
+    assert.equal(more.devices[3].file, join('devices', 'device-4.json'))
+    assert.deepEqual(readFileSync(join(r.dir, 'devices.passwd'), 'utf8').split('\n').slice(0, 3).map(l => l.split(':')[0]), before.map(l => l.split(':')[0]))
+  })
+
+  test('retire FILE, while the device is connected: it is thrown off and refused, what it left is cleared, no other device touched, no password shown', async () => {
+    const [one, , three] = r.devices
+    const other = await busyDevice(r, one, passwords[one.id])
+    const gone = await busyDevice(r, three, passwords[three.id])
+    const closed = new Promise(resolve => gone.once('close', resolve))
+    const { code, stdout, stderr } = await runBroker(['retire', join(r.dir, three.file), '--dir', r.dir])
+    assert.equal(code, 0, stderr)
+    assert.match(stdout, new RegExp(`^Retired device ${three.id} \\(.*device-3\\.json\\):`))
+    assert.match(stdout, /login is removed and the running broker reloaded/)
+    assert.match(stdout, new RegExp(`cleared on the broker: tablecall/${three.id}/status, `))
+    for (const secret of [...Object.values(passwords), readJson(join(r.dir, 'admin.json')).password, staffLogin(r).password]) assert.ok(!stdout.includes(secret) && !stderr.includes(secret))
+    await within(closed, 10000, 'the retired device thrown off')
+    await assert.rejects(client(deviceUrl(r), login(three)), refused)
+    assert.deepEqual(await retainedOf(r, three.id), {}, 'no status (no will either), state, answer or battery left')
+    assert.ok(!existsSync(join(r.dir, three.file)))
+    // The other device: still connected, its topics as they were.
+    await other.publishAsync(`tablecall/${one.id}/calls`, 'button 1 is pressed', { qos: 1 })
+    assert.equal(Object.keys(await retainedOf(r, one.id)).length, 5)
+  })
+
+  test('retire ID of a device gone offline: its retained "offline" (the will) is cleared too; retire again clears again', async () => {
+    const [, two] = r.devices
+    const c = await busyDevice(r, two, passwords[two.id])
+    const staff = await client(staffUrl(r), staffLogin(r))
+    await staff.subscribeAsync(`tablecall/${two.id}/status`, { qos: 1 })
+    c.stream.destroy() // the power goes: the broker publishes the will
+    await arrives(staff, { topic: `tablecall/${two.id}/status`, payload: 'offline 2' })
+    const done = await retire({ dir: r.dir, device: two.id, configPath: CONFIG })
+    assert.equal(done.again, false)
+    assert.deepEqual(await retainedOf(r, two.id), {})
+    const watcher = await client(staffUrl(r), staffLogin(r))
+    await watcher.subscribeAsync(STAFF_TOPICS, { qos: 1 })
+    await retainedOf(r, two.id) // its end marker reaches the watcher too, after any retained message
+    await arrives(watcher, { topic: `tablecall/${two.id}/calls`, payload: 'end of retained' })
+    assert.deepEqual(watcher.received.filter(m => m.retain && m.topic.includes(two.id)), [], 'a board watching + gets nothing retained of it')
+    assert.equal((await retire({ dir: r.dir, device: two.id, configPath: CONFIG })).again, true)
+    await assert.rejects(retire({ dir: r.dir, device: '0badbeef', configPath: CONFIG }), e => e instanceof BrokerError && /device 0badbeef is not a device of .*nothing was changed/.test(e.message))
+  })
+})
+
 describe('init', () => {
   const dirs = []
   after(() => dirs.forEach(d => rmSync(d, { recursive: true, force: true })))
@@ -462,6 +597,18 @@ describe('init', () => {
       assert.notEqual(d.mqtt.password, first.devices[i].mqtt.password)
     })
     assert.notEqual(rotated.staff.password, first.staff.password)
+  })
+
+  test('an existing .gitignore in --dir is kept (* added once), and the directory is made private (0700), also one that was there', () => {
+    const dir = fresh()
+    mkdirSync(dir, { mode: 0o755 })
+    chmodSync(dir, 0o755)
+    writeFileSync(join(dir, '.gitignore'), 'notes.txt')
+    init({ dir, host: '10.0.0.2', configPath: CONFIG })
+    init({ dir, host: '10.0.0.2', configPath: CONFIG })
+    assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'notes.txt\n# added by npm run broker -- init: nothing here belongs in git\n*\n')
+    assert.equal(statSync(dir).mode & 0o777, 0o700)
+    for (const file of ['admin.json', 'staff.json', 'devices.passwd', 'staff.passwd', 'devices/device-1.json']) assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600, file)
   })
 
   test('re-running remembers the host and --tls; fewer devices than made is refused, losing nothing', () => {

@@ -11,7 +11,6 @@ import { createKalumaDevice } from '../../host/kaluma/runtime.mjs'
 import { fillId } from '../../host/device-id.mjs'
 import { startBroker } from '../../host/broker.mjs'
 import { startMosquitto } from '../../host/mosquitto.mjs'
-import { skipWithout } from './tools.mjs'
 
 export const SERIAL = 'e6614c311b4e6c29'
 // The runtime the firmware suites run on: `npm test` runs them once per runtime (TABLECALL_RUNTIME).
@@ -123,8 +122,7 @@ export function tracker () {
   return { track, running }
 }
 
-// Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
-export const noMosquitto = skipWithout('mosquitto')
+export { noMosquitto } from './tools.mjs'
 export const brokers = {
   aedes: () => startBroker(),
   mosquitto: () => startMosquitto()

@@ -3,11 +3,12 @@
 // Node counts no skipped describe block, so test/run.mjs names each missing tool after the summary.
 import { existsSync } from 'node:fs'
 import { haveMosquitto } from '../../host/mosquitto.mjs'
+import { INSTALL_MOSQUITTO } from '../../tools/broker/mosquitto.mjs'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
 export const TOOLS = [
-  { name: 'mosquitto', present: haveMosquitto(), install: 'apt-get install -y mosquitto', tests: 'every test against mosquitto (firmware, battery, npm run broker)' },
+  { name: 'mosquitto', present: haveMosquitto(), install: INSTALL_MOSQUITTO, tests: 'every test against mosquitto (firmware, battery, npm run broker)' },
   { name: 'chromium', present: existsSync(CHROMIUM), install: 'apt-get install -y chromium', tests: 'the tests in headless Chromium (staff board, broker over wss)' }
 ]
 
@@ -29,3 +30,6 @@ export function notRunLines ({ env = process.env, tools = TOOLS } = {}) {
   const outcome = isCI(env) ? 'so they failed (CI must have it)' : 'and the counts above do not show them as skipped'
   return tools.filter(t => !t.present).map(t => `!! NOT RUN: ${t.tests}: ${t.name} is not installed, ${outcome} (fix: ${t.install})`)
 }
+
+// Skipped on a developer's machine without mosquitto; CI installs it, so there a missing one fails.
+export const noMosquitto = skipWithout('mosquitto')

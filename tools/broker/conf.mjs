@@ -3,7 +3,7 @@
 import { CERT, KEY } from './certs.mjs'
 
 export const PASSWD = { devices: 'devices.passwd', staff: 'staff.passwd' }
-export const ACL = 'acl'
+export const ACL = { devices: 'devices.acl', staff: 'staff.acl' }
 export const DATA = 'data'
 
 /**
@@ -12,7 +12,7 @@ export const DATA = 'data'
 export function mosquittoConf ({ user, bind, mqttPort, wsPort, tls }) {
   const at = port => bind ? `${port} ${bind}` : String(port)
   const secure = tls ? [`certfile ${CERT}`, `keyfile ${KEY}`] : []
-  const access = passwd => ['allow_anonymous false', `password_file ${passwd}`, `acl_file ${ACL}`]
+  const access = who => ['allow_anonymous false', `password_file ${PASSWD[who]}`, `acl_file ${ACL[who]}`]
   return [
     '# tablecall\'s broker, written by `npm run broker -- init`: re-run it to change anything (it keeps',
     '# the passwords unless --rotate), edits here are overwritten.',
@@ -23,10 +23,13 @@ export function mosquittoConf ({ user, bind, mqttPort, wsPort, tls }) {
     '# Started as root, mosquitto switches to this user: the one who ran init and owns these files.',
     `user ${user}`,
     'per_listener_settings true',
-    '# Retained table states (calls waiting for the staff) survive a restart of the broker.',
+    '# Retained states and answers survive a restart of the broker, and a crash or power cut: with',
+    '# autosave_on_changes, autosave_interval counts changes (retained messages, subscriptions, queued',
+    '# messages), so mosquitto saves (and fsyncs) after every one (docs/broker.md: what a power cut can lose).',
     'persistence true',
     `persistence_location ${DATA}`,
-    'autosave_interval 60',
+    'autosave_on_changes true',
+    'autosave_interval 1',
     '# A staff screen closed for good leaves its session (and a queue of calls) behind: forgotten after a',
     '# week. A device away that long starts a new session and publishes its still-calling tables again.',
     'persistent_client_expiration 7d',
@@ -42,13 +45,13 @@ export function mosquittoConf ({ user, bind, mqttPort, wsPort, tls }) {
     `listener ${at(mqttPort)}`,
     ...secure,
     'use_username_as_clientid true',
-    ...access(PASSWD.devices),
+    ...access('devices'),
     '',
     `# The staff screens: MQTT over WebSockets${tls ? ' (wss)' : ''}. Only the staff user logs in here.`,
     `listener ${at(wsPort)}`,
     'protocol websockets',
     ...secure,
-    ...access(PASSWD.staff),
+    ...access('staff'),
     ''
   ].join('\n')
 }

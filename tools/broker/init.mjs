@@ -1,33 +1,23 @@
 // npm run broker -- init: writes everything a restaurant's Linux box needs to run mosquitto as the
 // restaurant's own broker, into one directory D (layout in docs/broker.md). Re-running keeps the
 // credentials (unless rotate) and the CA, and rewrites everything else from the options.
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync, chmodSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync, rmSync } from 'node:fs'
 import { networkInterfaces, userInfo } from 'node:os'
 import { isIP } from 'node:net'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../build/config.mjs'
-import { aclFile, aclProblems } from './acl.mjs'
+import { aclFiles, aclProblems } from './acl.mjs'
 import { ensureCerts, CA } from './certs.mjs'
 import { mosquittoConf, systemdUnit, PASSWD, ACL, DATA } from './conf.mjs'
 import { newId, newPassword, passwordFile } from './passwords.mjs'
 import { MOSQUITTO } from './mosquitto.mjs'
-
-export class BrokerError extends Error {}
+import { BrokerError, DEVICES, SETTINGS, STAFF, ADMIN, ADMIN_USER, readJson, writeSecret, deviceFile, fileNumber, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
 
 const STAFF_USER = 'staff'
-const DEVICES = 'devices'
-const SETTINGS = 'broker.json'
-const STAFF = 'staff.json'
 export const UNIT = 'tablecall-broker.service'
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
 const PORTS = { plain: { mqtt: 1883, ws: 9001 }, tls: { mqtt: 8883, ws: 9443 } }
-
-const readJson = path => existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined
-
-function writeSecret (path, text) {
-  writeFileSync(path, text, { mode: 0o600 })
-  chmodSync(path, 0o600)
-}
+const IGNORE_ALL = '*'
 
 /** The first LAN IPv4 address of this machine, the likely address devices reach it by. */
 function lanAddress () {
@@ -36,15 +26,14 @@ function lanAddress () {
   }
 }
 
-const deviceFile = n => `device-${n}.json`
-
-function existingDevices (dir) {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir)
-    .map(f => /^device-(\d+)\.json$/.exec(f))
-    .filter(Boolean)
-    .map(m => ({ n: Number(m[1]), ...readJson(join(dir, m[0])) }))
-    .sort((a, b) => a.n - b.n)
+// Passwords and keys live in D: keep git from ever taking them, wherever D is, and keep what an
+// existing .gitignore there says.
+function ignoreAll (dir) {
+  const path = join(dir, '.gitignore')
+  const had = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  if (had.split('\n').some(line => line.trim() === IGNORE_ALL)) return
+  const separator = had && !had.endsWith('\n') ? '\n' : ''
+  writeFileSync(path, `${had}${separator}# added by npm run broker -- init: nothing here belongs in git\n${IGNORE_ALL}\n`)
 }
 
 function settingsFor (options, previous = {}) {
@@ -80,43 +69,74 @@ export function init ({ dir, devices, rotate = false, configPath = 'espruino.con
 
   dir = resolve(dir)
   const devicesDir = join(dir, DEVICES)
-  const s = settingsFor(options, readJson(join(dir, SETTINGS)))
-  const had = existingDevices(devicesDir)
+  const previous = readJson(join(dir, SETTINGS)) ?? {}
+  const s = settingsFor(options, previous)
+  const had = knownDevices(dir, previous)
   const count = devices ?? (had.length || 1)
   if (!Number.isInteger(count) || count < 1 || count > 999) throw new BrokerError(`--devices: "${devices}" is not a number of devices (fix: a whole number from 1 to 999)`)
-  if (count < had.length) throw new BrokerError(`--devices: ${count}, but ${devicesDir} has ${had.length} devices; nothing was changed (fix: --devices ${had.length} or more; to retire a device, delete its file there and re-run init)`)
+  if (count < had.length) throw new BrokerError(`--devices: ${count}, but ${devicesDir} has ${had.length} devices; nothing was changed (fix: --devices ${had.length} or more; --devices only adds: to take a device out of service, npm run broker -- retire <its id or file> --dir ${dir})`)
 
-  for (const d of [dir, devicesDir, join(dir, DATA)]) mkdirSync(d, { recursive: true, mode: 0o700 })
-  // Passwords and keys live here: keep git from ever taking them, wherever D is.
-  writeFileSync(join(dir, '.gitignore'), '# written by npm run broker -- init: nothing here belongs in git\n*\n')
+  for (const d of [dir, devicesDir, join(dir, DATA)]) {
+    mkdirSync(d, { recursive: true, mode: 0o700 })
+    chmodSync(d, 0o700) // also a directory that was there before
+  }
+  ignoreAll(dir)
 
   const certs = s.tls ? ensureCerts(dir, s.host) : []
-  const list = []
-  for (let n = 1; n <= count; n++) {
-    const old = had.find(d => d.n === n)
-    const id = old?.id ?? newId()
-    const password = old && !rotate ? old.mqtt.password : newPassword()
-    const overlay = {
-      id,
-      mqtt: { host: s.host, port: s.mqttPort, username: id, password, tls: s.tls, ...(s.tls && { ca: `../${CA}` }) }
-    }
-    writeSecret(join(devicesDir, deviceFile(n)), JSON.stringify(overlay, null, 2) + '\n')
-    list.push({ file: join(DEVICES, deviceFile(n)), id, password, state: !old ? 'new' : rotate ? 'new password' : 'kept' })
+  const retired = previous.retired ?? []
+  // A new device gets a number no device of D ever had: a board's label never names two devices.
+  let last = Math.max(0, ...[...had, ...retired].map(d => fileNumber(d.file)).filter(Number.isFinite))
+  const taken = new Set([...had, ...retired].map(d => d.id))
+  const fresh = () => {
+    let id
+    do id = newId(); while (taken.has(id))
+    taken.add(id)
+    return id
   }
-  const oldStaff = readJson(join(dir, STAFF))
-  const staff = { username: STAFF_USER, password: oldStaff && !rotate ? oldStaff.password : newPassword() }
-  writeSecret(join(dir, STAFF), JSON.stringify(staff, null, 2) + '\n')
+  const list = had.map(d => {
+    if (d.password === undefined && !rotate) return { ...d, state: d.login ? 'file missing: login kept' : 'file missing, no login' }
+    const state = d.password === undefined ? 'file missing: made again, new password' : rotate ? 'new password' : 'kept'
+    const file = d.password === undefined && (!d.file || existsSync(join(devicesDir, d.file))) ? deviceFile(++last) : d.file
+    return { id: d.id, file, password: rotate ? newPassword() : d.password, state }
+  })
+  while (list.length < count) list.push({ id: fresh(), file: deviceFile(++last), password: newPassword(), state: 'new' })
+  for (const d of list) {
+    if (d.password === undefined) continue
+    const overlay = {
+      id: d.id,
+      mqtt: { host: s.host, port: s.mqttPort, username: d.id, password: d.password, tls: s.tls, ...(s.tls && { ca: `../${CA}` }) }
+    }
+    writeSecret(join(devicesDir, d.file), JSON.stringify(overlay, null, 2) + '\n')
+  }
+  const kept = (file, user) => {
+    const old = readJson(join(dir, file))
+    const login = { username: user, password: old && !rotate ? old.password : newPassword() }
+    writeSecret(join(dir, file), JSON.stringify(login, null, 2) + '\n')
+    return { login, state: !old ? 'new' : rotate ? 'new password' : 'kept' }
+  }
+  const staff = kept(STAFF, STAFF_USER)
+  const admin = kept(ADMIN, ADMIN_USER)
 
-  writeSecret(join(dir, PASSWD.devices), passwordFile(Object.fromEntries(list.map(d => [d.id, d.password]))))
-  writeSecret(join(dir, PASSWD.staff), passwordFile({ [staff.username]: staff.password }))
-  writeFileSync(join(dir, ACL), aclFile(mqtt, STAFF_USER))
+  writeDeviceLogins(dir, list, admin.login)
+  writeSecret(join(dir, PASSWD.staff), passwordFile({ [STAFF_USER]: staff.login.password }))
+  const acl = aclFiles(mqtt, { staff: STAFF_USER, admin: ADMIN_USER })
+  for (const who of ['devices', 'staff']) writeFileSync(join(dir, ACL[who]), acl[who])
+  rmSync(join(dir, 'acl'), { force: true }) // the single ACL of earlier versions
   const user = userInfo().username
   writeFileSync(join(dir, 'mosquitto.conf'), mosquittoConf({ user, ...s }))
   writeFileSync(join(dir, UNIT), systemdUnit({ user, dir, mosquitto: MOSQUITTO || '/usr/sbin/mosquitto' }))
   const wsHost = isIP(s.host) === 6 ? `[${s.host}]` : s.host
   const board = { url: `${s.tls ? 'wss' : 'ws'}://${wsHost}:${s.wsPort}`, username: STAFF_USER }
   writeFileSync(join(dir, 'board.json'), JSON.stringify(board, null, 2) + '\n')
-  writeFileSync(join(dir, SETTINGS), JSON.stringify(s.stored, null, 2) + '\n')
+  saveSettings(dir, { ...s.stored, devices: list, retired })
 
-  return { dir, ...s, devices: list, staff: { file: STAFF, ...staff, state: !oldStaff ? 'new' : rotate ? 'new password' : 'kept' }, board, certs, mosquitto: MOSQUITTO }
+  return {
+    dir,
+    ...s,
+    devices: list.map(d => ({ ...d, file: d.file && join(DEVICES, d.file) })),
+    staff: { file: STAFF, ...staff.login, state: staff.state },
+    board,
+    certs,
+    mosquitto: MOSQUITTO
+  }
 }

@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { BrokerError } from './init.mjs'
-import { MOSQUITTO } from './mosquitto.mjs'
+import { BrokerError } from './files.mjs'
+import { MOSQUITTO, NO_MOSQUITTO } from './mosquitto.mjs'
 
 /**
  * @param {string} dir the directory init wrote
@@ -11,7 +11,7 @@ import { MOSQUITTO } from './mosquitto.mjs'
  */
 export function spawnBroker (dir) {
   dir = resolve(dir)
-  if (!MOSQUITTO) throw new BrokerError('mosquitto is not installed (fix: sudo apt-get install -y mosquitto)')
+  if (!MOSQUITTO) throw new BrokerError(NO_MOSQUITTO)
   if (!existsSync(join(dir, 'mosquitto.conf'))) throw new BrokerError(`--dir: ${dir} has no mosquitto.conf (fix: npm run broker -- init --dir ${dir} first)`)
   return spawn(MOSQUITTO, ['-c', 'mosquitto.conf'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
 }
