@@ -29,7 +29,8 @@ import { subscriptions, topicMatcher, topicTemplates } from '../board/topics.js'
 import { brokerDefaults, buildBoard, serveStatic } from '../board/serve.mjs'
 import { boot, connected, firmware, logged, tap, until } from './helpers/firmware.mjs'
 
-const TEMPLATES = topicTemplates({ topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery' })
+const MQTT = { topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery', answerTopic: 'tablecall/{id}/table/{n}/answer' }
+const TEMPLATES = topicTemplates(MQTT)
 const NOW = Date.UTC(2025, 5, 1, 19, 30)
 // The README's picture is refreshed on request (UPDATE_SCREENSHOT=1 npm test), so test runs leave the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT ? new URL('../docs/board.png', import.meta.url).pathname : join(mkdtempSync(join(tmpdir(), 'tablecall-board-')), 'board.png')
@@ -38,7 +39,8 @@ const topicsOf = (id) => ({
   event: `tablecall/${id}/calls`,
   status: `tablecall/${id}/status`,
   battery: `tablecall/${id}/battery`,
-  table: (n) => `tablecall/${id}/table/${n}`
+  table: (n) => `tablecall/${id}/table/${n}`,
+  answer: (n) => `tablecall/${id}/table/${n}/answer`
 })
 
 describe('board model', () => {
@@ -56,7 +58,7 @@ describe('board model', () => {
     assert.equal(batteryLevel(3.29), 'critical')
   })
 
-  test('topics: filters per device or + for all; received topics name kind, device and table', () => {
+  test('topics: filters per device or + for all (never the answer topics); received topics name kind, device and table', () => {
     assert.deepEqual(subscriptions(TEMPLATES, ['1a2b3c4d']),
       ['tablecall/1a2b3c4d/calls', 'tablecall/1a2b3c4d/status', 'tablecall/1a2b3c4d/table/+', 'tablecall/1a2b3c4d/battery'])
     assert.equal(subscriptions(TEMPLATES, ['+'])[2], 'tablecall/+/table/+')
@@ -64,7 +66,7 @@ describe('board model', () => {
     assert.deepEqual(match('tablecall/1a2b3c4d/table/12'), { kind: 'table', device: '1a2b3c4d', table: 12 })
     assert.deepEqual(match('tablecall/1a2b3c4d/battery'), { kind: 'battery', device: '1a2b3c4d' })
     for (const other of ['tablecall/1A2B3C4D/calls', 'tablecall/1a2b3c4/calls', 'tablecall/1a2b3c4d/table/0',
-      'tablecall/1a2b3c4d/table/10000', 'tablecall/1a2b3c4d/table/x', 'tablecall/1a2b3c4d/table/3/ack']) {
+      'tablecall/1a2b3c4d/table/10000', 'tablecall/1a2b3c4d/table/x', 'tablecall/1a2b3c4d/table/3/ack', 'tablecall/1a2b3c4d/table/3/answer']) {
       assert.equal(match(other), null, other)
     }
   })
@@ -90,38 +92,127 @@ describe('board model', () => {
     assert.match(checkSettings({ ...raw, devices: '' }, idOf).errors.devices, /^Devices: enter the id/)
   })
 
-  test('table state: a plausible press time counts, else "at least" from when it was seen', () => {
-    assert.deepEqual(parseState('', NOW), { clear: true })
-    assert.deepEqual(parseState('calling', NOW), { pressedAt: null })
-    assert.deepEqual(parseState(`calling ${NOW - 5000}`, NOW), { pressedAt: NOW - 5000 })
-    assert.deepEqual(parseState(`calling ${NOW + 30_000}`, NOW), { pressedAt: NOW }, 'a little clock skew')
-    assert.deepEqual(parseState(`calling ${NOW + 3_600_000}`, NOW), { pressedAt: null }, 'the future')
-    assert.deepEqual(parseState('calling 1600000000000', NOW), { pressedAt: null }, 'before 2024: no real clock')
-    for (const bad of ['calling ', 'calling 12', 'Calling', 'calling 1795675200000 x', '<img>']) assert.equal(parseState(bad, NOW), null, bad)
+  test('table state: `calling <call>` with a plausible press time counts, else "at least" from when it was seen', () => {
+    assert.deepEqual(parseState('', NOW), { idle: true })
+    assert.deepEqual(parseState('calling 7', NOW), { call: 7, pressedAt: null })
+    assert.deepEqual(parseState(`calling 7 ${NOW - 5000}`, NOW), { call: 7, pressedAt: NOW - 5000 })
+    assert.deepEqual(parseState(`calling 999999999999999 ${NOW + 30_000}`, NOW), { call: 999999999999999, pressedAt: NOW }, 'a little clock skew; 15 digits')
+    assert.deepEqual(parseState(`calling 7 ${NOW + 3_600_000}`, NOW), { call: 7, pressedAt: null }, 'the future')
+    assert.deepEqual(parseState('calling 7 1600000000000', NOW), { call: 7, pressedAt: null }, 'before 2024: no real clock')
+    for (const bad of ['calling', 'calling ', 'calling 07', 'calling 0', 'calling 1000000000000000', 'calling 7 12', 'Calling 7',
+      'calling 7 1795675200000 x', 'calling -7', 'calling 7  1795675200000', '<img>']) assert.equal(parseState(bad, NOW), null, bad)
 
     const board = new CallBoard({ tables: [1, 2, 3] })
-    assert.equal(board.state('a', 2, 'calling', NOW), 'new')
+    assert.equal(board.state('a', 2, 'calling 4', NOW), 'new')
     assert.equal(board.tile(2, NOW + 5000, 120_000).atLeast, true)
-    assert.equal(board.state('a', 2, `calling ${NOW - 60_000}`, NOW + 5000), 'update', 'the device\'s time replaces "at least"')
+    assert.equal(board.state('a', 2, `calling 4 ${NOW - 60_000}`, NOW + 5000), 'update', 'the device\'s time replaces "at least"')
     assert.deepEqual(board.tile(2, NOW + 5000, 120_000),
       { table: 2, state: 'calling', waitMs: 65_000, atLeast: false, count: 1, overdue: false, longest: false, newest: false, conflict: null })
     assert.equal(board.state('a', 2, '', NOW), 'cleared')
-    assert.equal(board.state('a', 2, '', NOW), null, 'a clear of an idle table changes nothing')
-    assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the answered call\'s event (a resend) does not bring it back')
-    assert.equal(board.event('b', 2, NOW), 'new', 'a device without table states: its events are the calls')
-    assert.equal(board.state('a', 3, `calling ${NOW}`, NOW), 'new')
+    assert.equal(board.state('a', 2, '', NOW), null, 'an idle state of an idle table changes nothing')
+    assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the ended call\'s event (a resend) does not bring it back')
+    assert.equal(board.state('a', 2, 'calling 4', NOW), null, 'nor does a stale copy of its state: ids only grow')
+    assert.equal(board.event('b', 2, NOW), 'new', 'a device never seen with table states: its events are the calls')
+    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW), 'new')
     assert.equal(board.event('a', 3, NOW), null, 'the event of the same press')
     assert.equal(board.event('a', 3, NOW), 'repeat')
   })
 
+  test('a call has an identity: the answer names it, the tile waits for the device; older ids change nothing, a newer one is a new call', () => {
+    const board = new CallBoard({ tables: [1, 2] })
+    assert.deepEqual(board.answer(1), [], 'an idle table: nothing to answer')
+    board.state('a', 1, `calling 5 ${NOW}`, NOW)
+    assert.deepEqual(board.answer(1), [{ device: 'a', call: 5 }])
+    assert.deepEqual(board.tile(1, NOW, 120_000), { table: 1, state: 'answered', conflict: null })
+    assert.equal(tileLabel(board.tile(1, NOW, 120_000)), 'Table 1, answered, waiting for the table')
+    assert.deepEqual(board.answer(1), [], 'answered once')
+    assert.deepEqual(board.queue(NOW), [], 'not waiting for staff any more')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 1000), null, 'the device republishing its state (a reconnect): still answered')
+    assert.equal(board.event('a', 1, NOW + 1000), null, 'a press the device joins to the answered call')
+    assert.equal(board.state('a', 1, `calling 3 ${NOW}`, NOW + 1000), null, 'an older call\'s state')
+    assert.equal(board.tile(1, NOW, 120_000).state, 'answered')
+    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 2000), 'new', 'the guest called again before the device took the answer')
+    assert.equal(board.tile(1, NOW + 2000, 120_000).state, 'calling')
+    assert.deepEqual(board.answer(1), [{ device: 'a', call: 6 }])
+    assert.equal(board.state('a', 1, '', NOW + 3000), 'cleared')
+    assert.equal(board.tile(1, NOW + 3000, 120_000).state, 'idle')
+    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 4000), null, 'a broker that restored an old save: the ended call stays ended')
+    assert.equal(board.state('a', 1, `calling 7 ${NOW + 5000}`, NOW + 5000), 'new')
+
+    // Two devices set to the same table: each call answered by its own id; the table waits for both.
+    board.state('a', 2, `calling 8 ${NOW}`, NOW)
+    board.state('b', 2, `calling 30 ${NOW + 1000}`, NOW + 1000)
+    assert.deepEqual(board.answer(2), [{ device: 'a', call: 8 }, { device: 'b', call: 30 }])
+    board.state('a', 2, '', NOW + 2000)
+    assert.equal(board.tile(2, NOW + 2000, 120_000).state, 'answered')
+    board.state('b', 2, '', NOW + 2000)
+    assert.equal(board.tile(2, NOW + 2000, 120_000).state, 'idle')
+
+    // A device without table states (old firmware): its call is the event's and ends on this screen.
+    board.event('c', 2, NOW)
+    assert.deepEqual(board.answer(2), [])
+    assert.equal(board.tile(2, NOW, 120_000).state, 'idle')
+  })
+
+  test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {
+    const board = new CallBoard({ tables: [1, 2, 3] })
+    assert.equal(board.status('a', 'online 2'), 'update')
+    assert.equal(board.devices.get('a').status, 'online')
+    assert.equal(board.event('a', 1, NOW), null, 'a resent event of an answered call')
+    assert.equal(board.status('b', 'offline 2'), 'update')
+    assert.equal(board.devices.get('b').status, 'offline')
+    assert.equal(board.event('b', 1, NOW), null)
+    board.state('c', 3, '', NOW)
+    assert.equal(board.event('c', 3, NOW), null, 'an idle state says so too')
+    assert.deepEqual([...board.stateful].sort(), ['a', 'b', 'c'])
+    const reloaded = new CallBoard({ tables: [1, 2, 3], stateful: [...board.stateful] })
+    assert.equal(reloaded.event('a', 1, NOW), null, 'before the retained status arrives: the page kept the list')
+    board.status('a', 'online')
+    assert.equal(board.event('a', 1, NOW), 'new', 'a device back on old firmware: its events are its calls')
+    for (const bad of ['online 3', 'Online', 'online  2', 'online 2 ', '']) assert.equal(board.status('d', bad), null, bad)
+  })
+
+  test('first-seen times belong to one call id: a new call gets its own, an ended call\'s goes, a reload prunes what ended meanwhile', () => {
+    const seen = {}
+    const board = new CallBoard({ tables: [2, 3], seen })
+    board.state('a', 2, 'calling 7', NOW)
+    assert.deepEqual(seen, { 'a/2/7': NOW }, 'kept by the page across reloads')
+    const reloaded = new CallBoard({ tables: [2, 3], seen: { ...seen } })
+    reloaded.state('a', 2, 'calling 7', NOW + 90_000)
+    assert.equal(reloaded.tile(2, NOW + 90_000, 120_000).waitMs, 90_000, 'a reload keeps "at least" from the first sight')
+    board.answer(2)
+    assert.deepEqual(seen, { 'a/2/7': NOW }, 'answered is not ended')
+    board.state('a', 2, '', NOW + 1000)
+    assert.deepEqual(seen, {}, 'gone with the call')
+
+    // The call ended while the screen was closed; hours later a new call on the table.
+    const later = NOW + 3 * 3_600_000
+    const stale = { 'a/2/7': NOW, 'a/3/2': NOW - 5000, 3: NOW, 'x/3/1': 'soon' } // also entries of older pages and hand edits
+    const restored = new CallBoard({ tables: [2, 3], seen: stale })
+    assert.equal(restored.state('a', 2, 'calling 8', later), 'new')
+    assert.equal(restored.tile(2, later + 2000, 120_000).waitMs, 2000, 'its own wait, not the old call\'s')
+    assert.equal(restored.tile(2, later + 2000, 120_000).overdue, false)
+    restored.state('a', 3, 'calling 2', later)
+    restored.prune()
+    assert.deepEqual(stale, { 'a/2/8': later, 'a/3/2': NOW - 5000 }, 'only calls still calling keep theirs')
+    restored.state('a', 2, 'calling 9', later + 1000)
+    assert.deepEqual(Object.keys(stale).sort(), ['a/2/9', 'a/3/2'], 'a newer call replaces the older one\'s')
+    const edited = new CallBoard({ tables: [1], seen: { 'a/1/1': 'x', 'a/1/2': later + 3_600_000 } })
+    edited.state('a', 1, 'calling 1', later)
+    edited.state('a', 1, 'calling 2', later)
+    assert.equal(edited.tile(1, later, 120_000).waitMs, 0, 'a hand-edited or future time is not believed')
+  })
+
   test('three tables at once: newest and longest come from the press times, not the arrival order', () => {
     const board = new CallBoard({ tables: [2, 5, 7] })
-    board.state('a', 5, `calling ${NOW}`, NOW + 3000)
-    board.state('a', 2, `calling ${NOW + 2000}`, NOW + 3000)
-    board.state('a', 7, `calling ${NOW + 1000}`, NOW + 3000)
+    board.state('a', 5, `calling 1 ${NOW}`, NOW + 3000)
+    board.state('a', 2, `calling 2 ${NOW + 2000}`, NOW + 3000)
+    board.state('a', 7, `calling 3 ${NOW + 1000}`, NOW + 3000)
     assert.deepEqual(board.markers(), { newest: 2, longest: 5 })
     board.event('a', 7, NOW + 4000) // a repeated press changes nothing
     assert.deepEqual(board.markers(), { newest: 2, longest: 5 })
+    board.answer(5)
+    assert.deepEqual(board.markers(), { newest: 2, longest: 7 }, 'an answered call is not waiting')
     // Equal times: arrival order decides.
     const same = new CallBoard({ tables: [1, 2, 3] })
     for (const t of [3, 1, 2]) same.event('a', t, NOW)
@@ -132,32 +223,29 @@ describe('board model', () => {
   })
 
   test('events, repeats, unknown tables counted, two devices on one table flagged, reminders', () => {
-    const seen = {}
-    const board = new CallBoard({ tables: [1, 2, 3, 4], devices: ['a', 'b'], seen })
+    const board = new CallBoard({ tables: [1, 2, 3, 4], devices: ['a', 'b'] })
     assert.equal(board.event('a', 3, NOW), 'new')
-    assert.equal(seen[3], NOW, 'kept by the page across reloads')
     assert.equal(board.event('a', 3, NOW + 50_000), 'repeat')
     assert.equal(board.event('a', 99, NOW), null)
-    assert.equal(board.state('a', 99, 'calling', NOW), null)
+    assert.equal(board.state('a', 99, 'calling 1', NOW), null)
     assert.deepEqual(board.ignored, { unknownTable: 2, invalid: 0 })
-    const restored = new CallBoard({ tables: [3], seen })
-    restored.state('a', 3, 'calling', NOW + 90_000)
-    assert.equal(restored.tile(3, NOW + 90_000, 120_000).waitMs, 90_000, 'a reload keeps "at least" from the first sight')
 
     board.event('b', 3, NOW + 1000)
     assert.deepEqual(board.tile(3, NOW, 120_000).conflict, ['a', 'b'])
     assert.equal(tileLabel(board.tile(3, NOW + 61_000, 120_000)),
-      'Table 3, calling, waiting at least 01:01, pressed 3 times, warning: set on 2 devices. Tap to answer.')
-    assert.deepEqual(board.answer(3).sort(), ['a', 'b'], 'the answer clears each device calling it')
-    assert.equal(board.answer(3), null)
+      'Table 3, calling, waiting at least 01:01, pressed 2 times, warning: set on 2 devices. Tap to answer.')
+    assert.deepEqual(board.answer(3), [], 'calls of events end here, no answer to publish')
+    assert.equal(board.tile(3, NOW, 120_000).state, 'idle')
 
-    board.state('a', 1, `calling ${NOW}`, NOW)
+    board.state('a', 1, `calling 1 ${NOW}`, NOW)
     assert.deepEqual(board.dueReminders(NOW + 119_000, 120_000), [])
     assert.equal(board.tile(1, NOW + 119_000, 120_000).overdue, false)
     assert.deepEqual(board.dueReminders(NOW + 120_000, 120_000), [1])
     assert.equal(board.tile(1, NOW + 120_000, 120_000).overdue, true)
     assert.deepEqual(board.dueReminders(NOW + 200_000, 120_000), [], 'once per interval')
     assert.deepEqual(board.dueReminders(NOW + 240_000, 120_000), [1])
+    board.answer(1)
+    assert.deepEqual(board.dueReminders(NOW + 360_000, 120_000), [], 'silent once answered')
     assert.equal(formatWait(75 * 60_000), '75:00')
   })
 
@@ -165,14 +253,18 @@ describe('board model', () => {
     const staff = new Staff({ templates: TEMPLATES, settings: { devices: ['1a2b3c4d'], tables: [1, 2] }, message: 'button {n} is pressed' })
     const got = (topic, text, retain = false) => staff.receive(topic, Buffer.from(text), retain, NOW)
     assert.equal(got('tablecall/1a2b3c4d/calls', 'button 1 is pressed', true), null, 'a retained event')
-    assert.equal(got('tablecall/1a2b3c4d/table/1', `calling ${NOW}${' '.repeat(100)}`), null, 'too long')
-    assert.equal(got('tablecall/99999999/table/1', 'calling'), null, 'not our device')
+    assert.equal(got('tablecall/1a2b3c4d/table/1', `calling 1 ${NOW}${' '.repeat(100)}`), null, 'too long')
+    assert.equal(got('tablecall/99999999/table/1', 'calling 1'), null, 'not our device')
     assert.equal(got('tablecall/1a2b3c4d/calls', '<img src=x onerror=alert(1)>'), null)
     assert.equal(got('tablecall/1a2b3c4d/battery', '9.99'), null)
-    assert.deepEqual(staff.board.ignored, { unknownTable: 0, invalid: 5 })
+    assert.equal(got('tablecall/1a2b3c4d/table/1/answer', '1'), null, 'answers are not read')
+    assert.equal(got('tablecall/1a2b3c4d/status', 'online 2 <b>'), null)
+    assert.deepEqual(staff.board.ignored, { unknownTable: 0, invalid: 7 })
     assert.deepEqual(got('tablecall/1a2b3c4d/calls', 'button 2 is pressed'), { kind: 'event', device: '1a2b3c4d', table: 2, change: 'new' })
-    assert.deepEqual(staff.answer(2), [{ topic: 'tablecall/1a2b3c4d/table/2', payload: '', options: { qos: 1, retain: true } }])
-    assert.deepEqual(staff.answer(2), [])
+    assert.deepEqual(staff.answer(2), [], 'a call of an event: nothing to tell the device')
+    assert.deepEqual(got('tablecall/1a2b3c4d/table/1', `calling 123456789012345 ${NOW}`), { kind: 'table', device: '1a2b3c4d', table: 1, change: 'new' })
+    assert.deepEqual(staff.answer(1), [{ topic: 'tablecall/1a2b3c4d/table/1/answer', payload: '123456789012345', options: { qos: 1, retain: true } }])
+    assert.deepEqual(staff.answer(1), [])
     assert.equal(callMatcher('Table {n} (call)?')('Table 4 (call)?'), 4, 'template text is literal')
     assert.equal(callMatcher('button {n} is pressed')(' button 12 is pressed\n'), 12, 'white space at the ends is trimmed')
     for (const other of ['button x is pressed', 'button 3 is pressed!', 'button 0 is pressed', 'button 10000 is pressed', 'button  3 is pressed']) {
@@ -183,14 +275,14 @@ describe('board model', () => {
 })
 
 describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout('mosquitto') }, () => {
-  test('a staff view away during a press gets it on return, with the press time; the retained clear answers it for everyone', async () => {
+  test('a staff view away during a press gets it on return, with the press time; its answer (the call id, retained) reaches the device, whose idle state clears it for everyone', async () => {
     const broker = await startMosquitto()
     const views = []
     const device = await mqtt.connectAsync(broker.url)
     try {
       const [id, old] = [newId(), newId()] // old: firmware without table states, only events
       const t = topicsOf(id)
-      const config = { mqtt: { topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery' }, buttons: [{ table: 1 }, { table: 2 }], message: 'button {n} is pressed' }
+      const config = { mqtt: MQTT, buttons: [{ table: 1 }, { table: 2 }], message: 'button {n} is pressed' }
       const open = async (clientId) => {
         const changes = []
         const view = await startStaffView({ url: broker.url, config, devices: [id, old], clientId, onChange: (c) => changes.push(c) })
@@ -200,17 +292,25 @@ describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout
       const first = await open()
       await first.close()
       const pressedAt = Date.now() - 30_000
-      await device.publishAsync(t.table(2), `calling ${pressedAt}`, { qos: 1, retain: true })
+      await device.publishAsync(t.table(2), `calling 41 ${pressedAt}`, { qos: 1, retain: true })
       await device.publishAsync(t.event, 'button 2 is pressed', { qos: 1 })
       await device.publishAsync(topicsOf(old).event, 'button 1 is pressed', { qos: 1 }) // never retained: only the session keeps it
       const back = await open(first.clientId)
-      await waitUntil(() => back.staff.board.calls.has(2) && back.staff.board.calls.has(1), 'both calls after the return')
-      assert.equal(back.staff.board.calls.get(2).since, pressedAt)
+      await waitUntil(() => back.staff.board.lead(2) && back.staff.board.lead(1), 'both calls after the return')
+      assert.equal(back.staff.board.lead(2).since, pressedAt)
+      await device.subscribeAsync(t.answer(2), { qos: 1 })
+      const answered = nextMessage(device, t.answer(2), 3000)
       await back.answer(2)
+      const { payload, packet } = await answered
+      assert.equal(payload, '41')
+      assert.equal(packet.qos, 1)
+      assert.equal(back.staff.board.tile(2, Date.now(), 120_000).state, 'answered')
+      await device.publishAsync(t.table(2), '', { qos: 1, retain: true }) // the device took it: idle
+      await waitUntil(() => back.staff.board.tile(2, Date.now(), 120_000).state === 'idle', 'the device\'s idle state')
       const later = await open()
-      await device.publishAsync(t.status, 'online', { qos: 1 })
+      await device.publishAsync(t.status, 'online 2', { qos: 1 })
       await waitUntil(() => later.changes.some((c) => c.kind === 'status'), 'the later view to be subscribed')
-      assert.equal(later.staff.board.calls.has(2), false, 'the clear removed the retained call')
+      assert.equal(later.staff.board.calls.has(2), false, 'nothing retained for table 2')
     } finally {
       for (const view of views) await view.close().catch(() => {})
       await device.endAsync(true)
