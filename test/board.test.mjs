@@ -345,11 +345,16 @@ async function waitUntil (done, what, ms = 3000) {
   }
 }
 
-/** A TCP relay to the broker that a test can cut (a screen losing WiFi) and resume. */
+/**
+ * A TCP relay to the broker that a test can cut (a screen losing WiFi) and resume, or hold (a link gone
+ * silent while both ends still count it as up: bytes wait in the relay) and release.
+ */
 async function relay (port) {
   const sockets = new Set()
   let open = true
+  let held = null // bytes waiting while held: [socket, data] in order
   let onConnect = () => {}
+  const forward = (from, to) => from.on('data', (data) => held ? held.push([to, data]) : to.write(data))
   const server = net.createServer((socket) => {
     if (!open) return socket.destroy()
     const upstream = net.connect(port, '127.0.0.1')
@@ -358,7 +363,8 @@ async function relay (port) {
       s.on('close', () => sockets.delete(s))
       s.on('error', () => {})
     }
-    socket.pipe(upstream).pipe(socket)
+    forward(socket, upstream)
+    forward(upstream, socket)
     socket.on('close', () => upstream.destroy())
     upstream.on('close', () => socket.destroy())
     onConnect()
@@ -369,6 +375,14 @@ async function relay (port) {
     cut () {
       open = false
       for (const s of sockets) s.destroy()
+    },
+    hold () {
+      held = []
+    },
+    release () {
+      const waiting = held
+      held = null
+      for (const [to, data] of waiting) to.write(data)
     },
     /** Accepts again; resolves with the time of the next connection. */
     resume () {
@@ -490,7 +504,10 @@ describe('staff board in headless Chromium', { skip }, () => {
   let site
   let outDir
   let browser
-  let tester // a plain MQTT.js client playing the devices
+  let tester // a plain MQTT.js client playing the devices per the contract (CONTRACT.md)
+  const openCalls = new Map() // `device/table` -> its open call's id
+  const byHand = new Set() // devices whose answers a test handles itself
+  let lastCall = 0 // call ids only grow
   const pageErrors = []
   const contexts = [] // closed after each test: idle pages still animate and hold connections
 
@@ -506,6 +523,15 @@ describe('staff board in headless Chromium', { skip }, () => {
         '--disable-background-networking', '--disable-component-update', '--disable-sync']
     })
     tester = await mqtt.connectAsync(broker.url, { reconnectPeriod: 200 })
+    tester.on('message', (topic, payload) => {
+      const m = /^tablecall\/([0-9a-f]{8})\/table\/(\d+)\/answer$/.exec(topic)
+      const key = m && `${m[1]}/${m[2]}`
+      // The device ends its open call only on an answer with that call's id or a later one.
+      if (!m || !openCalls.has(key) || byHand.has(m[1]) || Number(String(payload)) < openCalls.get(key)) return
+      openCalls.delete(key)
+      tester.publish(topicsOf(m[1]).table(m[2]), '', { qos: 1, retain: true })
+    })
+    await tester.subscribeAsync('tablecall/+/table/+/answer', { qos: 1 })
   })
 
   after(async () => {
@@ -554,35 +580,54 @@ describe('staff board in headless Chromium', { skip }, () => {
   const tile = (page, table) => page.locator(`.tile[data-table="${table}"]`)
   const waitTile = (page, table, state, timeout = 1000) =>
     page.waitForSelector(`.tile[data-table="${table}"][data-state="${state}"]`, { timeout })
-  /** A device's press, per the contract: retained state (with the press time when known), then the event. */
+  /**
+   * A device's press, per the contract: on an idle table a new call, its retained state (with the
+   * press time when known), then the event; on a calling table the event only (it joins the call).
+   * Resolves with the call's id.
+   */
   async function press (id, table, pressedAt = Date.now()) {
     const t = topicsOf(id)
-    await tester.publishAsync(t.table(table), pressedAt === null ? 'calling' : `calling ${pressedAt}`, { qos: 1, retain: true })
+    const key = `${id}/${table}`
+    if (!openCalls.has(key)) {
+      openCalls.set(key, ++lastCall)
+      await tester.publishAsync(t.table(table), `calling ${lastCall}${pressedAt === null ? '' : ` ${pressedAt}`}`, { qos: 1, retain: true })
+    }
+    const call = openCalls.get(key)
     await tester.publishAsync(t.event, `button ${table} is pressed`, { qos: 1 })
+    return call
   }
+  /** Resolves with the next answer a staff screen publishes on `topic`: { payload, retain, qos, client }. */
+  const answerOn = (topic) => new Promise((resolve) => broker.aedes.on('publish', function seen (packet, client) {
+    if (packet.topic !== topic || !client || client.id === tester.options.clientId) return
+    broker.aedes.off('publish', seen)
+    resolve({ payload: String(packet.payload), retain: packet.retain, qos: packet.qos, client: client.id })
+  }))
 
-  test('answering on screen A publishes the retained clear and clears screen B and later screens', async () => {
+  test('answering on screen A publishes the call id, retained, on the answer topic; "answered" until the device\'s idle state clears it on every screen', async () => {
     const id = newId()
+    byHand.add(id)
     const url = boardUrl([id])
     const [a, b] = [await openBoard(await newContext(), url), await openBoard(await newContext(), url)]
     assert.equal(await a.locator('.tile').count(), 12, 'one tile per configured table')
-    await press(id, 3)
+    const call = await press(id, 3)
     await Promise.all([waitTile(a, 3, 'calling'), waitTile(b, 3, 'calling')])
     assert.match(await tile(a, 3).getAttribute('aria-label'), /^Table 3, calling, waiting 00:0\d\. Tap to answer\.$/)
     assert.match(await tile(a, 3).innerText(), /Calling/, 'state is written, not only coloured')
 
-    const cleared = new Promise((resolve) => broker.aedes.on('publish', function seen (packet, client) {
-      if (packet.topic !== topicsOf(id).table(3) || !client) return
-      broker.aedes.off('publish', seen)
-      resolve(packet)
-    }))
+    const answered = answerOn(topicsOf(id).answer(3))
     await tile(a, 3).click()
-    const packet = await cleared
-    assert.equal(packet.payload.length, 0, 'zero-length')
-    assert.equal(packet.retain, true)
-    assert.equal(packet.qos, 1)
-    assert.equal(await tile(a, 3).getAttribute('data-state'), 'idle', 'cleared locally at once')
-    await waitTile(b, 3, 'idle')
+    const { payload, retain, qos } = await answered
+    assert.deepEqual({ payload, retain, qos }, { payload: String(call), retain: true, qos: 1 })
+    assert.equal(await tile(a, 3).getAttribute('data-state'), 'answered', 'at once on this screen')
+    assert.match(await tile(a, 3).innerText(), /Answered, waiting for the table/)
+    assert.equal(await tile(a, 3).getAttribute('aria-label'), 'Table 3, answered, waiting for the table')
+    assert.equal(await a.textContent('#summary'), 'No calls')
+    assert.equal(await b.getAttribute('body', 'data-mqtt'), 'subscribed')
+    assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling', 'other screens wait for the device')
+
+    await tester.publishAsync(topicsOf(id).table(3), '', { qos: 1, retain: true }) // the device took the answer
+    openCalls.delete(`${id}/3`)
+    await Promise.all([waitTile(a, 3, 'idle'), waitTile(b, 3, 'idle')])
     const c = await openBoard(await newContext(), url)
     await press(id, 5)
     await waitTile(c, 5, 'calling')
@@ -657,6 +702,124 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
+  test('issue 17, scenario 1: a screen without the broker refuses a tap with the reason and sends nothing later; an answer in flight carries its call id, so it cannot end a newer call', async () => {
+    const id = newId()
+    const link = await relay(broker.wsPort)
+    try {
+      const a = await openBoard(await newContext(), boardUrl([id], '', link.url))
+      const b = await openBoard(await newContext(), boardUrl([id]))
+      const first = await press(id, 3)
+      await Promise.all([waitTile(a, 3, 'calling'), waitTile(b, 3, 'calling')])
+      const idA = await a.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.client'))) // its own context: slot 0
+      const fromA = [] // every answer screen A's session publishes
+      const record = (packet, client) => client?.id === idA && packet.topic.endsWith('/answer') && fromA.push(String(packet.payload))
+      broker.aedes.on('publish', record)
+
+      // A loses the broker (red banner), staff tap table 3 anyway.
+      link.cut()
+      await a.waitForSelector('body[data-mqtt="disconnected"]', { state: 'attached', timeout: 5000 })
+      await tile(a, 3).click()
+      assert.match(await a.locator('#banner').innerText(), /^Table 3 was NOT answered: this screen has no connection to the broker\./)
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling', 'still calling on the screen that could not answer')
+      // Screen B answers, the device ends the call, the guest presses again: a new call.
+      await tile(b, 3).click()
+      await waitTile(b, 3, 'idle', 3000)
+      const second = await press(id, 3)
+      await waitTile(b, 3, 'calling')
+      const back = link.resume()
+      await back
+      await subscribed(a, 10_000)
+      await waitTile(a, 3, 'calling', 3000)
+      await new Promise((resolve) => setTimeout(resolve, 2000)) // room for a queued answer to arrive
+      assert.equal(openCalls.get(`${id}/3`), second, 'the new call is still open at the device')
+      assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling')
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling')
+      broker.aedes.off('publish', record)
+      assert.deepEqual(fromA, [], 'screen A queued no answer')
+
+      // A link gone silent that A still counts as up: its tap goes out late, with the call id A saw.
+      const answers = []
+      const all = (packet, client) => client && client.id !== tester.options.clientId && packet.topic === topicsOf(id).answer(3) && answers.push(String(packet.payload))
+      broker.aedes.on('publish', all)
+      link.hold()
+      await tile(a, 3).click()
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'answered')
+      await tile(b, 3).click()
+      await waitTile(b, 3, 'idle', 3000)
+      const third = await press(id, 3)
+      await waitTile(b, 3, 'calling')
+      link.release()
+      await waitTile(a, 3, 'calling', 5000) // the newer call id replaces the answered one
+      await waitUntil(() => answers.length === 2, 'both answers at the broker', 5000)
+      broker.aedes.off('publish', all)
+      assert.deepEqual(answers, [String(second), String(second)], `screen B's answer, then screen A's late one (first call ${first})`)
+      assert.equal(openCalls.get(`${id}/3`), third, 'the late answer names an older call: the device ignores it')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling')
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling')
+    } finally {
+      await link.close()
+    }
+  })
+
+  test('issue 17, scenario 4: a first-seen time kept on the screen belongs to its call: a call ended while the screen was closed lends nothing to the next one', async () => {
+    const id = newId()
+    const context = await newContext()
+    const page = await openBoard(context, boardUrl([id]))
+    const call = await press(id, 2, null) // a device without a real clock: the screen times it
+    await waitTile(page, 2, 'calling')
+    await page.waitForFunction(() => Object.keys(JSON.parse(localStorage.getItem('tablecall.board.seen') ?? '{}')).length === 1, null, { timeout: 3000 })
+    await page.close()
+    // Answered on another screen while this one is closed; the device ends the call.
+    await tester.publishAsync(topicsOf(id).answer(2), String(call), { qos: 1, retain: true })
+    await waitUntil(() => !openCalls.has(`${id}/2`), 'the device to end the call')
+    // Hours later: the kept times are three hours old.
+    await context.addInitScript(() => {
+      const seen = JSON.parse(localStorage.getItem('tablecall.board.seen') ?? '{}')
+      for (const key of Object.keys(seen)) seen[key] -= 3 * 3_600_000
+      localStorage.setItem('tablecall.board.seen', JSON.stringify(seen))
+    })
+    const again = await openBoard(context, boardUrl([id]))
+    await press(id, 2, null)
+    await waitTile(again, 2, 'calling')
+    assert.match(await tile(again, 2).locator('.wait').innerText(), /^00:0\d$/, 'its own wait')
+    assert.equal(await tile(again, 2).getAttribute('data-overdue'), 'false')
+    assert.equal(await again.locator('.tile[data-marker="longest"]').count(), 0)
+  })
+
+  test('issue 17, scenario 6: a reloaded screen never opens a call from a resent event of a device whose status is `online 2`', async () => {
+    const id = newId()
+    await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
+    const link = await relay(broker.wsPort)
+    try {
+      const page = await openBoard(await newContext(), boardUrl([id], '', link.url))
+      await page.waitForSelector(`.dev[data-device="${id}"][data-status="online"]`, { state: 'attached', timeout: 3000 })
+      await press(id, 3)
+      await waitTile(page, 3, 'calling')
+      await tile(page, 3).click()
+      await waitTile(page, 3, 'idle', 3000)
+      link.cut()
+      await page.waitForSelector('body[data-mqtt="disconnected"]', { state: 'attached', timeout: 5000 })
+      // The device resends the answered call's event (its PUBACK was lost): the screen's session keeps it.
+      await tester.publishAsync(topicsOf(id).event, 'button 3 is pressed', { qos: 1 })
+      const delivered = new Promise((resolve) => broker.aedes.on('ack', function acked (packet, client) {
+        if (packet?.topic !== topicsOf(id).event || client?.id === tester.options.clientId) return
+        broker.aedes.off('ack', acked)
+        resolve()
+      }))
+      await page.reload()
+      await page.waitForSelector('.tile[data-table="3"]', { timeout: 3000 })
+      link.resume()
+      await subscribed(page, 10_000)
+      await delivered // the reloaded screen got the resent event
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
+      assert.equal(await page.textContent('#summary'), 'No calls')
+    } finally {
+      await link.close()
+    }
+  })
+
   test('three tables calling at once: "newest" on the latest press, "longest" on the earliest', async () => {
     const id = newId()
     const page = await openBoard(await newContext(), boardUrl([id]))
@@ -715,10 +878,10 @@ describe('staff board in headless Chromium', { skip }, () => {
     const [d1, d2, d3] = [newId(), newId(), newId()].sort()
     const volts = { [d1]: '3.87', [d2]: '3.40', [d3]: '3.20' }
     for (const id of [d1, d2, d3]) {
-      await tester.publishAsync(topicsOf(id).status, 'online', { qos: 1, retain: true })
+      await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
       await tester.publishAsync(topicsOf(id).battery, volts[id], { qos: 1, retain: true })
     }
-    await tester.publishAsync(topicsOf(d3).status, 'offline', { qos: 1, retain: true })
+    await tester.publishAsync(topicsOf(d3).status, 'offline 2', { qos: 1, retain: true })
     const page = await openBoard(await newContext(), boardUrl([d1, d2, d3]))
     const chip = (id) => page.locator(`.dev[data-device="${id}"]`)
     await page.waitForSelector(`.dev[data-device="${d3}"][data-battery]`, { timeout: 1000 })
@@ -939,18 +1102,20 @@ describe('staff board in headless Chromium', { skip }, () => {
             mqtt.connectAsync(`${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${r.mqttPort}`, { username: id, password, reconnectPeriod: 0, ...(tls && { ca: readFileSync(join(r.dir, 'ca.pem')) }) })))
           clients.push(...devices)
           const [one, two] = r.devices.map((d) => topicsOf(d.id))
-          await devices[0].subscribeAsync(one.table('+'), { qos: 1 }) // as the firmware does, to see answers
+          await devices[0].subscribeAsync(one.answer('+'), { qos: 1 }) // as the firmware does, to see answers
           await devices[0].publishAsync(one.battery, '3.87', { qos: 1, retain: true })
-          await devices[0].publishAsync(one.table(3), `calling ${Date.now() - 5000}`, { qos: 1, retain: true })
-          await devices[1].publishAsync(two.table(4), 'calling', { qos: 1, retain: true })
+          await devices[0].publishAsync(one.table(3), `calling 17 ${Date.now() - 5000}`, { qos: 1, retain: true })
+          await devices[1].publishAsync(two.table(4), 'calling 1', { qos: 1, retain: true })
           await waitTile(page, 3, 'calling', 3000)
           await waitTile(page, 4, 'calling', 3000)
           await page.waitForSelector(`.dev[data-device="${r.devices[0].id}"][data-battery="ok"]`, { timeout: 3000 })
-          const answered = nextMessage(devices[0], one.table(3), 3000)
+          const answered = nextMessage(devices[0], one.answer(3), 3000)
           await tile(page, 3).click()
           const { payload, packet } = await answered
-          assert.equal(payload, '', 'the device gets the empty retained answer (the staff user may clear table states)')
+          assert.equal(payload, '17', 'the device gets the call id (the staff user may write answer topics)')
           assert.equal(packet.qos, 1)
+          await devices[0].publishAsync(one.table(3), '', { qos: 1, retain: true }) // the device's own idle state
+          await waitTile(page, 3, 'idle', 3000)
         } finally {
           for (const c of clients) await c.endAsync(true)
           await served?.close()
@@ -987,7 +1152,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     const [d1, d2] = ['1a2b3c4d', '5e6f7a8b'] // fixed, for a stable picture; no other test uses them
     const at = Date.UTC(2025, 5, 1, 19, 30)
     for (const [id, v] of [[d1, '3.91'], [d2, '3.44']]) {
-      await tester.publishAsync(topicsOf(id).status, 'online', { qos: 1, retain: true })
+      await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
       await tester.publishAsync(topicsOf(id).battery, v, { qos: 1, retain: true })
     }
     const context = await newContext()
