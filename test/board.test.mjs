@@ -1045,7 +1045,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
-  test('with the real firmware: its battery, a press with its press time; answering on the board turns the table\'s light off', async () => {
+  test('with the real firmware: its status and battery, a press with its press time; answering on the board turns the table\'s light off and the device\'s idle state the tile', async () => {
     const battery = { pin: 'D35', divider: 2, scale: 1 }
     const fw = await firmware({ board: 'esp32', battery, buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
     const serial = `b0a2d${randomBytes(6).toString('hex')}`.slice(0, 16)
@@ -1062,9 +1062,9 @@ describe('staff board in headless Chromium', { skip }, () => {
       await waitTile(page, 3, 'calling', 3000)
       assert.match(await tile(page, 3).locator('.wait').innerText(), /^00:0\d$/, 'timed from the device\'s press time')
       await until(device, () => device.output('D14') === 1, { what: 'light of table 3 on', realMs: 3000 })
-      await tile(page, 3).click()
+      await tile(page, 3).click() // the answer: the call's id on the answer topic
       await until(device, () => device.output('D14') === 0, { what: 'light of table 3 off after the answer', realMs: 3000 })
-      assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
+      await waitTile(page, 3, 'idle', 3000) // the device's idle state
     } finally {
       device.stop()
     }
