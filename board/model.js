@@ -53,7 +53,7 @@ export class CallBoard {
     this.stateful = new Set(stateful)
     this.ended = new Map() // `device/table` -> highest call id ended there: a later copy of it is stale
     this.ignored = { unknownTable: 0, invalid: 0 }
-    this.seen = seen
+    this.seen = seen !== null && typeof seen === 'object' && !Array.isArray(seen) ? seen : {} // from storage: may be anything
     this.seq = 0
   }
 

@@ -201,6 +201,7 @@ describe('board model', () => {
     edited.state('a', 1, 'calling 1', later)
     edited.state('a', 1, 'calling 2', later)
     assert.equal(edited.tile(1, later, 120_000).waitMs, 0, 'a hand-edited or future time is not believed')
+    for (const junk of [5, 'x', null, ['a/1/1']]) assert.equal(new CallBoard({ tables: [1], seen: junk }).state('a', 1, 'calling 1', later), 'new')
   })
 
   test('three tables at once: newest and longest come from the press times, not the arrival order', () => {
