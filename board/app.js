@@ -123,7 +123,8 @@ async function connect () {
   const seen = load(KEYS.seen)
   // Kept so that a session's queued resend of an answered call's event, delivered before the device's
   // retained status, opens no call after a reload.
-  const stateful = load(KEYS.stateful, []).filter((id) => typeof id === 'string' && /^([0-9a-f]{8})?$/.test(id))
+  const stored = load(KEYS.stateful, [])
+  const stateful = (Array.isArray(stored) ? stored : []).filter((id) => typeof id === 'string' && /^([0-9a-f]{8})?$/.test(id))
   staff = new Staff({ templates: DEVICE.templates, settings, message: DEVICE.message, seen, stateful })
   buildTiles()
   const { broker } = settings
