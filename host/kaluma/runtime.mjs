@@ -58,6 +58,8 @@ class KalumaDevice extends EventEmitter {
     this.#wifiEnv = createKalumaWifiEnvironment({ ap: this.#options.wifi || null, scheduler: this.#scheduler })
     this.wifi = this.#wifiEnv.controller
     this.net = createKalumaNetRegistry()
+    // A use of freed memory fails the test like an error escaping into the loop.
+    this.net.onFault = err => this.#uncaught(err)
   }
 
   /** Kaluma runs the saved program at every start; `boot` is accepted for the Espruino runtime's callers. */
@@ -90,6 +92,10 @@ class KalumaDevice extends EventEmitter {
   /** The level the program drives on a pin (a number or 'D12'), 0 when it drives none. */
   output (pin) { return this.outputs.get(typeof pin === 'string' ? Number(pin.slice(1)) : pin) ?? 0 }
   get watchdogMs () { return this.#program?.wdt.timeoutMs }
+  /** Whether a blocking call (a WiFi join, a DNS wait, delay()) holds the loop now: no pin is read. */
+  get blocked () { return !!this.#program?.loop.stalled }
+  /** Calls into JavaScript since power-up (timers, watches, socket events): the program's CPU. */
+  get jsCalls () { return this.#program ? this.#program.loop.jsCalls : 0 }
   /** The device's own clock in ms since power-up (what millis() and Date.now() read). */
   get uptime () { return this.#program ? this.#program.uptime() : 0 }
 
@@ -153,11 +159,16 @@ class KalumaDevice extends EventEmitter {
     for (const [name, value] of Object.entries(globals)) {
       realm.global[name] = typeof value === 'function' ? realm.fn(value) : value
     }
-    // A top-level exception leaves the board in the REPL: printed, never run again.
-    loop.run(() => realm.run(`"use strict";${opts.code}`, 'usercode.js'))
+    // A top-level exception is printed and the runtime cleaned up (src/runtime.c km_runtime_load ->
+    // km_runtime_cleanup: timers and watches gone): the board waits at the REPL.
+    if (loop.run(() => realm.run(`"use strict";${opts.code}`, 'usercode.js'))) {
+      timers.clearAll()
+      gpio.stop()
+    }
     return {
       gpio,
       wdt,
+      loop,
       hang: () => loop.stop(),
       uptime,
       shutdown () {
