@@ -41,7 +41,7 @@ test('kaluma: the broker refuses connections for 30 minutes while guests press, 
   d.start()
 
   // A guest presses on tables 1 to 4 in turn; each press is seen by the board (none is made during a
-  // restart's WiFi join, when Kaluma reads no pin: README, "Restarts").
+  // restart's WiFi join, when Kaluma reads no pin: README, "Which board?").
   const pins = base.buttons.map(b => b.pin)
   const pressed = [] // { table, boot }
   const press = async () => {

@@ -1,9 +1,10 @@
 // Runs a bundle as Kaluma 1.2.1 would on a Raspberry Pi Pico W (tag 1.2.1 of kaluma-project/kaluma,
 // the last release that builds the Pico W), with only what Kaluma has: the program in strict mode
-// (src/runtime.c km_runtime_load), numbers as pins, setWatch with its one-watch quirk, require('net')
-// with Uint8Array data and silent deaths, a blocking require('wifi') without link events, `storage`,
+// (src/runtime.c km_runtime_load), numbers as pins, setWatch polled in C, require('net') with
+// Uint8Array data, 16 slots and silent deaths, a blocking require('wifi') without link events, `storage`,
 // require('wdt'), board.uid, a clock that starts at 1970 at power-up, console.log/error only.
 // Shares with host/espruino the vm realm, the device clock (fake or real) and the pressing finger.
+// docs/kaluma.md lists every behaviour with its source at the tag and its test.
 import { EventEmitter } from 'node:events'
 import { createRealm } from '../espruino/realm.mjs'
 import { createScheduler, installDate } from '../espruino/timers.mjs'
