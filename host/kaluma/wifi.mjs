@@ -85,8 +85,7 @@ export function createKalumaWifi ({ realm, loop, env, events, scheduler }) {
     linkUp: () => env.linkUp,
     info,
     down: () => systemError(-1, 'WiFi is not connected'),
-    disconnect () { env.linkUp = false; env.onLinkLost() },
-    reset () { loop.stall(750); env.linkUp = false; env.onLinkLost() }
+    disconnect () { env.linkUp = false; env.onLinkLost() }
   }
   const make = realm.run(`(function (EventEmitter, nat, storage) {
     class WiFi extends EventEmitter {
@@ -113,7 +112,6 @@ export function createKalumaWifi ({ realm, loop, env, events, scheduler }) {
       }
       disconnect (cb) { nat.disconnect(); this.emit('disconnected'); if (cb) cb(null) }
       getConnection (cb) { if (nat.linkUp()) cb(null, nat.info()); else cb(nat.down()) }
-      reset (cb) { nat.reset(); if (cb) cb(null) }
     }
     return { WiFi }
   })`, 'wifi.js')
