@@ -15,7 +15,9 @@
 //   dangling pointer. A later write (pico_cyw43_network_write: tcp_write), end() (shutdown:
 //   tcp_shutdown) or destroy() (__net_socket_close: tcp_close, a second free into lwIP's pcb pool) uses
 //   freed memory: the model records each as a fault (`faults`, and the device's `uncaught`), which
-//   fails a test. A lost WiFi link counts as freeing every pcb: JavaScript is not told either way.
+//   fails a test. A lost WiFi link silences every connection (the pcbs live on, retransmitting) and
+//   the model frees them all at the next join (the strict case: lwIP aborts the pcbs of an address
+//   that changed); JavaScript is not told either way.
 // - write(string | Uint8Array, cb): cb is called at once, the data goes out on setTimeout(0)
 //   (Writable.write/flush) to whatever socket holds the fd by then, destroyed or not; a closed slot
 //   gives 'error' (errno -1); a char above U+00FF goes out as byte 0 (jerryxx_string_to_ascii_char_buffer).
@@ -166,7 +168,7 @@ export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnl
         loop.call(() => slot.sock._afterDestroy())
       })
       // Refused, reset: lwIP frees the pcb and calls the NULL tcp_err; nothing reaches JavaScript.
-      const free = why => { if (slots[fd] === slot && !slot.freed) slot.freed = why }
+      const free = why => { if (slots[fd] === slot && !slot.freed && !slot.lost) slot.freed = why }
       node.on('error', err => free(`${slot.connected ? 'reset' : 'refused'}: ${err.code}`))
       node.on('close', () => {
         free('reset')
@@ -177,12 +179,12 @@ export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnl
     write (fd, data) {
       const slot = use(fd, 'write')
       if (!slot || !slot.node) return failed()
-      if (!slot.freed) slot.node.write(wireBytes(data))
+      if (!slot.freed && !slot.lost) slot.node.write(wireBytes(data))
       return null
     },
     shutdown (fd) {
       const slot = use(fd, 'end')
-      if (slot && slot.node && !slot.freed) slot.node.end()
+      if (slot && slot.node && !slot.freed && !slot.lost) slot.node.end()
       return null
     },
     // pico_cyw43_network_close: nothing for a slot already closed.
@@ -204,13 +206,17 @@ export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnl
   return {
     events,
     module,
-    /** The link is gone: every connection dies without the device hearing of it. */
+    /** The link is gone: every connection goes silent (its pcb lives on, retransmitting); the device is not told. */
     linkLost () {
       for (const slot of slots) {
         if (!slot) continue
-        if (!slot.freed) slot.freed = 'the WiFi link was lost'
+        slot.lost = true
         if (slot.node) slot.node.destroy()
       }
+    },
+    /** Joined again: the model frees every pcb of the lost link (lwIP aborts those of an address that changed). */
+    joined () {
+      for (const slot of slots) if (slot && slot.lost && !slot.freed) slot.freed = 'the WiFi link was lost'
     },
     /** A reset of the board: the slots and lwIP start afresh. */
     stop () {

@@ -134,6 +134,7 @@ class KalumaDevice extends EventEmitter {
     const gpio = createKalumaGpio({ realm, loop, inputs: this.#inputs, nextId, onOutput: (pin, level) => this.emit('output', `D${pin}`, level, scheduler.now()) })
     const net = createKalumaNet({ realm, loop, registry: this.net, connectOverride: opts.connectOverride, resolve: opts.resolve, isOnline: () => this.#wifiEnv.linkUp })
     this.#wifiEnv.onLinkLost = () => net.linkLost()
+    this.#wifiEnv.onJoined = () => net.joined()
     const wifi = createKalumaWifi({ realm, loop, env: this.#wifiEnv, events: net.events, scheduler })
     const storage = createKalumaStorage({ realm, flash: this.flash })
     const wdt = createKalumaWdt({ realm, scheduler, reset: reason => this.#reset(reason) })

@@ -29,7 +29,8 @@ export function createKalumaWifiEnvironment ({ ap, scheduler }) {
     joinMs: 2500,
     linkUp: false,
     outageUntil: -Infinity,
-    onLinkLost: () => {}
+    onLinkLost: () => {},
+    onJoined: () => {}
   }
   const lose = () => {
     if (!env.linkUp) return
@@ -79,7 +80,10 @@ export function createKalumaWifi ({ realm, loop, env, events, scheduler }) {
       const ok = ap && scheduler.now() >= env.outageUntil && deviceBytes(ssid).equals(airBytes(ap.ssid)) && open === apOpen && (open || deviceBytes(password).equals(airBytes(ap.password)))
       loop.stall(ok ? env.joinMs : JOIN_TIMEOUT_MS)
       env.linkUp = !!ok
-      if (ok) env.ssid = String(ssid)
+      if (ok) {
+        env.ssid = String(ssid)
+        env.onJoined()
+      }
       return ok ? null : systemError(-1, 'WiFi connection failed')
     },
     linkUp: () => env.linkUp,
