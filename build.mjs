@@ -53,7 +53,7 @@ const esbuildOptions = (entry, settings, runtime) => ({
   legalComments: 'none',
   write: false,
   logLevel: 'silent',
-  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi'],
+  external: ['net', 'tls', 'Wifi', 'Storage', 'wifi', 'wdt'],
   plugins: [platformAdapter(runtime)],
   absWorkingDir: ROOT
 })

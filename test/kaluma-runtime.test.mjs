@@ -45,18 +45,24 @@ async function server (onSocket = () => {}) {
   }
 }
 
-test('kaluma: only the most recent setWatch stays active', async () => {
+test('kaluma: every setWatch stays polled, in C: no JavaScript runs for an idle watch; clearWatch removes one', async () => {
   await withDevice(`
     pinMode(16, INPUT_PULLDOWN); pinMode(17, INPUT_PULLDOWN)
-    setWatch(pin => console.log('pressed', pin), 16, RISING, 20)
+    const a = setWatch(pin => console.log('pressed', pin), 16, RISING, 20)
     setWatch(pin => console.log('pressed', pin), 17, RISING, 20)
+    setTimeout(() => clearWatch(a), 1000)
   `, {}, async d => {
+    await advance(d, 500)
+    assert.equal(d.jsCalls, 0, 'watching costs no JavaScript until a press')
     await d.press(16)
     await advance(d, 100)
-    assert.deepEqual(lines(d, /pressed/), [], 'the first watch is no longer polled')
+    await d.press(17)
+    await advance(d, 500)
+    assert.deepEqual(lines(d, /pressed/), ['pressed 16', 'pressed 17'], 'both watches fire; the callback gets only the pin number')
+    await d.press(16)
     await d.press(17)
     await advance(d, 100)
-    assert.deepEqual(lines(d, /pressed/), ['pressed 17'], 'the callback gets only the pin number')
+    assert.deepEqual(lines(d, /pressed/), ['pressed 16', 'pressed 17', 'pressed 17'], 'after clearWatch only the other one')
   })
 })
 
@@ -140,17 +146,21 @@ test('kaluma: timers: a delay is required, no arguments reach the callback, clea
   })
 })
 
-test('kaluma: console has log and error only; the program runs in strict mode; a top-level throw stops it', async () => {
+test('kaluma: console has log and error only; the program runs in strict mode; a top-level throw ends it, timers and watches too', async () => {
   await withDevice(`
     console.error('to stderr')
     try { console.warn('x') } catch (e) { console.log(e.name) }
     setTimeout(() => console.log('never'), 10)
+    pinMode(16, INPUT_PULLDOWN)
+    setWatch(() => console.log('never pressed'), 16, RISING, 20)
     undeclared = 1
   `, {}, async d => {
     await advance(d, 100)
+    await d.press(16)
+    await advance(d, 100)
     assert.deepEqual(d.logs.slice(0, 2), ['to stderr', 'TypeError'])
     assert.match(d.logs[2], /^ReferenceError: undeclared is not defined/)
-    assert.equal(lines(d, /never/).length, 1, 'the timer set before the throw still runs; nothing after it')
+    assert.equal(lines(d, /never/).length, 0, 'km_runtime_cleanup removed the timer and the watch set before the throw')
   })
 })
 
@@ -237,7 +247,7 @@ test('kaluma: net: connect throws with the link down; data is a Uint8Array; a re
   }
 })
 
-test('kaluma: net: a refused or reset connection is silent; what follows acts on a freed connection', async () => {
+test('kaluma: net: a refused or reset connection is silent; a write or destroy after it is a use after free, and fails', async () => {
   const srv = await server()
   const port = srv.port
   await srv.close() // nothing listens there now: refused
@@ -248,24 +258,68 @@ test('kaluma: net: a refused or reset connection is silent; what follows acts on
     setTimeout(() => s.destroy(), 5100)
   `, { connectOverride: () => ({ host: '127.0.0.1', port }) }, async d => {
     await until(d, () => d.net.openSockets === 0, { what: 'the refusal' })
-    await advance(d, 9000, 500)
-    assert.deepEqual(d.logs, ['join ok', 'close'], 'no connect, no error: only our own destroy() closes it')
-    assert.equal(d.net.danglingOps, 2, 'the write and the destroy hit the freed pcb')
+    await advance(d, 7400 - d.clock.now, 500)
+    assert.deepEqual(d.logs, ['join ok'], 'no connect, no error, no close: JavaScript is not told')
+    assert.deepEqual(d.net.faults, [])
+    await advance(d, 500, 50)
+    assert.deepEqual(d.net.faults, [
+      'use after free: write on socket 0, whose pcb lwIP freed (refused: ECONNREFUSED)',
+      'use after free: destroy on socket 0, whose pcb lwIP freed (refused: ECONNREFUSED)'
+    ])
+    assert.equal(d.uncaught.length, 2, 'each fails the test like an error escaping the loop')
+    d.uncaught.length = 0
   })
 })
 
-test('kaluma: net: 16 sockets; a name that does not resolve blocks 3 s and throws, keeping its slot until destroy()', async () => {
+test('kaluma: net: 16 slots, the lowest free first; EREMOTEIO when all are taken; a name that does not resolve blocks 3 s and throws, keeping its slot until destroy()', async () => {
   await withDevice(`${JOIN}
     const net = require('net')
     const t = millis()
     const s = new net.Socket()
-    try { s.connect({ host: 'broker.invalid', port: 1883 }) } catch (e) { console.log(e.message + ' after ' + (millis() - t)) }
+    try { s.connect({ host: 'broker.invalid', port: 1883 }) } catch (e) { console.log(e.message + ' after ' + (millis() - t) + ', fd ' + s._fd) }
     const more = []
-    try { for (let i = 0; i < 16; i++) { const x = new net.Socket(); more.push(x); x.connect({ host: '127.0.0.1', port: 9 }) } } catch (e) { console.log('slots ' + more.length + ' ' + e.name) }
+    try { for (let i = 0; i < 16; i++) { const x = new net.Socket(); x.connect({ host: '127.0.0.1', port: 9 }); more.push(x) } } catch (e) { console.log('slots ' + (more.length + 1) + ' ' + e.name + ' ' + e.errno) }
     s.destroy()
-    new net.Socket().connect({ host: '127.0.0.1', port: 9 })
-    console.log('freed')
+    const x = new net.Socket().connect({ host: '127.0.0.1', port: 9 })
+    console.log('freed fd ' + x._fd)
   `, {}, async d => {
-    assert.deepEqual(d.logs, ['join ok', 'DNS response timeout. after 3000', 'slots 16 SystemError', 'freed'])
+    assert.deepEqual(d.logs, ['join ok', 'DNS response timeout. after 3000, fd 0', 'slots 16 SystemError -121', 'freed fd 0'])
+    assert.equal(d.net.maxSlots, 16)
   })
+})
+
+test('kaluma: net: a remote close frees the slot in C; destroy() after it does nothing', async () => {
+  const srv = await server(c => c.end())
+  try {
+    await withDevice(`${JOIN}
+      const net = require('net')
+      const s = new net.Socket().connect({ host: '10.0.0.1', port: 1883 })
+      s.on('close', () => { console.log('close, fd ' + s._fd); s.destroy(); console.log('next fd ' + new net.Socket().connect({ host: '10.0.0.1', port: 1883 })._fd) })
+    `, { connectOverride: () => ({ host: '127.0.0.1', port: srv.port }) }, async d => {
+      await until(d, () => lines(d, /next fd/).length > 0, { what: 'the close' })
+      assert.deepEqual(d.logs.slice(1), ['close, fd 0', 'next fd 0'])
+      assert.deepEqual(d.net.faults, [])
+    })
+  } finally {
+    await srv.close()
+  }
+})
+
+test('kaluma: wifi: an empty password or security is taken from the board\'s stored WIFI_PASSWORD/WIFI_SECURITY; given ones win', async () => {
+  const join = options => `new (require('wifi').WiFi)().connect(${options}, err => console.log(err ? 'failed' : 'joined'))`
+  const stored = d => { d.flash.items.set('WIFI_PASSWORD', 'kaluma-setup'); d.flash.items.set('WIFI_SECURITY', 'WPA2_WPA_PSK') }
+  for (const [options, want] of [
+    ["{ ssid: 'cafe-guests', password: '', enforce: true }", ['failed', 'WPA2']],
+    ["{ ssid: 'cafe-guests', password: '', security: 'OPEN', enforce: true }", ['joined', 'OPEN']]
+  ]) {
+    const d = createKalumaDevice({ code: join(options), fakeTimers: true, wifi: { ssid: 'cafe-guests', password: '' } })
+    stored(d)
+    d.start()
+    try {
+      await advance(d, 100)
+      assert.deepEqual([d.logs.at(-1), d.wifi.auth], want, options)
+    } finally {
+      d.stop()
+    }
+  }
 })

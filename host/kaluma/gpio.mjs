@@ -2,13 +2,13 @@
 // INPUT=0 OUTPUT=1 INPUT_PULLUP=2 INPUT_PULLDOWN=3 (include/port/gpio.h; global.c pin_mode_fn),
 // analogRead a 12-bit fraction on GPIO 26-29 (targets/rp2/src/adc.c km_adc_read), and setWatch.
 //
-// setWatch(callback, pin, events = CHANGE, debounce = 0) (global.c set_watch_fn) is polled on every
-// loop turn (src/io.c km_io_watch_run): a level stable for `debounce` ms that differs from the last
-// one reported fires CHANGE/RISING/FALLING; the callback gets only the pin (set_watch_cb); a callback
-// that throws is printed and its watch removed for good. QUIRK: km_io_watch_init re-initialises the
-// list of watches every time a watch is created, so only the most recent setWatch stays polled, and
-// clearWatch can no longer find the earlier ones. LOW_LEVEL/HIGH_LEVEL (fire on every turn) are not
-// modelled: setWatch refuses them here.
+// setWatch(callback, pin, events = CHANGE, debounce = 0) (src/global.c set_watch_fn) mallocs a watch
+// per call and appends it to the loop's list (src/io.c km_io_watch_init, km_io_watch_start): every watch
+// stays polled until clearWatch (clear_watch_fn) or km_io_cleanup. Each loop turn reads each watched
+// pin in C (km_io_watch_run): a level stable for `debounce` ms that differs from the last one reported
+// fires CHANGE/RISING/FALLING; the callback gets only the pin (set_watch_cb); a callback that throws
+// is printed and its watch removed for good. The loop polls between JavaScript callbacks, never
+// during one. LOW_LEVEL/HIGH_LEVEL (fire on every turn) are not modelled: setWatch refuses them here.
 
 const PIN_COUNT = 30
 export const MODES = { INPUT: 0, OUTPUT: 1, INPUT_PULLUP: 2, INPUT_PULLDOWN: 3 }
@@ -42,7 +42,7 @@ function checkHostPin (pin) {
 export function createKalumaGpio ({ realm, loop, inputs, nextId, onOutput = () => {} }) {
   const modes = new Map()
   const outputs = new Map()
-  let watches = [] // the polled list (see the quirk above)
+  let watches = [] // loop.watch_handles
   const pinArg = (pin) => {
     if (typeof pin !== 'number') throw realm.error('TypeError', '"pin" argument must be a number')
     // __check_gpio fails for pins above 29; the exception text here is the model's.
@@ -69,7 +69,7 @@ export function createKalumaGpio ({ realm, loop, inputs, nextId, onOutput = () =
     if (!watches.includes(w) || w.level === w.reported) return
     w.reported = w.level
     const wanted = w.events === EVENTS.CHANGE || (w.events === EVENTS.RISING && w.level === 1) || (w.events === EVENTS.FALLING && w.level === 0)
-    if (wanted && loop.run(() => w.fn(w.pin))) watches = watches.filter(x => x !== w)
+    if (wanted && loop.call(() => w.fn(w.pin))) watches = watches.filter(x => x !== w)
   }
   inputs.onChange(() => loop.run(poll))
 
@@ -109,8 +109,7 @@ export function createKalumaGpio ({ realm, loop, inputs, nextId, onOutput = () =
       const n = pinArg(pin)
       if (![EVENTS.CHANGE, EVENTS.RISING, EVENTS.FALLING].includes(events)) throw new Error(`host/kaluma: setWatch events ${events} (LOW_LEVEL/HIGH_LEVEL) are not modelled`)
       const w = { id: nextId(), pin: n, fn, events, debounce: Number(debounce) || 0, level: level(n), reported: level(n), settle: undefined }
-      for (const old of watches) loop.cancel(old.settle)
-      watches = [w] // km_io_watch_init: km_list_init(&loop.watch_handles) on every new watch
+      watches.push(w)
       return w.id
     },
     clearWatch (id) {

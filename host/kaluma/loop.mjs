@@ -18,6 +18,12 @@ export function createKalumaLoop ({ scheduler, onError }) {
     get stalled () {
       return scheduler.now() < stalledUntil
     },
+    /** Calls into JavaScript (timers, watches, socket events): what the CPU spends on the program. */
+    jsCalls: 0,
+    call (fn) {
+      loop.jsCalls++
+      return loop.run(fn)
+    },
     /** One loop turn's callback; what escapes it is printed. Returns whether it threw. */
     run (fn) {
       if (!alive) return false
@@ -75,7 +81,7 @@ export function createKalumaTimers ({ realm, loop, nextId }) {
         due += Math.max(period, 1)
         arm()
       }
-      if (loop.run(() => fn())) remove(id)
+      if (loop.call(() => fn())) remove(id)
     }
     arm()
     return id

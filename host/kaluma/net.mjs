@@ -1,16 +1,27 @@
 // require('net') of Kaluma 1.2.1 on the Pico W (src/modules/net/net.js, src/modules/stream/stream.js
-// over global.__netdev, module_pico_cyw43.c pico_cyw43_network_*), on real Node sockets:
-// - connect() throws 'WiFi is not connected.' when the link is down, SystemError EREMOTEIO when the 16
-//   sockets are taken (km_get_socket_fd), and after a blocking DNS wait of up to 3 s for a name that does
-//   not resolve ('DNS response timeout.'); the socket then keeps its slot until destroy().
-// - 'ready' is emitted inside connect() (tcp_connect queued), 'connect' once the handshake is done.
-// - 'data' is a Uint8Array (__net_data_received); a remote FIN gives 'close', never 'end'.
-// - a refused, reset or timed-out connection is SILENT: lwIP calls the NULL tcp_err callback, no
-//   'error', no 'close'; later writes and destroy() act on a freed pcb (counted in danglingOps).
+// over global.__netdev, src/modules/pico_cyw43/module_pico_cyw43.c pico_cyw43_network_*), on real Node
+// sockets:
+// - a socket takes one of 16 slots (KM_MAX_SOCKET_NO) when connect() asks pico_cyw43_network_socket for
+//   one: the lowest free (km_get_socket_fd), SystemError EREMOTEIO when all are taken, 'WiFi is not
+//   connected.' with the link down (no slot then). Only __net_socket_close frees a slot: our destroy(),
+//   or Kaluma's own close on a remote FIN.
+// - a name that does not resolve blocks up to 3 s (pico_cyw43_network_connect) and throws 'DNS response
+//   timeout.'; the socket keeps its slot (no pcb yet) until destroy().
+// - 'ready' is emitted inside connect() (tcp_connect queued), 'connect' once the handshake is done
+//   (__net_client_connect_cb); 'data' is a Uint8Array (__net_data_received); a remote FIN closes the
+//   socket in C (__net_data_received -> __net_socket_close -> close_cb): 'close', never 'end'.
+// - tcp_err(pcb, NULL) (pico_cyw43_network_connect): when lwIP frees a pcb itself (connection refused,
+//   reset, its own give-up on retransmissions) nothing reaches JavaScript and the slot keeps the
+//   dangling pointer. A later write (pico_cyw43_network_write: tcp_write), end() (shutdown:
+//   tcp_shutdown) or destroy() (__net_socket_close: tcp_close, a second free into lwIP's pcb pool) uses
+//   freed memory: the model records each as a fault (`faults`, and the device's `uncaught`), which
+//   fails a test. A lost WiFi link silences every connection (the pcbs live on, retransmitting) and
+//   the model frees them all at the next join (the strict case: lwIP aborts the pcbs of an address
+//   that changed); JavaScript is not told either way.
 // - write(string | Uint8Array, cb): cb is called at once, the data goes out on setTimeout(0)
-//   (Writable.write/_flush), then 'drain'; a char above U+00FF goes out as byte 0
-//   (jerryxx_string_to_ascii_char_buffer).
-// - destroy() emits 'close' synchronously (_destroy -> __netdev.close -> close_cb).
+//   (Writable.write/flush) to whatever socket holds the fd by then, destroyed or not; a closed slot
+//   gives 'error' (errno -1); a char above U+00FF goes out as byte 0 (jerryxx_string_to_ascii_char_buffer).
+// - destroy() emits 'close' synchronously (_destroy -> __netdev.close -> __net_socket_close -> close_cb).
 import net from 'node:net'
 import { EVENTS_SOURCE } from './events.mjs'
 
@@ -22,7 +33,9 @@ const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/
 export function createKalumaNetRegistry () {
   return {
     open: new Set(), // Node sockets
-    danglingOps: 0, // writes/destroys on a connection lwIP already freed
+    faults: [], // uses of a pcb lwIP had freed: each one a failure
+    onFault: () => {},
+    maxSlots: 0, // the most of the 16 slots ever taken at once
     /** Reset every connection from the far side: the device hears nothing (tcp_err is NULL). */
     resetAll () {
       for (const s of [...this.open]) s.destroy()
@@ -36,54 +49,61 @@ export function createKalumaNetRegistry () {
 // Kaluma's binary-string conversion (jerryxx_string_to_ascii_char_buffer): a char above U+00FF becomes byte 0.
 export const wireBytes = text => Buffer.from(Array.from(text, ch => (ch.charCodeAt(0) > 0xff ? 0 : ch.charCodeAt(0))))
 
+// net.js Socket over stream.js Duplex/Writable, as far as a client uses it.
 const SOCKET_SOURCE = `(function (EventEmitter, nat) {
   class Socket extends EventEmitter {
     constructor () {
       super()
-      this.fd = -1
-      this.connected = false
+      this._fd = -1
       this.destroyed = false
       this._wbuf = ''
-      this._flushing = false
+      this.writableEnded = false
     }
     connect (options, connectListener) {
-      if (connectListener) this.once('connect', connectListener)
-      this.fd = nat.socket(this)
-      nat.connect(this, options.host, options.port)
-      this.connected = true
+      const fd = nat.socket(this)
+      if (connectListener) this.on('connect', connectListener)
+      this._fd = fd
+      nat.connect(fd, options.host, options.port)
       this.emit('ready')
       return this
     }
-    write (data, cb) {
-      this._wbuf += typeof data === 'string' ? data : String.fromCharCode.apply(null, data)
-      if (!this._flushing) {
-        this._flushing = true
-        setTimeout(() => this._flush(), 0)
+    _afterDestroy () {
+      if (!this.destroyed) {
+        this.destroyed = true
+        this.emit('close')
       }
-      if (cb) cb()
-      return this._wbuf.length === 0
-    }
-    _flush () {
-      this._flushing = false
-      const data = this._wbuf
-      this._wbuf = ''
-      if (this.destroyed) return
-      const err = nat.write(this, data)
-      if (err) this.emit('error', err)
-      else this.emit('drain')
-    }
-    end (data) {
-      if (data !== undefined) this.write(data)
-      setTimeout(() => { if (!this.destroyed && nat.shutdown(this)) this.emit('end') }, 0)
-      return this
     }
     destroy () {
-      if (this.destroyed) return this
-      this.destroyed = true
-      this.connected = false
-      if (this.fd >= 0) nat.close(this)
-      this.fd = -1
-      this.emit('close')
+      if (!this.destroyed) {
+        const err = nat.close(this._fd)
+        if (err) this.emit('error', err)
+        else this._afterDestroy()
+      }
+    }
+    // Writable.write: no check of destroyed; the flush writes to whatever holds the fd by then.
+    write (chunk, cb) {
+      if (!this.writableEnded) {
+        if (chunk) this._wbuf += typeof chunk === 'string' ? chunk : String.fromCharCode.apply(null, chunk)
+        setTimeout(() => { this.flush() }, 0)
+        if (cb) cb()
+      }
+      return this._wbuf.length === 0
+    }
+    flush () {
+      if (this._wbuf.length > 0) {
+        const data = this._wbuf
+        this._wbuf = ''
+        const err = nat.write(this._fd, data)
+        if (err) this.emit('error', err)
+      }
+    }
+    end (chunk) {
+      if (chunk) this._wbuf += chunk
+      this.writableEnded = true
+      this.flush()
+      const err = nat.shutdown(this._fd)
+      if (err) this.emit('error', err)
+      else this.emit('finish')
       return this
     }
   }
@@ -97,19 +117,33 @@ const SOCKET_SOURCE = `(function (EventEmitter, nat) {
 
 export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnline, resolve }) {
   const events = realm.run(EVENTS_SOURCE, 'events.js')
-  const state = new Map() // device socket -> { node, dead }
+  // __socket_info.socket[]: per slot { sock, node, connected, freed: why lwIP freed its pcb, or '' }
+  const slots = new Array(MAX_SOCKETS).fill(null)
   const systemError = (errno, message) => new realm.global.SystemError(errno, message)
-  const emit = (sock, ...args) => loop.run(() => sock.emit(...args))
+  const emit = (sock, ...args) => loop.call(() => sock.emit(...args))
+  const failed = () => systemError(-1, 'errno -1')
+  // The slot behind fd, after recording a use of a freed pcb as the fault it is.
+  const use = (fd, op) => {
+    const slot = slots[fd]
+    if (slot && slot.freed) {
+      const err = new Error(`use after free: ${op} on socket ${fd}, whose pcb lwIP freed (${slot.freed})`)
+      registry.faults.push(err.message)
+      registry.onFault(err)
+    }
+    return slot
+  }
 
   const nat = {
     socket (sock) {
       // pico_cyw43_network_socket
       if (!isOnline()) throw realm.error('Error', 'WiFi is not connected.')
-      if (state.size >= MAX_SOCKETS) throw systemError(-121, 'EREMOTEIO')
-      state.set(sock, { node: null, dead: false, silent: false })
-      return state.size - 1
+      const fd = slots.indexOf(null)
+      if (fd < 0) throw systemError(-121, 'EREMOTEIO')
+      slots[fd] = { sock, node: null, connected: false, freed: '' }
+      registry.maxSlots = Math.max(registry.maxSlots, slots.filter(Boolean).length)
+      return fd
     },
-    connect (sock, host, port) {
+    connect (fd, host, port) {
       let address = String(host)
       if (!IPV4.test(address)) {
         const found = resolve(address)
@@ -120,55 +154,51 @@ export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnl
         address = found
       }
       const target = connectOverride(address, Number(port))
-      const st = state.get(sock)
+      const slot = slots[fd]
       const node = net.connect({ host: target.host, port: target.port })
-      st.node = node
+      slot.node = node
       registry.open.add(node)
       node.setNoDelay(true)
-      node.on('connect', () => emit(sock, 'connect'))
-      node.on('data', buf => emit(sock, 'data', new realm.global.Uint8Array(buf)))
+      node.on('connect', () => { slot.connected = true; emit(slot.sock, 'connect') })
+      node.on('data', buf => emit(slot.sock, 'data', new realm.global.Uint8Array(buf)))
       node.on('end', () => {
-        // Remote FIN: __net_socket_close -> close_cb -> _afterDestroy -> 'close'.
-        if (st.dead) return
-        st.dead = true
-        forget(sock)
-        loop.run(() => { if (!sock.destroyed) { sock.destroyed = true; sock.connected = false; sock.emit('close') } })
+        // Remote FIN: __net_data_received -> __net_socket_close frees the slot -> close_cb -> 'close'.
+        if (slots[fd] !== slot || slot.freed) return
+        release(fd)
+        loop.call(() => slot.sock._afterDestroy())
       })
-      // RST, refused, timed out: nothing reaches JavaScript.
-      node.on('error', () => { st.dead = st.silent = true })
+      // Refused, reset: lwIP frees the pcb and calls the NULL tcp_err; nothing reaches JavaScript.
+      const free = why => { if (slots[fd] === slot && !slot.freed && !slot.lost) slot.freed = why }
+      node.on('error', err => free(`${slot.connected ? 'reset' : 'refused'}: ${err.code}`))
       node.on('close', () => {
-        if (!st.dead) st.dead = st.silent = true
+        free('reset')
         registry.open.delete(node)
       })
     },
-    write (sock, data) {
-      const st = state.get(sock)
-      if (!st || st.dead) {
-        registry.danglingOps++
-        return null
-      }
-      st.node.write(wireBytes(data))
+    // pico_cyw43_network_write: a closed slot (or one never connected) is errno -1.
+    write (fd, data) {
+      const slot = use(fd, 'write')
+      if (!slot || !slot.node) return failed()
+      if (!slot.freed && !slot.lost) slot.node.write(wireBytes(data))
       return null
     },
-    shutdown (sock) {
-      const st = state.get(sock)
-      if (!st || st.dead) return false
-      st.node.end()
-      return true
+    shutdown (fd) {
+      const slot = use(fd, 'end')
+      if (slot && slot.node && !slot.freed && !slot.lost) slot.node.end()
+      return null
     },
-    close (sock) {
-      const st = state.get(sock)
-      if (st && st.silent) registry.danglingOps++ // tcp_close on the pcb lwIP freed
-      forget(sock)
+    // pico_cyw43_network_close: nothing for a slot already closed.
+    close (fd) {
+      if (use(fd, 'destroy')) release(fd)
+      return null
     }
   }
-  function forget (sock) {
-    const st = state.get(sock)
-    if (!st) return
-    state.delete(sock)
-    if (st.node) {
-      registry.open.delete(st.node)
-      st.node.destroy()
+  function release (fd) {
+    const slot = slots[fd]
+    slots[fd] = null
+    if (slot.node) {
+      registry.open.delete(slot.node)
+      slot.node.destroy()
     }
   }
   const makeModule = realm.run(SOCKET_SOURCE, 'net.js')
@@ -176,15 +206,21 @@ export function createKalumaNet ({ realm, loop, registry, connectOverride, isOnl
   return {
     events,
     module,
-    /** The link is gone: every connection dies without the device hearing of it. */
+    /** The link is gone: every connection goes silent (its pcb lives on, retransmitting); the device is not told. */
     linkLost () {
-      for (const st of state.values()) {
-        st.dead = st.silent = true
-        if (st.node) st.node.destroy()
+      for (const slot of slots) {
+        if (!slot) continue
+        slot.lost = true
+        if (slot.node) slot.node.destroy()
       }
     },
+    /** Joined again: the model frees every pcb of the lost link (lwIP aborts those of an address that changed). */
+    joined () {
+      for (const slot of slots) if (slot && slot.lost && !slot.freed) slot.freed = 'the WiFi link was lost'
+    },
+    /** A reset of the board: the slots and lwIP start afresh. */
     stop () {
-      for (const sock of [...state.keys()]) forget(sock)
+      for (let fd = 0; fd < MAX_SOCKETS; fd++) if (slots[fd]) release(fd)
     }
   }
 }

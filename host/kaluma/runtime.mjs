@@ -1,9 +1,10 @@
 // Runs a bundle as Kaluma 1.2.1 would on a Raspberry Pi Pico W (tag 1.2.1 of kaluma-project/kaluma,
 // the last release that builds the Pico W), with only what Kaluma has: the program in strict mode
-// (src/runtime.c km_runtime_load), numbers as pins, setWatch with its one-watch quirk, require('net')
-// with Uint8Array data and silent deaths, a blocking require('wifi') without link events, `storage`,
+// (src/runtime.c km_runtime_load), numbers as pins, setWatch polled in C, require('net') with
+// Uint8Array data, 16 slots and silent deaths, a blocking require('wifi') without link events, `storage`,
 // require('wdt'), board.uid, a clock that starts at 1970 at power-up, console.log/error only.
 // Shares with host/espruino the vm realm, the device clock (fake or real) and the pressing finger.
+// docs/kaluma.md lists every behaviour with its source at the tag and its test.
 import { EventEmitter } from 'node:events'
 import { createRealm } from '../espruino/realm.mjs'
 import { createScheduler, installDate } from '../espruino/timers.mjs'
@@ -58,6 +59,8 @@ class KalumaDevice extends EventEmitter {
     this.#wifiEnv = createKalumaWifiEnvironment({ ap: this.#options.wifi || null, scheduler: this.#scheduler })
     this.wifi = this.#wifiEnv.controller
     this.net = createKalumaNetRegistry()
+    // A use of freed memory fails the test like an error escaping into the loop.
+    this.net.onFault = err => this.#uncaught(err)
   }
 
   /** Kaluma runs the saved program at every start; `boot` is accepted for the Espruino runtime's callers. */
@@ -90,6 +93,10 @@ class KalumaDevice extends EventEmitter {
   /** The level the program drives on a pin (a number or 'D12'), 0 when it drives none. */
   output (pin) { return this.outputs.get(typeof pin === 'string' ? Number(pin.slice(1)) : pin) ?? 0 }
   get watchdogMs () { return this.#program?.wdt.timeoutMs }
+  /** Whether a blocking call (a WiFi join, a DNS wait, delay()) holds the loop now: no pin is read. */
+  get blocked () { return !!this.#program?.loop.stalled }
+  /** Calls into JavaScript since power-up (timers, watches, socket events): the program's CPU. */
+  get jsCalls () { return this.#program ? this.#program.loop.jsCalls : 0 }
   /** The device's own clock in ms since power-up (what millis() and Date.now() read). */
   get uptime () { return this.#program ? this.#program.uptime() : 0 }
 
@@ -127,6 +134,7 @@ class KalumaDevice extends EventEmitter {
     const gpio = createKalumaGpio({ realm, loop, inputs: this.#inputs, nextId, onOutput: (pin, level) => this.emit('output', `D${pin}`, level, scheduler.now()) })
     const net = createKalumaNet({ realm, loop, registry: this.net, connectOverride: opts.connectOverride, resolve: opts.resolve, isOnline: () => this.#wifiEnv.linkUp })
     this.#wifiEnv.onLinkLost = () => net.linkLost()
+    this.#wifiEnv.onJoined = () => net.joined()
     const wifi = createKalumaWifi({ realm, loop, env: this.#wifiEnv, events: net.events, scheduler })
     const storage = createKalumaStorage({ realm, flash: this.flash })
     const wdt = createKalumaWdt({ realm, scheduler, reset: reason => this.#reset(reason) })
@@ -153,11 +161,16 @@ class KalumaDevice extends EventEmitter {
     for (const [name, value] of Object.entries(globals)) {
       realm.global[name] = typeof value === 'function' ? realm.fn(value) : value
     }
-    // A top-level exception leaves the board in the REPL: printed, never run again.
-    loop.run(() => realm.run(`"use strict";${opts.code}`, 'usercode.js'))
+    // A top-level exception is printed and the runtime cleaned up (src/runtime.c km_runtime_load ->
+    // km_runtime_cleanup: timers and watches gone): the board waits at the REPL.
+    if (loop.run(() => realm.run(`"use strict";${opts.code}`, 'usercode.js'))) {
+      timers.clearAll()
+      gpio.stop()
+    }
     return {
       gpio,
       wdt,
+      loop,
       hang: () => loop.stop(),
       uptime,
       shutdown () {

@@ -1,9 +1,9 @@
 // The Kaluma 1.2.1 adapter (Raspberry Pi Pico W): the same functions as src/platform/espruino.ts over
-// Kaluma's API, designed around what Kaluma lacks (see host/kaluma/ for each behaviour and its
-// source): one poller for all buttons (only the last setWatch stays active), WiFi polled (no link
-// event) and joined with enforce (a blocking call), socket data turned from Uint8Array into the binary
-// strings the core speaks, and no watchdog (startWatchdog says why). A dead connection gives no event
-// on Kaluma: the core's own answer timeouts (CONNACK, SUBACK, PUBACK, ping) find it.
+// Kaluma's API, designed around what Kaluma lacks (docs/kaluma.md: each behaviour, its source at tag
+// 1.2.1 and its test): WiFi polled (no link event) and joined with enforce (a blocking call), socket
+// data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
+// (startWatchdog says why). A dead connection gives no event on Kaluma: the core's own answer
+// timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
 import { retry } from '../retry'
 
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
@@ -11,8 +11,10 @@ declare const console: { log (text: string): void }
 declare const board: { uid: string }
 declare const storage: { getItem (key: string): string | null, setItem (key: string, value: string): void }
 declare const INPUT_PULLDOWN: number
+declare const RISING: number
+declare function setWatch (fn: () => void, pin: number, events: number, debounce: number): number
+declare function delay (ms: number): void
 declare function pinMode (pin: number, mode: number): void
-declare function digitalRead (pin: number): number
 declare function digitalWrite (pin: number, value: number): void
 declare function analogRead (pin: number): number
 interface KalumaSocket {
@@ -22,15 +24,17 @@ interface KalumaSocket {
   destroy (): void
 }
 interface KalumaWifi {
-  connect (options: { ssid: string, password: string, enforce: boolean }, cb: (err: unknown) => void): void
+  connect (options: { ssid: string, password: string, security: string, enforce: boolean }, cb: (err: unknown) => void): void
   getConnection (cb: (err: unknown) => void): void
 }
 declare function require (name: 'net'): { Socket: new () => KalumaSocket }
 declare function require (name: 'wifi'): { WiFi: new () => KalumaWifi }
+declare function require (name: 'wdt'): { WDT: new (ms: number) => unknown }
 
 const S = __TABLECALL__
-const BUTTON_POLL_MS = 10
 const LINK_POLL_MS = 5000
+// KM_MAX_SOCKET_NO: Kaluma's socket slots
+const SOCKETS = 16
 // String.fromCharCode.apply takes this many bytes at a time safely
 const SLICE = 512
 
@@ -55,39 +59,48 @@ export function reportBoot () {
 
 // No watchdog on Kaluma: a WiFi join that fails blocks the board for 30 s, longer than the 8.4 s the
 // RP2040's watchdog can wait (and Kaluma cannot stop it), so it would restart the board during every
-// failed rejoin and lose the calls waiting in memory (firmware.test.mjs, "wrong WiFi password...").
+// failed rejoin (firmware.test.mjs, "wrong WiFi password..."). restart() uses it only to restart.
 export function startWatchdog () {
   log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
 }
 
-// Kaluma has no event when the program stops.
-export function onStop (_fn: () => void) {}
+// Kaluma has no event when the program stops; the handler runs before a restart on purpose.
+let stopHandler = () => {}
+export function onStop (fn: () => void) {
+  stopHandler = fn
+}
 
-// One poller for every button, with the debounce here: a level held debounceMs counts, a rising one is a press.
+// A restart on purpose: the core's stop handler first (it keeps what a restart must not lose), then the
+// watchdog at 1 ms (require('wdt'), the only reset Kaluma 1.2.1 offers JavaScript; a hardware reset,
+// so no Kaluma cleanup touches the abandoned sockets), waited for in delay(). Restarts even when the
+// handler throws.
+function restart () {
+  log('main: restarting')
+  try {
+    stopHandler()
+  } finally {
+    // eslint-disable-next-line no-new -- the watchdog starts in the constructor
+    new (require('wdt').WDT)(1)
+    delay(1000)
+  }
+}
+
+// One setWatch per button: Kaluma polls and debounces it in C at every loop turn (src/io.c
+// km_io_watch_run), so an idle board runs no JavaScript for its buttons; a 10 ms JavaScript poller ran
+// 100 callbacks a second, missed more short presses while the loop was busy (it samples at most every
+// 10 ms and only between callbacks, as setWatch does), and cost more bytes (docs/kaluma.md, "Buttons").
 export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
-  const n = pins.map(gpio)
-  const level = n.map(() => 0)
-  const since = n.map(() => 0)
-  const stable = n.map(() => 0)
-  n.forEach(p => pinMode(p, INPUT_PULLDOWN))
-  setInterval(() => {
-    const now = Date.now()
-    for (let i = 0; i < n.length; i++) {
-      const v = digitalRead(n[i])
-      if (v !== level[i]) {
-        level[i] = v
-        since[i] = now
-      } else if (v !== stable[i] && now - since[i] >= debounceMs) {
-        stable[i] = v
-        // A callback that throws would end this timer for good on Kaluma.
-        try {
-          if (v) onPress(i)
-        } catch (e) {
-          log('btn: ' + e)
-        }
+  pins.forEach((pin, i) => {
+    pinMode(gpio(pin), INPUT_PULLDOWN)
+    setWatch(() => {
+      // A callback that throws loses its watch for good on Kaluma (src/global.c set_watch_cb).
+      try {
+        onPress(i)
+      } catch (e) {
+        log('btn: ' + e)
       }
-    }
-  }, BUTTON_POLL_MS)
+    }, gpio(pin), RISING, debounceMs)
+  })
 }
 
 export function writePin (pin: string, level: number) {
@@ -107,29 +120,38 @@ const binary = (data: Uint8Array) => {
   return s
 }
 
-/** A plain TCP connection (Kaluma has no TLS; the config refuses mqtt.tls). */
+// Sockets holding one of Kaluma's slots: made and not yet closed by Kaluma.
+let held = 0
+
+/**
+ * A plain TCP connection (Kaluma has no TLS; the config refuses mqtt.tls). Never closed here: lwIP
+ * frees the pcb of a refused or reset connection without telling Kaluma (tcp_err NULL in
+ * module_pico_cyw43.c), and closing it then frees it twice. An ended socket is abandoned: it keeps its
+ * slot until Kaluma closes it on the broker's FIN; when all 16 are held, the board restarts.
+ */
 export function connectBroker (onOpen: () => void): BrokerSocket {
+  if (held >= SOCKETS) {
+    // after the current callback, so the stop handler sees what it did (a press that asked to connect)
+    setTimeout(restart, 0)
+    throw new Error('all sockets held by dead connections')
+  }
   const s = new (require('net').Socket)()
-  let open = true
-  const socket: BrokerSocket = {
+  held++
+  s.on('close', () => held--)
+  try {
+    s.connect({ host: S.host, port: S.port }, onOpen)
+  } catch (e) {
+    // No pcb was made: closing is safe, and frees the slot a failed DNS lookup keeps.
+    s.destroy()
+    throw e
+  }
+  return {
     write: (data: string) => s.write(data),
-    // destroy() once: a second would close the connection's slot twice
-    end: () => {
-      if (open) s.destroy()
-      open = false
-    },
+    end: () => {},
     on: ((event: string, fn: (arg: unknown) => void) => {
       s.on(event, event === 'data' ? (d: Uint8Array) => fn(binary(d)) : fn)
     }) as BrokerSocket['on']
   }
-  try {
-    s.connect({ host: S.host, port: S.port }, onOpen)
-  } catch (e) {
-    // The socket keeps its slot (16 in all) until destroyed.
-    socket.end()
-    throw e
-  }
-  return socket
 }
 
 export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
@@ -140,7 +162,9 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
   // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
-    wifi.connect({ ssid, password, enforce: true }, err => {
+    // security always given: Kaluma's wifi.js replaces an empty one (and an empty password) with the
+    // WIFI_SECURITY (WIFI_PASSWORD) its own setup stored on the board; 'OPEN' then still joins open.
+    wifi.connect({ ssid, password, security: password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
         rejoin.later()

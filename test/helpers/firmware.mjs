@@ -79,9 +79,9 @@ export async function advance (device, ms, stepMs = 100) {
   }
 }
 
-// Longer than the firmware's 40 ms debounce (a second press sooner than that is contact bounce), and
-// on Kaluma its 10 ms button poll too, with room for timer lag: at 60 ms the Kaluma adapter, which
-// counts the debounce from the poll that saw the release, missed the next press about 1 run in 4.
+// Longer than the firmware's 40 ms debounce (a second press sooner than that is contact bounce), with
+// room for timer lag: at 60 ms the Kaluma adapter's former 10 ms poller missed the next press about 1
+// run in 4.
 const HAND_GAP_MS = 100
 
 /** A guest's press: contact bounce, held, released, and the hand gone before the next press. */
