@@ -80,34 +80,51 @@ export const ACCOUNT_FILE = 'account.js'
 
 /**
  * ES5: walks every object reachable from `global` (hidden children too: scopes, timers, watches,
- * modules), and for each function counts the blocks of its code string (E.getSizeOf; a native or
- * flash string is 1 block). Prints one 'code' line: functions, their code blocks, and the 15 code
- * texts holding the most blocks (closures of one text summed, n = how many are alive).
+ * modules) and splits the blocks reachable from it (E.getSizeOf(global)): `code` (function code
+ * strings with their property names; a string shared by bound functions once), `strings` (string
+ * values with their names, each string once), `buffers` (ArrayBuffers, typed arrays), `other`
+ * (numbers, booleans...) and `objects`, the rest: each object, array, function and scope itself and
+ * the names pointing at them. Blocks not reachable from `global` are the interpreter's own.
+ * Prints one 'code' line with the split, the 15 code texts holding the most blocks (closures of one
+ * text summed, n = how many are alive) and the 10 biggest string values.
  */
 export const ACCOUNT = `(function () {
-    var seen = {}, stack = [global], byText = {}, list = [], functions = 0, blocks = 0, chars = 0;
+    var seen = {}, stack = [global], byText = {}, list = [], strings = [], functions = 0, chars = 0;
+    var by = { code: 0, strings: 0, buffers: 0, other: 0 }, reachable = E.getSizeOf(global);
     while (stack.length) {
       var v = stack.pop(), at = E.getAddressOf(v);
       if (seen[at]) continue;
       seen[at] = 1;
       var kids = E.getSizeOf(v, 1);
-      if (typeof kids !== 'object') continue;
+      // No children to list (an ArrayBuffer, a typed array): all of it is data.
+      if (typeof kids !== 'object') { by.buffers += kids; continue; }
       for (var i = 0; i < kids.length; i++) {
-        var c = v[kids[i].name];
-        if (c !== null && (typeof c === 'object' || typeof c === 'function')) stack.push(c);
+        var name = kids[i].name, size = kids[i].size, c = v[name];
+        if (name === '\xFFcod' && typeof v === 'function' && typeof c === 'string') {
+          // A bound function shares its target's code string: count each string once.
+          if (seen[E.getAddressOf(c)]) continue;
+          seen[E.getAddressOf(c)] = 1;
+          var n = E.getSizeOf(c), key = c.length + ':' + c.substr(0, 40);
+          functions++; chars += c.length; by.code += size;
+          var f = byText[key];
+          if (!f) { f = byText[key] = { text: c.substr(0, 70), chars: c.length, blocks: 0, n: 0 }; list.push(f); }
+          f.blocks += n; f.n++;
+        } else if (c !== null && (typeof c === 'object' || typeof c === 'function')) {
+          stack.push(c);
+        } else if (typeof c === 'string' && !seen[E.getAddressOf(c)]) {
+          // A string assigned twice is one string: count it once.
+          seen[E.getAddressOf(c)] = 1;
+          by.strings += size;
+          if (size > 2) strings.push({ name: name, blocks: size, chars: c.length, text: JSON.stringify(c.substr(0, 50)) });
+        } else if (typeof c !== 'string') by.other += size;
       }
-      var code = typeof v === 'function' && v['\\xFFcod'];
-      // A bound function shares its target's code string: count each string once.
-      if (typeof code !== 'string' || seen[E.getAddressOf(code)]) continue;
-      seen[E.getAddressOf(code)] = 1;
-      var n = E.getSizeOf(code), key = code.length + ':' + code.substr(0, 40);
-      functions++; blocks += n; chars += code.length;
-      var f = byText[key];
-      if (!f) { f = byText[key] = { text: code.substr(0, 70), chars: code.length, blocks: 0, n: 0 }; list.push(f); }
-      f.blocks += n; f.n++;
     }
     list.sort(function (a, b) { return b.blocks - a.blocks; });
-    console.log(${JSON.stringify(MARK)} + JSON.stringify({ at: 'code', functions: functions, blocks: blocks, chars: chars, top: list.slice(0, 15) }));
+    strings.sort(function (a, b) { return b.blocks - a.blocks; });
+    var code = 0;
+    list.forEach(function (f) { code += f.blocks; });
+    by.objects = reachable - by.code - by.strings - by.buffers - by.other;
+    console.log(${JSON.stringify(MARK)} + JSON.stringify({ at: 'code', reachable: reachable, functions: functions, blocks: code, chars: chars, by: by, top: list.slice(0, 15), strings: strings.slice(0, 10) }));
 })();
 `
 
@@ -158,7 +175,7 @@ function readRun (run) {
   return {
     version: marks.boot && marks.boot.version,
     memory: { boot: blocks('boot'), pressed: blocks('pressed'), half: blocks('half'), soak: blocks('soak') },
-    code: marks.code && { functions: marks.code.functions, blocks: marks.code.blocks, chars: marks.code.chars, top: marks.code.top },
+    code: marks.code && { reachable: marks.code.reachable, functions: marks.code.functions, blocks: marks.code.blocks, chars: marks.code.chars, by: marks.code.by, top: marks.code.top, strings: marks.code.strings },
     soakS: marks.boot && marks.soak ? Number((marks.soak.t - marks.boot.t).toFixed(1)) : undefined,
     logs,
     // Espruino's own complaints, e.g. FIFO_FULL when its event queue overflowed.

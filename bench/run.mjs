@@ -142,6 +142,14 @@ function printMemory (r) {
   const program = WAY_ROWS.slice(0, 4).filter(([key]) => !r[key].uploaded.skipped).map(([key, label]) => [`  ${label.trim()}`, own(key, 'uploaded'), own(key, 'flash'), ''])
   const code = r.tablecall.uploaded.code
   const top = code ? code.top.slice(0, 12).map(f => [`  ${JSON.stringify(f.text.slice(0, 60))}`, f.blocks, f.n, f.chars, '']) : []
+  const strings = r.tablecall.flash.code?.strings ?? []
+  const split = [['firmware', 'tablecall', 'uploaded'], ['firmware', 'tablecall', 'flash'], ['with a battery', 'battery', 'flash'], ['MQTT module', 'mqttModule', 'flash'], ['tinyMQTT', 'tinyMQTT', 'flash'], ['prelude alone', 'prelude', 'flash']]
+    .filter(([, key, way]) => r[key][way].code)
+    .map(([label, key, way]) => {
+      const x = r[key][way]
+      const by = x.code.by
+      return [`  ${label} (${way === 'flash' ? 'b' : 'a'})`, x.memory.pressed.usage, x.memory.pressed.usage - x.code.reachable, by.objects, by.code, by.strings, by.other, by.buffers, '']
+    })
   const errors = WAY_ROWS.flatMap(([key]) => WAYS.map(way => r[key][way])).flatMap(x => x.errors || [])
   return [
     `REAL INTERPRETER  Espruino ${r.version} built for Linux (x86-64, ${r.blocksize} B/block; not a board): blocks in use (process.memory().usage after GC)`,
@@ -151,8 +159,13 @@ function printMemory (r) {
     ...['uploaded', 'flash'].map(way => `  the firmware ${way}: ${deliveryLine(r.tablecall[way])}`),
     '  the program alone at +4 (minus the prelude alone)',
     table([['', '(a)', '(b)', ''], ...program]),
-    code ? `  where (a)'s code blocks go, the firmware at +4: ${code.functions} functions, ${code.blocks} blocks of code text (${code.chars} chars) of ${r.tablecall.uploaded.memory.pressed?.usage} in use, prelude's included` : '',
+    '  where the blocks go at +4 (E.getSizeOf accounting of what is reachable from global; the rest is the interpreter\'s own)',
+    table([['', 'in use', 'unreachable', 'objects', 'code', 'strings', 'numbers', 'buffers', ''], ...split]),
+    '    objects: every object, array, function and scope itself and the names pointing at them; code: each function\'s code string and its name',
+    code ? `  the firmware's code texts holding the most blocks, uploaded (a): ${code.functions} functions, ${code.blocks} blocks, ${code.chars} chars, prelude's included` : '',
     code ? table([['  code text (first 60 chars)', 'blocks', 'alive', 'chars', ''], ...top]) : '',
+    strings.length ? '  the firmware\'s biggest strings, from flash (b)' : '',
+    strings.length ? table([['  property', 'blocks', 'chars', 'text (first 50 chars)'], ...strings.map(x => [`  ${JSON.stringify(x.name)}`, x.blocks, x.chars, x.text])]) : '',
     `  interpreter errors: ${errors.length ? [...new Set(errors)].join('; ') : 'none'}`
   ].filter(Boolean).join('\n')
 }
