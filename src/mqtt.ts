@@ -259,10 +259,11 @@ export function mqttDown (why: string) {
 /** Queues a message (a press) and sends it as soon as the broker is ready for it. */
 export function publish (m: Message) {
   store.push(m)
-  // Messages in flight on a working connection leave the store within a round trip; the bound is for
-  // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
-  // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
-  while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+  // Messages in flight on a working connection (or one just accepted) leave the store within a round
+  // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
+  // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
+  // of them goes.
+  while (store.filter(w => w.k < 0).length > (state >= WAIT_SUBACK ? 2 * QUEUE_MAX : QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
