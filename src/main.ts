@@ -1,6 +1,6 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
 import { log, serialNumber, reportBoot, startWatchdog, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
-import { startMqtt, mqttUp, mqttDown, publish, waitingPresses } from './mqtt'
+import { startMqtt, mqttUp, mqttDown, publish, waitingPresses, BROKER } from './mqtt'
 import { startTables, pressTable, tableMessage, publishTables, openCalls, restoreCalls, calling, JOINED } from './tables'
 import { startBattery, batteryConnected } from './battery'
 
@@ -71,9 +71,9 @@ function start () {
   if (S.ca) S.ca = atob(S.ca)
   // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
   // bundle and esbuild drops the battery code.
-  startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables, log)
+  startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
   startTables(boots)
-  log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
+  log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + BROKER)
   watchButtons(S.pins, S.debounceMs, pressed)
   if (__TABLECALL__.battery) startBattery(fill, log)
   onStop(stopping)

@@ -13,7 +13,7 @@
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
-import { connectBroker } from './platform'
+import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
 export interface Message {
@@ -41,6 +41,9 @@ const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
 // A connection up this long was a good one: the next loss waits the first backoff delay again.
 const STABLE_MS = 30000
 const CLOSED = 'broker closed the connection'
+// The settings, with the device id in the packets (src/main.ts).
+const S = __TABLECALL__
+export const BROKER = S.host + ':' + S.port
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states
@@ -51,13 +54,10 @@ const WAIT_CONNACK = 2
 const WAIT_SUBACK = 3
 const CONNECTED = 4
 
-// The settings, with the device id in the packets (src/main.ts).
-const S = __TABLECALL__
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
 // validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
 let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
-let log: (line: string) => void
 let state = OFFLINE
 let networkUp = false
 let sock: BrokerSocket | undefined
@@ -69,9 +69,7 @@ let pingTimer: number | undefined
 let deadTimer: number | undefined
 let ackTimer: number | undefined
 let upAt = 0
-// connections in a row the broker closed before they were STABLE_MS old
-let shortLived = 0
-const reconnect = retry('mqtt: connecting', line => log(line), () => connect())
+const reconnect = retry('mqtt: connecting', log, () => connect())
 
 function stop (t: number | undefined) {
   if (t !== undefined) clearTimeout(t)
@@ -122,16 +120,9 @@ function lost (why: string) {
   // accepted (CONNACK), whether or not subscribed yet
   const up = state >= WAIT_SUBACK
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
-  if (up) {
-    // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
-    // broker when the other connects, take turns about once a second forever.
-    if (Date.now() - upAt >= STABLE_MS) {
-      reconnect.reset()
-      shortLived = 0
-    } else if (!why.indexOf(CLOSED) && ++shortLived === 3) {
-      log('mqtt: closed 3 times soon after connecting: another client seems to be using this client id')
-    }
-  }
+  // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+  // broker when the other connects, take turns about once a second forever.
+  if (up && Date.now() - upAt >= STABLE_MS) reconnect.reset()
   state = OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
@@ -177,7 +168,7 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
   } else if (type === SUBACK) {
     if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
     state = CONNECTED
-    log('mqtt: connected to ' + S.host + ':' + S.port + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
+    log('mqtt: connected to ' + BROKER + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
@@ -219,12 +210,12 @@ function connect () {
     })
   } catch (e) {
     state = OFFLINE
-    log('mqtt: cannot reach ' + S.host + ':' + S.port + ' (' + e + ')')
+    log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
     reconnect.later()
     return
   }
   sock = s
-  expectWithin(ANSWER_MS, 'no CONNACK from ' + S.host + ':' + S.port + WITHIN)
+  expectWithin(ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
   s.on('data', data => {
     if (sock === s) receive(data)
   })
@@ -232,17 +223,16 @@ function connect () {
     const why = ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')'
     // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
     // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + S.host + ':' + S.port + why)
+    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
   })
   s.on('close', () => {
     if (sock === s) lost(CLOSED)
   })
 }
 
-export function startMqtt (message: typeof onMessage, connected: typeof onConnected, logger: typeof log) {
+export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message
   onConnected = connected
-  log = logger
 }
 
 /** The network is up: connect. */
@@ -258,9 +248,16 @@ export function mqttDown (why: string) {
   lost(why)
 }
 
-/** Queues a message (a press) and sends it as soon as the broker is ready for it. */
+/**
+ * Queues a message and sends it as soon as the broker is ready for it. A latest-value message (k >= 0)
+ * replaces a waiting one with its key (unless the same).
+ */
 export function publish (m: Message) {
-  store.push(m)
+  const i = m.k < 0 ? -1 : find(m.k)
+  if (i >= 0) {
+    if (store[i].p === m.p) return
+    store[i] = m
+  } else store.push(m)
   // Messages in flight on a working connection (or one just accepted) leave the store within a round
   // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
   // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
@@ -272,16 +269,6 @@ export function publish (m: Message) {
   if (state === CONNECTED) send(m)
   // A guest is waiting: try the broker now rather than at the end of a long backoff.
   else reconnect.now()
-}
-
-/** Sends the latest value for key `m.k`: replaces a waiting message with that key (unless the same). */
-export function latest (m: Message) {
-  const i = find(m.k)
-  if (i < 0) publish(m)
-  else if (store[i].p !== m.p) {
-    store[i] = m
-    if (state === CONNECTED) send(m)
-  }
 }
 
 const find = (k: number) => store.findIndex(m => m.k === k)

@@ -5,7 +5,7 @@
 // that lost or kept stale states is corrected. The device also hears its own states: after a reboot a
 // `calling <c>` with c above every answer seen is a call still open. Each light blinks while the state
 // waits for the broker's PUBACK, is on while calling, off once answered.
-import { latest, waiting } from './mqtt'
+import { publish, waiting } from './mqtt'
 import { writePin } from './platform'
 
 // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
@@ -44,7 +44,7 @@ function publishState (i: number) {
   const c = payload(i)
   const t = S.state[i]
   const p = t[0] + String.fromCharCode(t.charCodeAt(1) + c.length) + t.slice(2) + c
-  latest({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
+  publish({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
 }
 
 // A new call on table `i`, its first press at `at`.
@@ -55,10 +55,10 @@ function newCall (i: number, at: number) {
   old[i] = false
 }
 
-/** Sets every light from the calls and the store: blinking while a state waits for its PUBACK. */
+/** Sets every light from the calls and the store: a call blinks while its state waits for the PUBACK. */
 export function lights () {
   S.leds.forEach((pin, i) => {
-    if (pin) writePin(pin, waiting(i) ? phase : open[i] ? 1 : 0)
+    if (pin) writePin(pin, open[i] ? waiting(i) ? phase : 1 : 0)
   })
 }
 

@@ -12,7 +12,7 @@ import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink, packetLength } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto, clockKnown, espruinoOnly } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto, clockKnown, espruinoOnly, RUNTIME } from './helpers/firmware.mjs'
 
 // The contract's default topics (espruino.config.schema.json)
 const TABLE_TOPIC = 'tablecall/{id}/table/{n}'
@@ -173,9 +173,12 @@ for (const [name, start] of Object.entries(brokers)) {
       await lit(d, 'D12', 0)
       await steady(d, 'D15', 1)
       assert.deepEqual(Object.keys(await lateView(broker.url, d.all)), [d.table(4)])
-      // After reconnecting the device published the states it holds: table 1 idle, never its answered call.
+      // After reconnecting the device published the states it holds, table 1's idle last (its call again
+      // only where the answer came after the SUBACK, as a retained message: on Kaluma).
       await until(d, () => states.messages.some(m => m.topic === d.table(1) && !m.retain), { what: 'table 1\'s state' })
-      assert.deepEqual(states.messages.filter(m => m.topic === d.table(1) && !m.retain).map(m => m.payload), [''])
+      const table1 = states.messages.filter(m => m.topic === d.table(1) && !m.retain).map(m => m.payload)
+      assert.equal(table1.at(-1), '')
+      if (RUNTIME !== 'kaluma') assert.deepEqual(table1, [''])
     })
 
     test('rebooted while table 3 calls: its light comes back on with the same call, and nothing is published again', async () => {
@@ -221,6 +224,7 @@ for (const [name, start] of Object.entries(brokers)) {
       await logged(d, connected, { count: 2 })
       await lit(d, 'D13', 0)
       await steady(d, 'D13', 0)
+      await until(d, () => parse(link.recorded.at(-1).data).some(p => p.topic === d.table(2)), { what: 'the state sent again' })
       const resent = parse(link.recorded.at(-1).data).filter(p => p.cmd === 'publish')
       const status = fillId('tablecall/{id}/status', d.serial)
       assert.deepEqual(resent.filter(p => p.topic !== status).map(p => [p.topic, p.payload.toString(), p.dup]), [[fillId('tablecall/{id}/calls', d.serial), 'button 2 is pressed', true], [d.table(2), '', false]], 'the press went again; the state that went is idle')
@@ -287,12 +291,13 @@ for (const [name, start] of Object.entries(brokers)) {
       await tap(d, 'D16')
       await steady(d, 'D12', 1)
       const first = (await lateView(broker.url, d.all))[d.table(1)]
+      await advance(d, 5000)
       const gone = d.logs.length
       d.wifi.dropLink({ outageMs: 20000 })
       await logged(d, /^wifi: link lost/, { from: gone })
       await staff.answer(d.answer(1), callId(first))
-      await advance(d, 5000)
-      await tap(d, 'D16') // offline: the device has not heard the answer
+      // offline, the device has not heard the answer (pressed at once: Kaluma's WiFi join blocks the board)
+      await tap(d, 'D16')
       await logged(d, connected, { from: gone })
       await steady(d, 'D12', 1)
       const again = (await lateView(broker.url, d.all))[d.table(1)]
@@ -463,7 +468,7 @@ describe('table states, device side', () => {
     await tap(d, 'D16') // joins table 1's call, waiting
     d.stop()
     d.start({ boot: 'power' })
-    await logged(d, /^main: start 2, last run stopped cleanly$/, { from })
+    await logged(d, /^main: start 2, after a clean stop$/, { from })
     link.setMode('pass')
     await logged(d, connected, { from })
     await events.waitFor(3)
@@ -524,6 +529,22 @@ describe('table states, device side', () => {
     const state = parse(link.recorded[0].data).find(p => p.cmd === 'publish' && p.topic === d.table(2))
     assert.match(state.payload.toString(), /^calling 1000001 17956752\d{5}$/)
     assert.equal(hex(state.raw), hex(gen({ cmd: 'publish', topic: d.table(2), payload: state.payload, qos: 1, retain: true, messageId: state.messageId })))
+  })
+
+  test('an answer turns the light off at once, before the broker acknowledges the idle state', async () => {
+    const fw = await withLights()
+    const serial = nextSerial()
+    const pub = (topic, payload) => gen({ cmd: 'publish', topic, payload, qos: 1, messageId: 7, retain: true })
+    // CONNACK + SUBACK, table 1's open call, then its answer; nothing the device publishes is acknowledged.
+    const fake = track(net.createServer(socket => socket.once('data', () => {
+      socket.write('\x20\x02\x01\x00\x90\x0a\xff\xff\x01\x01\x01\x01\x01\x01\x01\x01' + pub(fillId(TABLE_TOPIC.replace('{n}', 1), serial), 'calling 5'), 'latin1')
+      setTimeout(() => socket.write(pub(fillId(ANSWER_TOPIC.replace('{n}', 1), serial), '5'), 'latin1'), 50)
+    })))
+    await new Promise(resolve => fake.listen(0, '127.0.0.1', resolve))
+    const d = device(fw, fake.address().port, { serial })
+    await lit(d, 'D12', 1)
+    await lit(d, 'D12', 0)
+    await steady(d, 'D12', 0, 2000)
   })
 
   test('hostile packets from a broker: unknown table, QoS 2, oversized, garbage, bad answers; no crash, lights unchanged', async () => {

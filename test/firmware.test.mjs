@@ -93,7 +93,7 @@ for (const [name, start] of Object.entries(brokers)) {
 
     // aedes resets the connection it takes over; Kaluma never hears of a reset (no event), so it cannot tell.
     const silentReset = name === 'aedes' && espruinoOnly('Kaluma hears nothing of the reset that ends a taken-over connection')
-    test('another client with the same client id: the backoff keeps growing, said once; a connection that lasts resets it', { skip: silentReset }, async () => {
+    test('another client with the same client id: the backoff keeps growing; a connection that lasts resets it', { skip: silentReset }, async () => {
       const fw = await firmware()
       const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
       await logged(device, connected)
@@ -101,19 +101,16 @@ for (const [name, start] of Object.entries(brokers)) {
       const intruder = track(impostor(broker.port, `tablecall-${deviceId(SERIAL)}`))
       const sixth = await logged(device, /^mqtt: connecting again/, { count: 6, stepMs: 200 })
       assert.deepEqual(backoffs(device).slice(0, 6).map(bucket), [1, 2, 4, 8, 16, 32])
-      const said = device.logs.filter(l => /another client seems to be using this client id/.test(l))
-      assert.equal(said.length, 1, 'said once')
       intruder.close()
       const fought = backoffs(device).length
       await logged(device, connected, { from: sixth, stepMs: 500 })
       await advance(device, 31000, 500)
       assert.equal(backoffs(device).length, fought, 'the impostor gone, the connection stays')
-      // Up for more than 30 s: the next loss waits the first delay again, and is no sign of a fight.
+      // Up for more than 30 s: the next loss waits the first delay again.
       const once = impostor(broker.port, `tablecall-${deviceId(SERIAL)}`, { again: false })
       await logged(device, /^mqtt: connecting again/, { count: fought + 1, stepMs: 50 })
       once.close()
       assert.equal(bucket(backoffs(device)[fought]), 1)
-      assert.equal(device.logs.filter(l => /another client/.test(l)).length, 1)
     })
   })
 }
@@ -332,7 +329,7 @@ describe('against aedes, with a breakable link', () => {
     assert.match(device.logs[0], /^main: start 1$/)
     device.hang()
     await until(device, () => device.reboots === 1, { deviceMs: 31000, what: 'the watchdog to reset the board' })
-    await logged(device, /^main: start 2, last run ended without a clean stop \(power loss, reset or watchdog\)$/)
+    await logged(device, /^main: start 2, after a power loss, reset or watchdog$/)
     await logged(device, connected, { count: 2 })
   })
 

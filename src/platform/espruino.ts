@@ -24,7 +24,7 @@ export function reportBoot (): number {
   // (firmware before call ids kept {n, clean} here: counted from 1 again)
   const n = (parseInt(storage.read(BOOTS)!) || 0) + 1
   storage.write(BOOTS, '' + n)
-  log('main: start ' + n + (n > 1 ? storage.read(SAVED) ? ', last run stopped cleanly' : ', last run ended without a clean stop (power loss, reset or watchdog)' : ''))
+  log('main: start ' + n + (n > 1 ? storage.read(SAVED) ? ', after a clean stop' : ', after a power loss, reset or watchdog' : ''))
   errorFlags(E.getErrorFlags())
   E.on('errorFlag', errorFlags)
   return n
@@ -126,7 +126,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
       }
       up = true
       rejoin.reset()
-      wifi.getIP((_err, info) => log('wifi: joined "' + ssid + '", ip ' + (info ? info.ip : '?')))
+      log('wifi: joined "' + ssid + '"')
       onUp()
     })
   }
