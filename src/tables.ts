@@ -14,8 +14,6 @@ const BLINK_MS = 250
 // A call id is the boot count times this plus a sequence per boot: increasing across reboots, and no
 // flash write per press.
 const PER_BOOT = 1000000
-const ANSWER = /^[1-9]\d{0,14}$/
-const STATE = /^calling ([1-9]\d{0,14})( \d{13})?$/
 
 // The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
 // opened one is -1 - i (src/main.ts).
@@ -35,6 +33,10 @@ let base = 0
 let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
+
+// A call id: 1 to 15 digits, no leading zero (Espruino's regular expressions have no {m,n} and no
+// optional groups), else 0.
+const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? Number(text) : 0
 
 const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
@@ -101,8 +103,8 @@ export function tableMessage (topic: string, text: string, retained: number) {
   const j = p.slice(0, at).split('\0').length - 1
   const i = j >> 1
   if (j & 1) {
-    if (!ANSWER.test(text)) return
-    const a = Number(text)
+    const a = callId(text)
+    if (!a) return
     const was = open[i]
     top[i] = Math.max(top[i], a)
     if (!(a < was)) {
@@ -119,14 +121,15 @@ export function tableMessage (topic: string, text: string, retained: number) {
       if (was) publishState(i)
     }
   } else {
-    const m = STATE.exec(text)
-    if (!m && text) return
-    const c = m ? Number(m[1]) : 0
+    // `calling <call>` or `calling <call> <13 digits>`, or empty
+    const w = text.split(' ')
+    const c = callId(w[1])
+    if (text && !(w[0] === 'calling' && c && (w.length === 2 || w.length === 3 && w[2].length === 13 && !/\D/.test(w[2])))) return
     // A call still open before a reboot, or a later one than the device holds (its boot count lost):
     // above every id seen, so never one that was answered.
     if (c > top[i] && open[i] !== 0) {
       open[i] = c
-      since[i] = m![2] || ''
+      since[i] = w[2] ? ' ' + w[2] : ''
     }
     top[i] = Math.max(top[i], c)
     if (open[i] === undefined) open[i] = 0

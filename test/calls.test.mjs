@@ -5,10 +5,16 @@
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
 import { startMosquitto } from '../host/mosquitto.mjs'
+import { own } from '../host/children.mjs'
+import { prelude } from '../bench/espruino.mjs'
 import { startLink, packetLength } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
@@ -317,7 +323,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const pubacks = () => parse(link.recorded[0].data).filter(p => p.cmd === 'puback').length
       const acked = pubacks()
       const stranger = await staffScreen(broker.url)
-      const garbage = ['answered', 'calling soon', 'calling 012', 'calling 1 2', `calling ${'9'.repeat(16)}`, 'x'.repeat(60), Buffer.from([0xff, 0, 0x80])]
+      const garbage = ['answered', 'calling soon', 'calling 012', 'calling 1 2', 'calling 1 ', 'calling  1', `calling 1 ${'1'.repeat(13)} `, `calling 1 ${'1'.repeat(12)}x`, `calling ${'9'.repeat(16)}`, 'x'.repeat(60), Buffer.from([0xff, 0, 0x80])]
       for (const payload of garbage) {
         await stranger.client.publishAsync(d.table(1), payload, { qos: 1, retain: true })
         await stranger.client.publishAsync(d.table(2), payload, { qos: 1 })
@@ -365,6 +371,45 @@ describe('the broker is killed between two saves (mosquitto with persistence)', 
     await steady(d, 'D13', 1)
     assert.equal(d.output('D12'), 0)
     assert.deepEqual(await lateView(broker.url, d.all), truth)
+  })
+})
+
+// Issue #17 on Espruino 2v29 itself (built for Linux: no GPIO, so the bench's prelude presses the
+// buttons, one every 2 s once connected: tables 1, 2, 3, 4, then 1 again).
+describe('the call lifecycle on the real interpreter', { skip: (RUNTIME === 'kaluma' || !process.env.ESPRUINO_BIN) && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux), or the runtime is Kaluma' }, () => {
+  let broker
+  before(async () => { broker = await startBroker() })
+  after(async () => broker.close())
+
+  test('a press opens a call with an id, the staff answer it by id, the state turns idle; the next press is a new call', async () => {
+    const id = 'a1b2c3d4'
+    const fw = await firmware({ id, mqtt: { host: '127.0.0.1', port: broker.port } })
+    const topic = (template, n) => template.replace('{id}', id).replace('{n}', n)
+    const states = track(await subscribe(broker.url, topic(TABLE_TOPIC, 1)))
+    const staff = await staffScreen(broker.url)
+    const dir = mkdtempSync(join(tmpdir(), 'tablecall-real-'))
+    writeFileSync(join(dir, 'fw.js'), prelude({ presses: 5, gapMs: 2000, settleMs: 2000 }) + fw.code)
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }))
+    let out = ''
+    espruino.stdout.on('data', d => { out += d })
+    espruino.stderr.on('data', d => { out += d })
+    const live = () => states.messages.filter(m => !m.retain).map(m => m.payload)
+    try {
+      const printed = err => { throw new Error(`${err.message}\nEspruino printed:\n${out}`) }
+      await states.waitFor(() => live().some(p => /^calling /.test(p)), 15000).catch(printed)
+      const first = live().find(p => /^calling /.test(p))
+      assert.match(first, /^calling [1-9]\d{0,14} \d{13}$/, 'the Linux build has the system clock: the press time')
+      await staff.answer(topic(ANSWER_TOPIC, 1), callId(first))
+      await states.waitFor(() => live().includes(''), 5000).catch(printed)
+      await states.waitFor(() => live().filter(p => /^calling /.test(p)).length >= 2, 15000).catch(printed)
+      const second = live().filter(p => /^calling /.test(p))[1]
+      assert.ok(BigInt(callId(second)) > BigInt(callId(first)), `${second} after ${first}`)
+      assert.deepEqual(live().slice(0, 3), [first, '', second])
+      assert.doesNotMatch(out, /Uncaught|InternalError|error flags/)
+    } finally {
+      espruino.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 
