@@ -124,7 +124,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
     // `calling <call>` or `calling <call> <13 digits>`, or empty
     const w = text.split(' ')
     const c = callId(w[1])
-    if (text && !(w[0] === 'calling' && c && (w.length === 2 || w.length === 3 && w[2].length === 13 && !/\D/.test(w[2])))) return
+    if (text && !(w[0] === 'calling' && c && (w.length === 2 || (w.length === 3 && w[2].length === 13 && !/\D/.test(w[2]))))) return
     // A call still open before a reboot, or a later one than the device holds (its boot count lost):
     // above every id seen, so never one that was answered.
     if (c > top[i] && open[i] !== 0) {
