@@ -62,7 +62,8 @@ let state = OFFLINE
 let networkUp = false
 let sock: BrokerSocket | undefined
 let rx = ''
-const store: Message[] = []
+/** The outgoing store, oldest first. */
+export const store: Message[] = []
 let lastId = 0
 let dropped = 0
 let pingTimer: number | undefined
@@ -253,7 +254,7 @@ export function mqttDown (why: string) {
  * replaces a waiting one with its key (unless the same).
  */
 export function publish (m: Message) {
-  const i = m.k < 0 ? -1 : find(m.k)
+  const i = m.k < 0 ? -1 : store.indexOf(waiting(m.k)!)
   if (i >= 0) {
     if (store[i].p === m.p) return
     store[i] = m
@@ -271,10 +272,5 @@ export function publish (m: Message) {
   else reconnect.now()
 }
 
-const find = (k: number) => store.findIndex(m => m.k === k)
-
 /** The message with key `k` waiting in the store for the broker, if any. */
-export const waiting = (k: number): Message | undefined => store[find(k)]
-
-/** The keys of the presses waiting for the broker, oldest first. */
-export const waitingPresses = () => store.filter(m => m.k < 0).map(m => m.k)
+export const waiting = (k: number) => store.find(m => m.k === k)

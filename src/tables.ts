@@ -6,7 +6,7 @@
 // `calling <c>` with c above every answer seen is a call still open. Each light blinks while the state
 // waits for the broker's PUBACK, is on while calling, off once answered.
 import { publish, waiting } from './mqtt'
-import { writePin } from './platform'
+import { writePin, log } from './platform'
 
 // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
 const CLOCK_SET = 1704067200000
@@ -16,17 +16,17 @@ const BLINK_MS = 250
 const PER_BOOT = 1000000
 
 // The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
-// opened one is -1 - i (src/main.ts).
-export const JOINED = -17
+// opened one is -1 - i.
+const JOINED = -17
 
 // The settings: per button its state packet (idle: retained, QoS 1, no payload) and its light's pin or ''.
 const S = __TABLECALL__
 // Per button: the open call's id, 0 when idle; unset until a press or the broker tells.
-const open: number[] = []
+export const open: number[] = []
 // Per button: ' <ms>' of the open call's first press, or ''.
-const since: string[] = []
+export const since: string[] = []
 // Per button: the highest call id used, or received in an answer or a state (a new one is above).
-let top: number[]
+export const top: number[] = []
 // Per button: whether the open call's state went to the broker on an earlier connection.
 const old: boolean[] = []
 let base = 0
@@ -67,7 +67,7 @@ export function lights () {
 /** `boots`: this start's number, kept in flash by the platform. */
 export function startTables (boots: number) {
   base = boots * PER_BOOT
-  top = S.state.map(() => 0)
+  S.state.forEach((_, i) => { top[i] = 0 })
   lights()
   if (S.leds.length) {
     setInterval(() => {
@@ -77,11 +77,16 @@ export function startTables (boots: number) {
   }
 }
 
-/** Whether table `i` has an open call. */
-export const calling = (i: number) => open[i] > 0
+/** A press on button (-1 - k) % 16, `k` its key in the store. */
+export function press (k: number) {
+  const i = (-1 - k) % 16
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k, t: Date.now() })
+}
 
-/** Button `i` was pressed: it opens a call, or joins the open one. */
+/** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
 export function pressTable (i: number) {
+  log('btn: table ' + S.tables[i])
+  press(open[i] ? JOINED - i : -1 - i)
   if (!open[i]) {
     newCall(i, Date.now())
     publishState(i)
@@ -147,15 +152,3 @@ export function publishTables () {
   })
 }
 
-/** The open calls and their first presses, per button, to keep over a deliberate restart. */
-export const openCalls = () => [open, since]
-
-/** Restores what `openCalls` gave. */
-export function restoreCalls (kept: [number[], string[]]) {
-  kept[0].forEach((c, i) => {
-    if (c) {
-      open[i] = top[i] = c
-      since[i] = kept[1][i]
-    }
-  })
-}

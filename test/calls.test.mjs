@@ -128,6 +128,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const call = callId((await lateView(broker.url, d.all))[d.table(2)])
       await staff.answer(d.answer(2), call)
       await lit(d, 'D13', 0)
+      await advance(d, 100) // (Kaluma writes on a 0 ms timer)
       assert.deepEqual(await lateView(broker.url, d.all), {}, 'the device published the idle state')
       await advance(d, 3000)
       await tap(d, 'D17')
