@@ -48,10 +48,10 @@ function check () {
   report(false)
 }
 
-/** `fill` puts the device id into the packet pieces. */
-export function startBattery (fill: (pieces: string[]) => string, logger: typeof log) {
+/** `id`: the device id, for the packet's topic. */
+export function startBattery (id: string, logger: typeof log) {
   log = logger
-  packet = fill(B.packet).slice(0, -4)
+  packet = B.packet.join(id).slice(0, -4)
   prepareAdc(B.pin)
 }
 

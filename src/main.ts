@@ -35,12 +35,13 @@ if (!id) {
   id = ('0000000' + h.toString(16)).slice(-8)
 }
 // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
-const fill = (pieces: unknown) => (pieces as string[]).join(id)
-S.connect = fill(S.connect)
-S.online = fill(S.online)
-S.subscribe = fill(S.subscribe)
-S.press = S.press.map(fill)
-S.state = S.state.map(fill)
+// (no helper function for it: a function would stay in memory for good)
+const pieces = S as unknown as { [packet: string]: string[] }
+S.connect = pieces.connect.join(id)
+S.online = pieces.online.join(id)
+S.subscribe = pieces.subscribe.join(id)
+S.press = S.press.map(p => (p as unknown as string[]).join(id))
+S.state = S.state.map(p => (p as unknown as string[]).join(id))
 // the CA certificate as DER bytes, in place too
 if (S.ca) S.ca = atob(S.ca)
 // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
@@ -49,7 +50,7 @@ startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
 startTables(boots)
 log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + BROKER)
 watchButtons(S.pins, S.debounceMs, pressTable)
-if (__TABLECALL__.battery) startBattery(fill, log)
+if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
 startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had

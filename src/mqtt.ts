@@ -221,7 +221,7 @@ function connect () {
     if (sock === s) receive(data)
   })
   s.on('error', err => {
-    const why = ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')'
+    const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
     // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
     // when it closes a socket with data unread (another client took this client id).
     if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
