@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { build } from '../build.mjs'
 import { startBroker } from '../host/broker.mjs'
 import { subscribe } from '../host/subscriber.mjs'
-import { scratch, tapBroker, deliveries, losses } from './harness.mjs'
+import { scratch, tapBroker, deliveries } from './harness.mjs'
 
 // One press every 20 ms (50/s, far above a restaurant's rate): at 5–10 ms the Linux build falls behind
 // reading PUBACKs (see BENCHMARKS.md), which measures its network polling more than the firmware.
@@ -83,7 +83,6 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
     }))
     const logs = run.lines.filter(l => !l.startsWith(MARK))
     const blocks = at => marks[at] && { usage: marks[at].memory.usage, total: marks[at].memory.total, blocksize: marks[at].memory.blocksize }
-    const delivered = deliveries(presses, tap.seen, calls)
     const registered = logs.filter(l => l.startsWith('btn: ')).length
     return {
       version: marks.boot && marks.boot.version,
@@ -94,9 +93,8 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
       memoryHalfway: blocks('half'),
       memoryAfterSoak: blocks('soak'),
       soakS: marks.boot && marks.soak ? Number((marks.soak.t - marks.boot.t).toFixed(1)) : undefined,
-      ...delivered,
+      ...deliveries(presses, tap.seen, calls, registered),
       registered,
-      losses: losses({ presses, registered, ...delivered }),
       queueFull: logs.filter(l => l.startsWith('mqtt: queue full')).length,
       stalls: logs.filter(l => l.includes('no PUBACK within')).length,
       // Espruino's own complaints, e.g. FIFO_FULL when its event queue overflowed.

@@ -151,4 +151,3 @@ export function publishTables () {
     if (open[i] !== undefined) publishState(i)
   })
 }
-
