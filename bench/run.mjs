@@ -54,7 +54,7 @@ const SECTIONS = {
     run: size,
     print: r => `SIZE  minified device bundle (esbuild, target device)\n${table([
       ['', 'bytes', 'goal / reference'],
-      ['whole bundle', r.bytes, `<= ${r.goalBytes} (6 KB): ${r.bytes <= r.goalBytes ? 'met' : 'NOT met'}`],
+      ['whole bundle', r.bytes, `<= ${r.goalBytes} (8 KB): ${r.bytes <= r.goalBytes ? 'met' : 'NOT met'}`],
       ['  with a battery setting', r.withBatteryBytes, `+${r.withBatteryBytes - r.bytes}`],
       ['Kaluma bundle (runtime "kaluma", Pico W)', r.kalumaBytes, `${r.kalumaBytes - r.bytes >= 0 ? '+' : ''}${r.kalumaBytes - r.bytes} against the Espruino one`],
       ["Espruino's own MQTT module (QoS 0 only)", `~${r.espruinoMqtt.kb} KB`, 'quoted figure, not measured here'],

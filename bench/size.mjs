@@ -2,7 +2,8 @@
 import { build } from '../build.mjs'
 import { scratch } from './harness.mjs'
 
-export const SIZE_GOAL_BYTES = 6 * 1024
+// Issue #17: the default bundle stays within 8 KB.
+export const SIZE_GOAL_BYTES = 8 * 1024
 // Quoted, not measured here: Espruino's own MQTT module (modules/MQTT.min.js), QoS 0 only.
 export const ESPRUINO_MQTT = { kb: 6.2, qos: '0 only', measured: false }
 
