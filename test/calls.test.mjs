@@ -87,6 +87,13 @@ function steady (d, pin, level, ms = 1000) {
   return until(d, quiet, { what: `${pin} steady at ${level}` })
 }
 
+/** Presses table `n`'s button, waits until its light is steady on; returns its state on the broker. */
+async function openCall (d, n, url) {
+  await tap(d, `D${15 + n}`)
+  await steady(d, LEDS[n - 1], 1)
+  return (await lateView(url, d.all))[d.table(n)]
+}
+
 for (const [name, start] of Object.entries(brokers)) {
   describe(`table states against ${name}`, { skip: name === 'mosquitto' && noMosquitto }, () => {
     let broker
@@ -123,9 +130,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const d = device(fw, broker.port)
       const staff = await staffScreen(broker.url)
       await logged(d, connected)
-      await tap(d, 'D17')
-      await steady(d, 'D13', 1)
-      const call = callId((await lateView(broker.url, d.all))[d.table(2)])
+      const call = callId(await openCall(d, 2, broker.url))
       await staff.answer(d.answer(2), call)
       await lit(d, 'D13', 0)
       await advance(d, 100) // (Kaluma writes on a 0 ms timer)
@@ -144,9 +149,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const d = device(fw, broker.port)
       const staff = await staffScreen(broker.url)
       await logged(d, connected)
-      await tap(d, 'D16')
-      await steady(d, 'D12', 1)
-      const call = callId((await lateView(broker.url, d.all))[d.table(1)])
+      const call = callId(await openCall(d, 1, broker.url))
       await staff.answer(d.answer(1), BigInt(call) - 1n)
       await staff.answer(d.answer(1), 'garbage')
       await advance(d, 2000)
@@ -268,9 +271,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const events = track(await subscribe(broker.url, fillId('tablecall/{id}/calls', d.serial)))
       await logged(d, connected)
       await advance(d, SNTP_SETTLED_MS)
-      await tap(d, 'D16')
-      await steady(d, 'D12', 1)
-      const first = (await lateView(broker.url, d.all))[d.table(1)]
+      const first = await openCall(d, 1, broker.url)
       link.setMode('silent') // the broker gets what the device sends; nothing comes back
       await staff.answer(d.answer(1), callId(first))
       await advance(d, 2000)
@@ -295,9 +296,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const staff = await staffScreen(broker.url)
       await logged(d, connected)
       await advance(d, SNTP_SETTLED_MS)
-      await tap(d, 'D16')
-      await steady(d, 'D12', 1)
-      const first = (await lateView(broker.url, d.all))[d.table(1)]
+      const first = await openCall(d, 1, broker.url)
       await advance(d, 5000)
       const gone = d.logs.length
       d.wifi.dropLink({ outageMs: 20000 })
@@ -351,9 +350,7 @@ describe('the broker is killed between two saves (mosquitto with persistence)', 
     const d = device(fw, broker.port)
     const staff = await staffScreen(broker.url)
     await logged(d, connected)
-    await tap(d, 'D16')
-    await steady(d, 'D12', 1)
-    const one = (await lateView(broker.url, d.all))[d.table(1)]
+    const one = await openCall(d, 1, broker.url)
     await broker.save()
     await staff.answer(d.answer(1), callId(one))
     await lit(d, 'D12', 0)
@@ -419,18 +416,22 @@ describe('table states, device side', () => {
   before(async () => { broker = await startBroker() })
   after(async () => broker.close())
 
-  test('the start count survives a restart: a call made before the device hears of the last answer still has a higher id', async () => {
+  /** A device whose call on table 1 was answered, then stopped: {fw, first, answered (the call id)}. */
+  async function answeredThenStopped (port = broker.port) {
     const fw = await withLights()
-    const link = track(await startLink({ port: broker.port }))
-    const d = device(fw, link.port)
+    const first = device(fw, port)
     const staff = await staffScreen(broker.url)
-    await logged(d, connected)
-    await tap(d, 'D16')
-    await steady(d, 'D12', 1)
-    const first = callId((await lateView(broker.url, d.all))[d.table(1)])
-    await staff.answer(d.answer(1), first)
-    await lit(d, 'D12', 0)
-    d.stop()
+    await logged(first, connected)
+    const answered = callId(await openCall(first, 1, broker.url))
+    await staff.answer(first.answer(1), answered)
+    await lit(first, 'D12', 0)
+    first.stop()
+    return { fw, first, answered }
+  }
+
+  test('the start count survives a restart: a call made before the device hears of the last answer still has a higher id', async () => {
+    const link = track(await startLink({ port: broker.port }))
+    const { first: d, answered: first } = await answeredThenStopped(link.port)
     link.setMode('refuse')
     const from = d.logs.length
     d.start({ boot: 'power' })
@@ -447,16 +448,7 @@ describe('table states, device side', () => {
   })
 
   test('a device that lost its start count never reuses an id at or below an answer it received', async () => {
-    const fw = await withLights()
-    const first = device(fw, broker.port)
-    const staff = await staffScreen(broker.url)
-    await logged(first, connected)
-    await tap(first, 'D16')
-    await steady(first, 'D12', 1)
-    const answered = callId((await lateView(broker.url, first.all))[first.table(1)])
-    await staff.answer(first.answer(1), answered)
-    await lit(first, 'D12', 0)
-    first.stop()
+    const { fw, first, answered } = await answeredThenStopped()
     // a new board with this serial: its flash starts empty, so its start count is 1 again
     const link = track(await startLink({ port: broker.port }))
     const again = device(fw, link.port, { serial: first.serial })
@@ -464,23 +456,12 @@ describe('table states, device side', () => {
     // the retained answer arrives, and the device acknowledges it
     const heard = () => parse(link.recorded[0].received).find(p => p.cmd === 'publish' && p.topic === again.answer(1))
     await until(again, () => heard() && parse(link.recorded[0].data).some(p => p.cmd === 'puback' && p.messageId === heard().messageId), { what: 'the retained answer' })
-    await tap(again, 'D16')
-    await steady(again, 'D12', 1)
-    const next = callId((await lateView(broker.url, again.all))[again.table(1)])
+    const next = callId(await openCall(again, 1, broker.url))
     assert.ok(BigInt(next) > BigInt(answered), `${next} after ${answered}`)
   })
 
   test('a device that lost its start count, pressed before it hears the retained answers: its call is not taken for the answered one', async () => {
-    const fw = await withLights()
-    const first = device(fw, broker.port)
-    const staff = await staffScreen(broker.url)
-    await logged(first, connected)
-    await tap(first, 'D16')
-    await steady(first, 'D12', 1)
-    const answered = callId((await lateView(broker.url, first.all))[first.table(1)])
-    await staff.answer(first.answer(1), answered)
-    await lit(first, 'D12', 0)
-    first.stop()
+    const { fw, first, answered } = await answeredThenStopped()
     // a new board with this serial, pressed while it cannot reach the broker: the same first id
     const link = track(await startLink({ port: broker.port }))
     link.setMode('refuse')
