@@ -36,7 +36,9 @@ const forbidden = {
   'used-before-declaration': /function hello is used before its declaration/,
   'called-before-declaration': /run\(\) runs before function hello is declared/,
   'named-class-expression': /class expression Inner extends another class/,
-  'extends-function': /class New extends Old, which is not a class declaration/
+  'extends-function': /class New extends Old, which is not a class declaration/,
+  'regex-quantifier': /\/\^\\d\{2\}\$\/ has a \{m,n\} quantifier: Espruino 2v29's regular expressions have none/,
+  'regex-optional-group': /\/\^calling \(\\d\+\)\( \\d\+\)\?\$\/ has a group with \?, \* or \+ after it/
 }
 
 for (const [name, message] of Object.entries(forbidden)) {
