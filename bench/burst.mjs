@@ -3,7 +3,7 @@
 // ~11 presses/s (held >40 ms, released >40 ms); shorter taps are filtered out as bounce, which is
 // the point of it. To push 80 presses/s through the MQTT path this section builds the same firmware
 // with debounceMs 10 and presses for 20 ms (bouncing) with 30 ms released: every press is distinct.
-import { openDevice, tapBroker, deliveries, countCalls, pressTables, until, deviceCounts, losses } from './harness.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, pressTables, until, deviceCounts } from './harness.mjs'
 
 export const BURST = { perSecond: 20, seconds: 10, debounceMs: 10, holdMs: 20, bounce: true }
 const DRAIN_MS = 10000
@@ -19,16 +19,14 @@ export async function burst (options = BURST) {
     const presses = count * s.config.buttons.length
     const tookMs = await pressTables(s, { count, periodMs, holdMs, bounce, releaseMs: debounceMs + 3 })
     await until(s, 'call', () => calls.total >= presses, DRAIN_MS)
-    const delivered = deliveries(presses, tap.seen, calls)
     const device = deviceCounts(s.device)
     return {
       ...options,
       presses,
       perTable: count,
       tookS: Number((tookMs / 1000).toFixed(1)),
-      ...delivered,
-      device,
-      losses: losses({ presses, registered: device.registered, ...delivered })
+      ...deliveries(presses, tap.seen, calls, device.registered),
+      device
     }
   } finally {
     await close()

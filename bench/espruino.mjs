@@ -14,7 +14,7 @@ import { transform } from 'esbuild'
 import { build } from '../build.mjs'
 import { startBroker } from '../host/broker.mjs'
 import { subscribe } from '../host/subscriber.mjs'
-import { scratch, tapBroker, deliveries, losses } from './harness.mjs'
+import { scratch, tapBroker, deliveries } from './harness.mjs'
 
 // One press every 20 ms (50/s, far above a restaurant's rate): at 5–10 ms the Linux build falls behind
 // reading PUBACKs (see BENCHMARKS.md), which measures its network polling more than the firmware.
@@ -201,8 +201,8 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
     writeProgram(space.dir, prelude({ presses, gapMs, settleMs, account }) + code)
     const run = await runWay(bin, space.dir, way, timeoutS)
     const r = readRun(run)
-    const delivered = deliveries(presses, tap.seen, calls)
     const registered = r.logs.filter(l => l.startsWith('btn: ')).length
+    const delivered = deliveries(presses, tap.seen, calls, registered)
     return {
       way,
       battery: Boolean(battery),
@@ -216,7 +216,6 @@ export async function realInterpreter ({ bin = process.env.ESPRUINO_BIN, presses
       soakS: r.soakS,
       ...delivered,
       registered,
-      losses: losses({ presses, registered, ...delivered }),
       queueFull: r.logs.filter(l => l.startsWith('mqtt: queue full')).length,
       stalls: r.logs.filter(l => l.includes('no PUBACK within')).length,
       errors: r.errors,

@@ -126,13 +126,18 @@ function brokerTally (seen) {
   return { unique: first.size, dupFlag: seen.filter(p => p.dup).length, repeats: seen.length - first.size, outOfOrder }
 }
 
-/** Presses delivered, counted at the broker (by packet id) and at the staff subscriber (countCalls). */
-export function deliveries (presses, seen, calls) {
+/**
+ * Presses delivered, counted at the broker (by packet id, `seen`: tapBroker) and at the staff
+ * subscriber (`calls`: countCalls), and the losses among them (`registered`: presses the device
+ * registered): { atBroker, atSubscriber, losses }.
+ */
+export function deliveries (presses, seen, calls, registered) {
   const broker = brokerTally(seen)
-  return {
+  const delivered = {
     atBroker: { ...broker, deliveredPercent: percent(broker.unique, presses) },
     atSubscriber: { received: calls.total, dup: calls.dup, byTable: calls.byTable, receivedPercent: percent(calls.total, presses) }
   }
+  return { ...delivered, losses: losses({ presses, registered, ...delivered }) }
 }
 
 /** Counts the staff subscriber's deliveries of calls, per table, and those flagged DUP. */

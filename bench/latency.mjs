@@ -4,7 +4,7 @@
 import mqtt from 'mqtt'
 import { subscribe } from '../host/subscriber.mjs'
 import { messageFor } from '../tools/build/packets.mjs'
-import { openDevice, until, sleep, deviceSleep, tapBroker, deliveries, deviceCounts, losses } from './harness.mjs'
+import { openDevice, until, sleep, deviceSleep, tapBroker, deliveries, deviceCounts } from './harness.mjs'
 import { summary, seededRandom } from './stats.mjs'
 
 export const OVERHEAD_GOAL_P99_MS = 5
@@ -86,11 +86,11 @@ export async function latency ({ presses = 1000, minGapMs = 20, maxGapMs = 60, h
     const minusDebounce = fromPress.map(ms => ms - debounceMs)
     const overhead = summary(fromSettled)
     const toSubscriber = summary(floor.toSubscriber)
-    const delivered = deliveries(presses, tap.seen, { total: fromSettled.length, dup })
+    const { losses } = deliveries(presses, tap.seen, { total: fromSettled.length, dup }, deviceCounts(s.device).registered)
     return {
       presses,
       delivered: fromSettled.length,
-      losses: losses({ presses, registered: deviceCounts(s.device).registered, ...delivered }),
+      losses,
       duplicates: dup,
       pressesPerSecond: Number((presses / durationMs * 1000).toFixed(1)),
       holdMs,

@@ -2,7 +2,7 @@
 // no sessions, no subscriptions). Deliveries are counted at the broker, which measures the device,
 // and at the staff subscriber: MQTT.js with a clean session resubscribes ~200 ms after the broker
 // returns, and what the device publishes before that never reaches it.
-import { openDevice, tapBroker, deliveries, countCalls, logLine, until, deviceSleep, deviceCounts, losses } from './harness.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, logLine, until, deviceSleep, deviceCounts } from './harness.mjs'
 
 export const OUTAGE = { downS: 10, presses: 20, holdMs: 80 }
 // Longer than the firmware's longest backoff (60 s): a device that never comes back shows as such.
@@ -35,8 +35,8 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
     logLine(s.device, 'mqtt: connected', { from: logFrom, timeoutMs: RECOVER_MS }).then(() => { reconnectedAt = performance.now() }, () => {})
     await until(tap, 'publish', () => tap.unique() >= presses, RECOVER_MS)
     await until(s, 'call', () => calls.total >= presses, SUBSCRIBER_GRACE_MS)
-    const { atBroker, atSubscriber } = deliveries(presses, tap.seen, calls)
     const device = deviceCounts(s.device)
+    const { atBroker, atSubscriber, losses } = deliveries(presses, tap.seen, calls, device.registered)
     const firstSeen = new Map()
     for (const p of tap.seen) if (!firstSeen.has(p.id)) firstSeen.set(p.id, p.at)
     return {
@@ -47,7 +47,7 @@ export async function outage ({ downS, presses, holdMs } = OUTAGE) {
       reconnectAfterReturnMs: since(backAt, reconnectedAt),
       failedConnects: s.device.logs.filter(l => l.startsWith('mqtt: cannot reach')).length,
       device,
-      losses: losses({ presses, registered: device.registered, atBroker, atSubscriber })
+      losses
     }
   } finally {
     await close()

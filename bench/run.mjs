@@ -107,11 +107,12 @@ const SECTIONS = {
   },
   answer: {
     run: answer,
-    print: r => `ANSWER  a staff screen answers a calling table (empty retained, QoS 1): ${r.answers} answers, host runtime, real timers, in-process broker\n${table([
+    print: r => `ANSWER  a staff screen answers a calling table by its call id (retained, QoS 1, on the answer topic): ${r.answers} answers, host runtime, real timers, in-process broker\n${table([
       ['', 'p50', 'p99', 'max', ''],
       dist('staff publish -> table light off', r.toLight, 1),
+      dist('staff publish -> the device\'s idle state at a subscriber', r.toIdle, 1),
       dist('floor: staff publish -> MQTT.js subscriber', r.toSubscriber, 1, 'same broker, same run'),
-      ['answers missed (no light off within 5 s)', r.missed, '', '', '']
+      ['answers missed (no light off within 5 s) / call ids not increasing', `${r.missed} / ${r.reused}`, '', '', '']
     ])}`
   },
   real: {

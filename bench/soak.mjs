@@ -5,7 +5,7 @@
 // Afterwards the device's connection is reset: the firmware's reconnect line says how many presses
 // were still waiting in its store ("sending N waiting press(es)"), which reads the store size without
 // a look inside the device.
-import { openDevice, tapBroker, deliveries, countCalls, pressTables, logLine, until, deviceCounts, losses } from './harness.mjs'
+import { openDevice, tapBroker, deliveries, countCalls, pressTables, logLine, until, deviceCounts } from './harness.mjs'
 
 export const SOAK = { presses: 10000, debounceMs: 5, holdMs: 15, releaseMs: 15 }
 const DRAIN_MS = 10000
@@ -26,16 +26,14 @@ export async function soak (options = SOAK) {
     s.device.net.dropAll()
     const reconnect = await logLine(s.device, 'mqtt: connected', { from: logFrom })
     const waiting = Number((/sending (\d+) waiting/.exec(reconnect) || [0, 0])[1])
-    const delivered = deliveries(total, tap.seen, calls)
     const device = deviceCounts(s.device)
     return {
       ...options,
       presses: total,
       tookS: Number((tookMs / 1000).toFixed(1)),
-      ...delivered,
+      ...deliveries(total, tap.seen, calls, device.registered),
       storeAfter: waiting,
       device,
-      losses: losses({ presses: total, registered: device.registered, ...delivered }),
       deviceMemory: 'not exposed by the host runtime (process.memory() is reachable from device code only); see the real interpreter'
     }
   } finally {

@@ -1,8 +1,8 @@
 // Debian's mosquitto for tests: `supervise` starts, waits for and stops any mosquitto a test spawns
 // (this file's own, npm run broker's); `startMosquitto` is a second real broker on 127.0.0.1 with a
-// generated config (optionally with a password file).
+// generated config (optionally with a password file, or persistence saved only when asked).
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
@@ -53,18 +53,18 @@ function listening (port, child, output, timeoutMs) {
  * stopped, and the error carries what it printed.
  * @param {import('node:child_process').ChildProcess} child
  * @param {{ports: number[], timeoutMs?: number}} options
- * @returns {Promise<{child: import('node:child_process').ChildProcess, output: string[], stop(): Promise<void>}>}
+ * @returns {Promise<{child: import('node:child_process').ChildProcess, output: string[], stop(signal?: string): Promise<void>}>}
  */
 export async function supervise (child, { ports, timeoutMs = 10000 }) {
   own(child)
   const output = []
   child.stdout.on('data', d => output.push(String(d)))
   child.stderr.on('data', d => output.push(String(d)))
-  const stop = async () => {
+  const stop = async (signal = 'SIGTERM') => {
     // Also when it already died (a signal leaves exitCode null), or 'exit' would never come.
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise(resolve => child.once('exit', resolve))
-    child.kill('SIGTERM')
+    child.kill(signal)
     await exited
   }
   try {
@@ -77,16 +77,28 @@ export async function supervise (child, { ports, timeoutMs = 10000 }) {
 }
 
 /**
- * @param {{users?: {[name: string]: string}}} options users: a password file is generated and anonymous clients refused
- * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>}>}
+ * @param {{users?: {[name: string]: string}, persistence?: boolean}} options
+ *   users: a password file is generated and anonymous clients refused
+ *   persistence: sessions and retained messages are saved to disk by save() and a clean stop() only
+ *   (no autosave), and loaded at start(); kill() then loses what came after the last save, as a power cut does
+ * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>, save(): Promise<void>, kill(): Promise<void>}>}
  */
-export async function startMosquitto ({ users } = {}) {
+export async function startMosquitto ({ users, persistence = false } = {}) {
   if (!MOSQUITTO) throw new Error(NO_MOSQUITTO)
   const dir = mkdtempSync(join(tmpdir(), 'tablecall-mosquitto-'))
   // Started as root, mosquitto drops to its own user, which must be able to read these files.
   chmodSync(dir, 0o755)
   const port = await freePort()
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning']
+  const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning']
+  // A folder mosquitto's own user can write (it drops root's rights); autosave_interval 0: no saves but
+  // on SIGUSR1 and at a clean exit.
+  const data = join(dir, 'data')
+  const db = join(data, 'mosquitto.db')
+  if (persistence) {
+    mkdirSync(data)
+    chmodSync(data, 0o777)
+  }
+  lines.push(...persistence ? ['persistence true', `persistence_location ${data}/`, 'autosave_interval 0'] : ['persistence false'])
   if (users) {
     const file = join(dir, 'passwords')
     writeFileSync(file, passwordFile(users))
@@ -107,10 +119,21 @@ export async function startMosquitto ({ users } = {}) {
     async start () {
       running = await supervise(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }), { ports: [port] })
     },
-    async stop () {
+    async stop (signal = 'SIGTERM') {
       const stopping = running
       running = null
-      await stopping?.stop()
+      await stopping?.stop(signal)
+    },
+    /** kill -9: nothing is saved (a power cut). */
+    kill: () => broker.stop('SIGKILL'),
+    /** Writes the persistence file now (mosquitto saves on SIGUSR1) and resolves once it is written. */
+    async save () {
+      const mtime = () => { try { return statSync(db).mtimeMs } catch { return 0 } }
+      const before = mtime()
+      running.child.kill('SIGUSR1')
+      for (let i = 0; i < 250 && mtime() === before; i++) await new Promise(resolve => setTimeout(resolve, 20))
+      if (mtime() === before) throw new Error('mosquitto did not save its persistence file within 5 s')
+      // mosquitto writes a temporary file and renames it: once renamed, it is complete
     },
     async close () {
       await broker.stop()

@@ -2,7 +2,7 @@
 // every connect, then at a check every 10 minutes when it moved by 0.02 V or more, and at least hourly.
 // Code and state at module level, as in mqtt.ts: Espruino keeps a function's source text as long as
 // the function exists, so closures from a factory would hold the code twice.
-import { latest } from './mqtt'
+import { publish } from './mqtt'
 import { readAdc, prepareAdc } from './platform'
 
 // Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
@@ -38,7 +38,7 @@ function report (always: boolean) {
   if (!always && Math.abs(cv - last) < STEP && checks < HOURLY) return
   const payload = (cv / 100).toFixed(2)
   // A latest-value message: at most one voltage waits in the store, the newest.
-  latest({ p: packet + payload, at: B.idAt, id: 0, k: KEY })
+  publish({ p: packet + payload, at: B.idAt, id: 0, k: KEY })
   last = cv
   checks = 0
   log('battery: ' + payload + ' V')
@@ -48,10 +48,10 @@ function check () {
   report(false)
 }
 
-/** `fill` puts the device id into the packet pieces. */
-export function startBattery (fill: (pieces: string[]) => string, logger: typeof log) {
+/** `id`: the device id, for the packet's topic. */
+export function startBattery (id: string, logger: typeof log) {
   log = logger
-  packet = fill(B.packet).slice(0, -4)
+  packet = B.packet.join(id).slice(0, -4)
   prepareAdc(B.pin)
 }
 

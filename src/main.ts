@@ -1,59 +1,72 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, reportBoot, startWatchdog, onStop, watchButtons, startWifi } from './platform'
-import { startMqtt, mqttUp, mqttDown, publish } from './mqtt'
-import { startTables, pressTable, tableMessage, restoreTables, lights } from './tables'
+import { log, serialNumber, reportBoot, startWatchdog, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
+import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
+import { startTables, pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { startBattery, batteryConnected } from './battery'
 
 const S = __TABLECALL__
 
-// 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-function deviceId (): string {
-  if (S.id) return S.id
-  const serial = serialNumber()
-  let h = 0
-  for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
-  return ('0000000' + h.toString(16)).slice(-8)
-}
-
-function pressed (i: number) {
-  log('btn: table ' + S.tables[i])
-  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k: -1 })
-  pressTable(i)
-}
-
-function connected (session: boolean) {
-  restoreTables(session)
+function connected () {
+  publishTables()
   batteryConnected()
 }
 
-const stopping = () => mqttDown('the program is stopping')
-const wifiDown = () => mqttDown('WiFi is down')
-
-// Runs once per boot: Espruino runs the top-level code at upload and, from .bootcde (npm run flash),
-// at every power-up. No E.on('init') handler: after save() the image holds the state of a running
-// program, so 'init' (after the save and at power-up) would find it started already.
-function start () {
-  startWatchdog()
-  reportBoot()
-  const id = deviceId()
-  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
-  const fill = (pieces: unknown) => (pieces as string[]).join(id)
-  S.connect = fill(S.connect)
-  S.online = fill(S.online)
-  S.subscribe = fill(S.subscribe)
-  S.press = S.press.map(fill)
-  S.state = S.state.map(fill)
-  // the CA certificate as DER bytes, in place too
-  if (S.ca) S.ca = atob(S.ca)
-  // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
-  // bundle and esbuild drops the battery code.
-  startMqtt(tableMessage, __TABLECALL__.battery ? connected : restoreTables, lights, log)
-  startTables()
-  log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + S.host + ':' + S.port)
-  watchButtons(S.pins, S.debounceMs, pressed)
-  if (__TABLECALL__.battery) startBattery(fill, log)
-  onStop(stopping)
-  startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
+// A deliberate restart keeps what it must not lose: the open calls with their first presses and the
+// presses still waiting for the broker, with the buttons they belong to.
+function stopping () {
+  mqttDown('the program is stopping')
+  save(JSON.stringify([S.tables, open, since, store.filter(m => m.k < 0).map(m => m.k)]))
 }
 
-start()
+const wifiDown = () => mqttDown('WiFi is down')
+
+// What follows runs once per boot, as top-level code (Espruino keeps no source text of it, where a
+// start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
+// (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
+// of a running program, so 'init' (after the save and at power-up) would find it started already.
+startWatchdog()
+const boots = reportBoot()
+// 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
+let id = S.id
+if (!id) {
+  const serial = serialNumber()
+  let h = 0
+  for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
+  id = ('0000000' + h.toString(16)).slice(-8)
+}
+// The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
+// (no helper function for it: a function would stay in memory for good)
+const pieces = S as unknown as { [packet: string]: string[] }
+S.connect = pieces.connect.join(id)
+S.online = pieces.online.join(id)
+S.subscribe = pieces.subscribe.join(id)
+S.press = S.press.map(p => (p as unknown as string[]).join(id))
+S.state = S.state.map(p => (p as unknown as string[]).join(id))
+// the CA certificate as DER bytes, in place too
+if (S.ca) S.ca = atob(S.ca)
+// __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
+// bundle and esbuild drops the battery code.
+startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
+startTables(boots)
+log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + BROKER)
+watchButtons(S.pins, S.debounceMs, pressTable)
+if (__TABLECALL__.battery) startBattery(id, log)
+onStop(stopping)
+startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
+// Last (the connection it may have started answers later): what the last program kept, once, if it had
+// the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
+// this once, after everything else has started.
+const saved = loadSaved()
+if (saved) {
+  save('')
+  const kept = JSON.parse(saved)
+  if ('' + kept[0] === '' + S.tables) {
+    kept[1].forEach((c: number, i: number) => {
+      if (c) {
+        open[i] = top[i] = c
+        since[i] = kept[2][i]
+      }
+    })
+    kept[3].forEach(press)
+  }
+}

@@ -1,27 +1,19 @@
 // The MQTT client: one connection state machine, an outgoing store of messages (modelled on MQTT.js's
-// outgoing store) and the subscription to the device's own table states. A QoS 1 message is
+// outgoing store) and the subscription to the device's answer and own state topics. A QoS 1 message is
 // forgotten only after its PUBACK, a QoS 0 one once written; while the network or the broker is down
 // messages wait, in order, in a bounded queue.
 //
-// Why a persistent session (clean:false) AND a SUBSCRIBE after every CONNACK:
-// - With the session kept, the broker queues the answers (empty retained messages) made while the
-//   device was offline and delivers them right after CONNACK, before the SUBACK (mosquitto and aedes
-//   do; aedes 1.x loses what was in flight to the old connection on a takeover); the SUBSCRIBE then
-//   makes it resend the retained states, so after a reboot the lights of tables still calling come
-//   back on. Retained states alone cannot tell "answered" from "no news yet": nothing marks the end
-//   of the retained messages.
-// - So nothing from the store goes out before the SUBACK: a table state that went out on an earlier
-//   connection without a PUBACK is dropped if an answer for that table arrives first (the broker had
-//   it, or the table was answered after the press); resending it would bring an answered call back.
-// - CONNACK without a session (the broker restarted and most likely lost its retained states too, or
-//   it expired the session): the device cannot learn what was answered meanwhile, and losing a guest
-//   who still waits is worse than showing a call again, so tables.ts publishes the states it holds
-//   again, with their first press time.
+// A persistent session (clean:false) AND a SUBSCRIBE after every CONNACK: with the session kept, the
+// broker queues the answers made while the device was offline and delivers them right after CONNACK,
+// before the SUBACK (mosquitto and aedes do); the SUBSCRIBE makes it send the retained answers and
+// states again, so after a reboot the device learns which calls are open. Nothing from the store goes
+// out before the SUBACK: a table state waiting there is replaced (src/tables.ts) if what arrives first
+// changes it, so an answered call never goes out again.
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { retry } from './retry'
-import { connectBroker } from './platform'
+import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
 export interface Message {
@@ -31,9 +23,12 @@ export interface Message {
   at: number
   /** the packet id once sent, else 0 */
   id: number
+  /** a press: when it was made */
+  t?: number
   /**
-   * -1, or for a latest-value message (a retained state) its key: the store holds at most one per key,
-   * so a new value replaces a waiting one. Tables use their button index (0 to 15); others from 16.
+   * For a latest-value message (a retained state) its key: the store holds at most one per key, so a
+   * new value replaces a waiting one. Tables use their button index (0 to 15); others from 16. Presses
+   * are negative (src/tables.ts JOINED).
    */
   k: number
 }
@@ -46,6 +41,9 @@ const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
 // A connection up this long was a good one: the next loss waits the first backoff delay again.
 const STABLE_MS = 30000
 const CLOSED = 'broker closed the connection'
+// The settings, with the device id in the packets (src/main.ts).
+const S = __TABLECALL__
+export const BROKER = S.host + ':' + S.port
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states
@@ -56,30 +54,23 @@ const WAIT_CONNACK = 2
 const WAIT_SUBACK = 3
 const CONNECTED = 4
 
-// The settings, with the device id in the packets (src/main.ts).
-const S = __TABLECALL__
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
-// validated), CONNACK (whether the broker kept the session), a PUBACK of a latest-value message.
-let onMessage: (topic: string, payload: string) => void
-let onConnected: (session: boolean) => void
-let onAck: () => void
-let log: (line: string) => void
+// validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
+let onMessage: (topic: string, payload: string, retained: number) => void
+let onConnected: () => void
 let state = OFFLINE
 let networkUp = false
 let sock: BrokerSocket | undefined
 let rx = ''
-const store: Message[] = []
+/** The outgoing store, oldest first. */
+export const store: Message[] = []
 let lastId = 0
-// whether the broker kept this device's session (CONNACK)
-let session = false
 let dropped = 0
 let pingTimer: number | undefined
 let deadTimer: number | undefined
 let ackTimer: number | undefined
 let upAt = 0
-// connections in a row the broker closed before they were STABLE_MS old
-let shortLived = 0
-const reconnect = retry('mqtt: connecting', line => log(line), () => connect())
+const reconnect = retry('mqtt: connecting', log, () => connect())
 
 function stop (t: number | undefined) {
   if (t !== undefined) clearTimeout(t)
@@ -130,16 +121,9 @@ function lost (why: string) {
   // accepted (CONNACK), whether or not subscribed yet
   const up = state >= WAIT_SUBACK
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
-  if (up) {
-    // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
-    // broker when the other connects, take turns about once a second forever.
-    if (Date.now() - upAt >= STABLE_MS) {
-      reconnect.reset()
-      shortLived = 0
-    } else if (!why.indexOf(CLOSED) && ++shortLived === 3) {
-      log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
-    }
-  }
+  // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
+  // broker when the other connects, take turns about once a second forever.
+  if (up && Date.now() - upAt >= STABLE_MS) reconnect.reset()
   state = OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
@@ -170,34 +154,31 @@ function awaitPuback () {
   ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
 }
 
-function onPacket (type: number, value: number, a?: string, b?: string) {
+function onPacket (type: number, value: number, a?: string, b?: string, r?: number) {
   heard()
   if (type === CONNACK) {
     if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
     const code = value & 255
     if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
     state = WAIT_SUBACK
-    session = value > 255
     upAt = Date.now()
     write(S.online)
-    onConnected(session)
+    onConnected()
     write(S.subscribe)
     expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
   } else if (type === SUBACK) {
     if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
     state = CONNECTED
-    const again = store.filter(m => m.id !== 0).length
-    log('mqtt: connected to ' + S.host + ':' + S.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
-    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription to the table states refused')
+    log('mqtt: connected to ' + BROKER + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
+    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
     if (value) write(withPacketId(S.puback, 2, value, false))
-    onMessage(a!, b!)
+    onMessage(a!, b!, r!)
   } else if (type === PUBACK) {
     for (let i = 0; i < store.length; i++) {
       if (store[i].id === value) {
-        const m = store.splice(i, 1)[0]
-        if (m.k >= 0) onAck()
+        store.splice(i, 1)
         // The broker is acknowledging: only a stall of ANSWER_MS since the last PUBACK is a broken link.
         ackTimer = stop(ackTimer)
         if (store.length) awaitPuback()
@@ -230,31 +211,29 @@ function connect () {
     })
   } catch (e) {
     state = OFFLINE
-    log('mqtt: cannot reach ' + S.host + ':' + S.port + ' (' + e + ')')
+    log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
     reconnect.later()
     return
   }
   sock = s
-  expectWithin(ANSWER_MS, 'no CONNACK from ' + S.host + ':' + S.port + WITHIN)
+  expectWithin(ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
   s.on('data', data => {
     if (sock === s) receive(data)
   })
   s.on('error', err => {
-    const why = ' (' + (err && err.message ? err.message : 'error ' + (err && err.code)) + ')'
+    const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
     // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
     // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + S.host + ':' + S.port + why)
+    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
   })
   s.on('close', () => {
     if (sock === s) lost(CLOSED)
   })
 }
 
-export function startMqtt (message: typeof onMessage, connected: typeof onConnected, acked: typeof onAck, logger: typeof log) {
+export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message
   onConnected = connected
-  onAck = acked
-  log = logger
 }
 
 /** The network is up: connect. */
@@ -270,13 +249,21 @@ export function mqttDown (why: string) {
   lost(why)
 }
 
-/** Queues a message (k: -1) and sends it as soon as the broker is ready for it. */
+/**
+ * Queues a message and sends it as soon as the broker is ready for it. A latest-value message (k >= 0)
+ * replaces a waiting one with its key (unless the same).
+ */
 export function publish (m: Message) {
-  store.push(m)
-  // Messages in flight on a working connection leave the store within a round trip; the bound is for
-  // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
-  // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
-  while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+  const i = m.k < 0 ? -1 : store.indexOf(waiting(m.k)!)
+  if (i >= 0) {
+    if (store[i].p === m.p) return
+    store[i] = m
+  } else store.push(m)
+  // Messages in flight on a working connection (or one just accepted) leave the store within a round
+  // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
+  // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
+  // of them goes.
+  while (store.filter(w => w.k < 0).length > (state >= WAIT_SUBACK ? 2 * QUEUE_MAX : QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
@@ -285,27 +272,5 @@ export function publish (m: Message) {
   else reconnect.now()
 }
 
-/** Sends the latest value for key `m.k`: replaces a waiting message with that key (unless the same). */
-export function latest (m: Message) {
-  const i = find(m.k)
-  if (i < 0) publish(m)
-  else if (store[i].p !== m.p) {
-    store[i] = m
-    if (state === CONNECTED) send(m)
-  }
-}
-
-const find = (k: number) => store.findIndex(m => m.k === k)
-
-/**
- * Whether a message with key `k` waits in the store. With `answered` (the broker says the state was
- * cleared), a message that went out on an earlier connection is dropped first if the broker is still
- * delivering what it kept for the session: that answer is newer than the message.
- */
-export function waiting (k: number, answered: boolean): boolean {
-  const i = find(k)
-  if (i < 0) return false
-  if (!answered || state !== WAIT_SUBACK || !store[i].id) return true
-  store.splice(i, 1)
-  return false
-}
+/** The message with key `k` waiting in the store for the broker, if any. */
+export const waiting = (k: number) => store.find(m => m.k === k)

@@ -36,7 +36,9 @@ const forbidden = {
   'used-before-declaration': /function hello is used before its declaration/,
   'called-before-declaration': /run\(\) runs before function hello is declared/,
   'named-class-expression': /class expression Inner extends another class/,
-  'extends-function': /class New extends Old, which is not a class declaration/
+  'extends-function': /class New extends Old, which is not a class declaration/,
+  'regex-quantifier': /\/\^\\d\{2\}\$\/ has a \{m,n\} quantifier: Espruino 2v29's regular expressions have none/,
+  'regex-optional-group': /\/\^calling \(\\d\+\)\( \\d\+\)\?\$\/ has a group with \?, \* or \+ after it/
 }
 
 for (const [name, message] of Object.entries(forbidden)) {
@@ -69,6 +71,9 @@ const invalid = {
   'topic with #': [c => { c.mqtt.topic = 'calls/#' }, /mqtt\.topic: .* wildcard/],
   'empty topic': [c => { c.mqtt.topic = '' }, /mqtt\.topic: must not be empty/],
   'topic over 65,535 bytes': [c => { c.mqtt.topic = 'x'.repeat(65536) }, /mqtt\.topic: longer than MQTT's 65,535 bytes/],
+  // A state `calling <call> <ms>` (37 bytes) and an answer (15) must fit a one-byte remaining length.
+  'table topic too long for the device': [c => { c.mqtt.tableTopic = `t/{id}/${'x'.repeat(80)}/{n}` }, /mqtt\.tableTopic: 93 bytes for table 1, longer than the 86 bytes the device accepts \(fix: shorten it\)/],
+  'answer topic too long for the device': [c => { c.mqtt.answerTopic = `t/{id}/${'x'.repeat(100)}/{n}` }, /mqtt\.answerTopic: 113 bytes for table 1, longer than the 108 bytes the device accepts/],
   'port 0': [c => { c.mqtt.port = 0 }, /mqtt\.port: 0 is below 1/],
   'port 65536': [c => { c.mqtt.port = 65536 }, /mqtt\.port: 65536 is above 65535/],
   'keepalive negative': [c => { c.mqtt.keepalive = -1 }, /mqtt\.keepalive: -1 is below 0/],
@@ -197,9 +202,15 @@ test('embedded packets are byte-identical to mqtt-packet.generate()', async () =
     keepalive: 60,
     username: 'user',
     password: Buffer.from('pass'),
-    will: { topic: fill(config.mqtt.statusTopic), payload: Buffer.from('offline'), qos: 1, retain: true }
+    will: { topic: fill(config.mqtt.statusTopic), payload: Buffer.from('offline 2'), qos: 1, retain: true }
   }))
-  assert.equal(joinId(s.online), gen({ cmd: 'publish', topic: fill(config.mqtt.statusTopic), payload: 'online', qos: 0, retain: true }))
+  assert.equal(joinId(s.online), gen({ cmd: 'publish', topic: fill(config.mqtt.statusTopic), payload: 'online 2', qos: 0, retain: true }))
+  // the schema's defaults
+  const tableTopic = n => fill(`tablecall/{id}/table/${n}`)
+  const answerTopic = n => fill(`tablecall/{id}/table/${n}/answer`)
+  assert.equal(joinId(s.subscribe), gen({ cmd: 'subscribe', messageId: 65535, subscriptions: config.buttons.flatMap(b => [tableTopic(b.table), answerTopic(b.table)]).map(topic => ({ topic, qos: 1 })) }))
+  // the idle state; the device appends `calling <call>[ <ms>]` and adds its length (test/calls.test.mjs)
+  config.buttons.forEach((b, i) => assert.equal(joinId(s.state[i]), gen({ cmd: 'publish', topic: tableTopic(b.table), payload: '', qos: 1, messageId: 0, retain: true })))
   assert.equal(s.ping, gen({ cmd: 'pingreq' }))
   const { withPacketId } = await importSrc('src/codec.ts')
   config.buttons.forEach((b, i) => {

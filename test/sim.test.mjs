@@ -52,7 +52,9 @@ test('npm start: keys 1-4 press the buttons and the staff see four calls, a answ
     await sim.waitFor(new RegExp(`staff +table ${n} calling since`))
   }
   sim.child.stdin.write('a')
-  await sim.waitFor(/answered table 1 \(retained clear on its state topic\)/)
+  await sim.waitFor(/answered table 1, call (\d+) \(its id, retained, on the answer topic\)/)
+  // the device ends the call: its state turns empty
+  await sim.waitFor(/staff +table 1 call \d+ ended/)
   sim.child.stdin.write('q')
   assert.equal(await sim.exited, 0)
   assert.equal(sim.out.err, '')

@@ -34,8 +34,8 @@ function brokerAddress (url) {
  *   battery: simulate a cell (on D35 behind a 2:1 divider when the config sets no battery)
  *   runtime: 'kaluma' runs the Kaluma bundle in host/kaluma (board "linux" unless the config says rp2040)
  * Emits 'call' {payload, table, latencyMs?, dup} for every call event delivered (as before the staff
- * view had state), 'table' {table, change: 'new' | 'update' | 'cleared', since?, exact?} when the staff
- * view's state of a table changes, 'status' (payload) and 'battery' (payload, a valid voltage).
+ * view had state), 'table' {table, call, change: 'new' | 'cleared', since, exact} when a call (by its
+ * id) opens or ends in the staff view, 'status' (payload) and 'battery' (payload, a valid voltage).
  */
 export async function startSession ({ configPath = 'espruino.config.json', outPath = 'dist/tablecall.js', brokerUrl, wifi = true, fakeTimers = false, serial = SIM_SERIAL, log, battery = false, runtime } = {}) {
   let batteryAdded = false
@@ -56,6 +56,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
 
   const session = new EventEmitter()
   const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
+  const callOf = new Map() // table -> the id of the call the staff view shows, so its end names it
   const onChange = ({ kind, device, table, change }, packet, { board }) => {
     if (kind === 'status') return session.emit('status', packet.payload.toString())
     if (kind === 'battery') return session.emit('battery', packet.payload.toString()) // checked: 2.50-4.50
@@ -63,9 +64,13 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
       const at = pressedAt.get(table).shift()
       session.emit('call', { payload: packet.payload.toString(), table, latencyMs: at === undefined ? undefined : Date.now() - at, dup: packet.dup })
     }
-    if (change === 'new' || change === 'update' || change === 'cleared') {
+    if (change === 'new' || change === 'update') {
       const call = board.calls.get(table)?.get(device)
-      session.emit('table', { table, change, since: call?.since, exact: call?.exact })
+      callOf.set(table, call?.id)
+      session.emit('table', { table, call: call?.id, change, since: call?.since, exact: call?.exact })
+    } else if (change === 'cleared') {
+      session.emit('table', { table, call: callOf.get(table), change })
+      callOf.delete(table)
     }
   }
 
@@ -100,6 +105,8 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     config,
     device,
     serial,
+    /** The device id in its topics (the config's `id`, else the one derived from the serial). */
+    id,
     broker,
     url,
     topic: fill(config.mqtt.topic),
@@ -107,12 +114,13 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
     batteryTopic: fill(config.mqtt.batteryTopic),
     batteryAdded,
     staff: staff.staff,
-    /** Answers the table waiting longest, as a tap on the staff board does; returns it, or null. */
+    /** Answers the table waiting longest by its call id, as a tap on the staff board does; returns {table, call}, or null. */
     async answerLongest () {
       const [oldest] = staff.staff.board.queue(Date.now())
       if (!oldest) return null
+      const call = staff.staff.board.lead(oldest.table)?.id
       await staff.answer(oldest.table)
-      return oldest.table
+      return { table: oldest.table, call }
     },
     /** The simulated cell's voltage drops by `volts` (not below 0); returns the new voltage. */
     drainBattery (volts) {

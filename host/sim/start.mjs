@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the firmware in the simulator with a live terminal view.
 //   node host/sim/start.mjs [--broker mqtt://host:port] [--config FILE] [--no-wifi] [--runtime espruino|kaluma]
-// Keys: 1-9 press that table's button, a answers the longest-waiting call (as a tap on the staff board),
+// Keys: 1-9 press that table's button, a answers the longest-waiting call by its id (as a tap on the staff board),
 // d drops the WiFi link, b restarts the built-in broker, v drains the simulated battery, q quits.
 // Without a terminal (piped stdin) the same keys are read from stdin, so scripts and tests drive it too.
 import { parseArgs } from 'node:util'
@@ -63,8 +63,8 @@ async function main () {
   ].join('\n'))
   session.on('call', c => show(paint(33, 'staff '), `${paint(1, c.payload)}${c.latencyMs === undefined ? '' : `   (${c.latencyMs} ms after the press)`}${c.dup ? '  [duplicate]' : ''}`))
   session.on('table', t => show(paint(33, 'staff '), t.change === 'cleared'
-    ? `table ${t.table} answered`
-    : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}`))
+    ? `table ${t.table} call ${t.call} ended`
+    : `${paint(1, `table ${t.table} calling`)} since ${t.exact ? '' : 'at least '}${new Date(t.since).toISOString().slice(11, 23)}${t.exact ? ' (press time from the device)' : ''}, call ${t.call}`))
   session.on('status', s => show(paint(33, 'staff '), `status: ${s}`))
   session.on('battery', v => show(paint(33, 'staff '), `battery: ${v} V`))
   session.start()
@@ -87,8 +87,8 @@ async function main () {
       show('sim   ', 'broker is back')
     },
     a: async () => {
-      const table = await session.answerLongest()
-      show('sim   ', table === null ? 'no call to answer' : `answered table ${table} (retained clear on its state topic)`)
+      const answered = await session.answerLongest()
+      show('sim   ', answered === null ? 'no call to answer' : `answered table ${answered.table}, call ${answered.call} (its id, retained, on the answer topic)`)
     },
     v: () => {
       const volts = session.drainBattery(BATTERY_STEP_V)

@@ -30,6 +30,13 @@ const UNPARSABLE = {
   YieldExpression: 'a generator (yield)'
 }
 
+// Regular expression forms Espruino 2v29's own engine (src/jsregex.c) does not match: such a regex
+// matches nothing there, silently (seen on its Linux build: /^x{2}$/, /^(ab)?$/, /^(ab)+$/).
+const REGEX_FORMS = [
+  [/(^|[^\\])\{\d+(,\d*)?\}/, 'a {m,n} quantifier: Espruino 2v29\'s regular expressions have none, the regex matches nothing there (fix: a plain pattern and a length check)'],
+  [/(^|[^\\])\)[?*+]/, 'a group with ?, * or + after it: Espruino 2v29\'s regular expressions cannot repeat or skip a group, the regex matches nothing there (fix: test the parts in code, e.g. split())']
+]
+
 const ESPRUINO = {
   name: 'Espruino 2v29',
   unparsable: UNPARSABLE,
@@ -134,6 +141,7 @@ function analyse (ast, rules, report, refs) {
     if (rules.espruinoOnly) {
       if ((node.type === 'LogicalExpression' && node.operator === '??') || (node.type === 'AssignmentExpression' && node.operator === '??=')) report(node, 'nullish coalescing (??): Espruino 2v29 cannot parse it')
       if (FUNCTIONS.has(node.type) && (node.async || node.generator)) report(node, `${node.async ? 'an async function' : 'a generator'}: Espruino 2v29 cannot parse it`)
+      if (node.type === 'Literal' && node.regex) REGEX_FORMS.forEach(([form, text]) => { if (form.test(node.regex.pattern)) report(node, `/${node.regex.pattern}/ has ${text}`) })
     }
 
     switch (node.type) {
