@@ -9,8 +9,11 @@ import { topicMatcher } from './topics.js'
 
 // Replaced by board/serve.mjs at build time from espruino.config.json: { message, templates }.
 const DEVICE = __DEVICE_CONFIG__
-const KEYS = { settings: 'tablecall.board.settings', login: 'tablecall.board.login', seen: 'tablecall.board.seen', client: 'tablecall.board.client', filters: 'tablecall.board.filters' }
+const KEYS = { settings: 'tablecall.board.settings', login: 'tablecall.board.login', seen: 'tablecall.board.seen', client: 'tablecall.board.client', filters: 'tablecall.board.filters', stateful: 'tablecall.board.stateful' }
 const FRESH_MS = 10_000 // how long a new call flashes
+// After subscribing, how long the retained states may take to arrive before first-seen times of
+// calls that did not come back are dropped (they ended while this screen was closed).
+const SETTLE_MS = 30_000
 
 const $ = (id) => document.getElementById(id)
 // built once: idOf runs for every id typed into the settings
@@ -28,7 +31,7 @@ const tiles = new Map() // table -> { el, parts }
 const chips = new Map() // device id -> <li>
 const dirty = { tables: new Set(), devices: new Set(), scheduled: false }
 let shownMarkers = { newest: null, longest: null }
-let savedSeen = '' // what localStorage holds of board.seen: written only when it changed
+const saved = { seen: '', stateful: '' } // what localStorage holds of the board's: written only when it changed
 
 // ---- storage (per screen; never the URL) -------------------------------------------------------
 
@@ -118,7 +121,11 @@ async function connect () {
   client?.end(true)
   client = null
   const seen = load(KEYS.seen)
-  staff = new Staff({ templates: DEVICE.templates, settings, message: DEVICE.message, seen })
+  // Kept so that a session's queued resend of an answered call's event, delivered before the device's
+  // retained status, opens no call after a reload.
+  const stored = load(KEYS.stateful, [])
+  const stateful = (Array.isArray(stored) ? stored : []).filter((id) => typeof id === 'string' && /^([0-9a-f]{8})?$/.test(id))
+  staff = new Staff({ templates: DEVICE.templates, settings, message: DEVICE.message, seen, stateful })
   buildTiles()
   const { broker } = settings
   setState('connecting', 'info', `Connecting to ${broker}…`)
@@ -140,7 +147,10 @@ async function connect () {
     save(KEYS.filters, staff.filters)
     self.subscribe(staff.filters, SUBSCRIBE_OPTIONS, (err) => {
       if (err) setState('error', 'alert', `Subscribing failed: ${err.message}`)
-      else setState('subscribed', null)
+      else {
+        setState('subscribed', null)
+        setTimeout(() => self === client && (staff.board.prune(), schedule()), SETTLE_MS)
+      }
     })
   })
   on('close', () => {
@@ -165,11 +175,16 @@ async function connect () {
 }
 
 function answer (table) {
-  const publishes = staff?.answer(table) ?? []
-  if (!publishes.length) return // idle tile: nothing to answer
+  if (!staff?.board.lead(table)) return // idle or already answered: nothing to answer
+  // Never queued: the guest may call again meanwhile, and staff must know nobody was told.
+  if (!client?.connected) {
+    setBanner('alert', `Table ${table} was NOT answered: this screen has no connection to the broker. Go to the table; tap again once the connection is back.`)
+    return
+  }
+  const publishes = staff.answer(table)
   dirty.tables.add(table)
   flush()
-  for (const { topic, payload, options } of publishes) client?.publish(topic, payload, options)
+  for (const { topic, payload, options } of publishes) client.publish(topic, payload, options)
 }
 
 // ---- view -------------------------------------------------------------------------------------
@@ -249,9 +264,11 @@ function flush () {
   for (const id of dirty.devices) drawDevice(id)
   dirty.devices.clear()
   drawSummary(now)
-  const seen = JSON.stringify(board.seen)
-  if (seen !== savedSeen) save(KEYS.seen, board.seen)
-  savedSeen = seen
+  for (const [key, value] of [['seen', board.seen], ['stateful', [...board.stateful]]]) {
+    const text = JSON.stringify(value)
+    if (text !== saved[key]) save(KEYS[key], value)
+    saved[key] = text
+  }
 }
 
 function drawTile (table, now, markers) {
@@ -263,7 +280,7 @@ function drawTile (table, now, markers) {
   el.dataset.state = view.state
   el.dataset.overdue = String(Boolean(view.overdue))
   el.classList.toggle('fresh', calling && view.waitMs < FRESH_MS)
-  parts.state.textContent = !calling ? 'Idle' : view.overdue ? 'Still waiting' : 'Calling'
+  parts.state.textContent = view.state === 'answered' ? 'Answered, waiting for the table' : !calling ? 'Idle' : view.overdue ? 'Still waiting' : 'Calling'
   parts.atLeast.textContent = calling && view.atLeast ? 'at least' : ''
   parts.wait.textContent = calling ? formatWait(view.waitMs) : ''
   parts.wait.title = calling && view.atLeast ? 'The button sent no press time: this counts from when this screen saw the call' : ''

@@ -1,6 +1,7 @@
 // Pure state of the staff side, shared by the page (board/app.js) and the simulator's staff view
-// (host/sim/): which tables are calling since when, each device's status and battery, what was
-// ignored. No DOM, no MQTT; every time is passed in, so tests drive the clock.
+// (host/sim/): which calls (device, table, call id) are open since when and which are answered, each
+// device's status and battery, what was ignored. No DOM, no MQTT; every time is passed in, so tests
+// drive the clock.
 import { parseVolts } from './battery.js'
 
 // The device only sends times from a real clock (2024 or later); one minute of skew is allowed.
@@ -14,32 +15,45 @@ export function formatWait (ms) {
   return `${pad(Math.floor(total / 60))}:${pad(total % 60)}`
 }
 
+// A call id: digits, no leading zero, at most 15 (below 2^53, so a Number holds it exactly).
+const STATE = /^calling ([1-9][0-9]{0,14})(?: ([0-9]{13}))?$/
+const STATUS = /^(online|offline)( 2)?$/
+// How `seen` names a call: by device, table and call id, so a time is never lent to another call.
+const seenKey = (device, table, id) => `${device}/${table}/${id}`
+
 /**
- * A table state payload: '' -> { clear: true }; `calling` -> { pressedAt: null }; `calling <ms>` ->
- * { pressedAt } when the time is plausible (else null, "at least" from when it was seen); else null.
+ * A table state payload: '' -> { idle: true }; `calling <call>` -> { call, pressedAt: null };
+ * `calling <call> <ms>` -> { call, pressedAt } when the time is plausible (else null, "at least" from
+ * when it was seen); anything else -> null.
  */
 export function parseState (text, now) {
-  if (text === '') return { clear: true }
-  const m = /^calling(?: (\d{13}))?$/.exec(text)
+  if (text === '') return { idle: true }
+  const m = STATE.exec(text)
   if (!m) return null
-  const at = m[1] === undefined ? NaN : Number(m[1])
-  return { pressedAt: at >= CLOCK_VALID_FROM && at <= now + SKEW_MS ? Math.min(at, now) : null }
+  const at = m[2] === undefined ? NaN : Number(m[2])
+  return { call: Number(m[1]), pressedAt: at >= CLOCK_VALID_FROM && at <= now + SKEW_MS ? Math.min(at, now) : null }
 }
 
 export class CallBoard {
   /**
-   * @param {{tables: number[], devices?: string[], seen?: Record<string, number>}} options
-   *   devices: the configured ids ('+' or none: learnt from messages); seen: table -> when this
-   *   screen first saw a call without a press time, kept by the page across reloads.
+   * @param {{tables: number[], devices?: string[], seen?: Record<string, number>, stateful?: string[]}} options
+   *   devices: the configured ids ('+' or none: learnt from messages); seen: `device/table/call` ->
+   *   when this screen first saw a call without a press time; stateful: devices known to send table
+   *   states. The page keeps both across reloads.
    */
-  constructor ({ tables, devices = [], seen = {} }) {
+  constructor ({ tables, devices = [], seen = {}, stateful = [] }) {
     this.tables = new Set(tables)
-    this.calls = new Map() // table -> { since, exact, seq, events, reminded, devices: Set }
+    // table -> Map(device -> { id, since, exact, seq, events, reminded, answered }); id null: a call
+    // opened by an event of a device without table states (old firmware), answered on this screen only
+    this.calls = new Map()
     this.claims = new Map() // table -> Set of device ids heard for it
     this.devices = new Map(devices.filter((id) => id !== '+').map((id) => [id, { status: null, volts: null }]))
-    this.stateful = new Set() // devices seen publishing table states: their states open and close calls
+    // Devices that send table states (status `online 2`/`offline 2`, or a state seen): their states
+    // open and close calls, their events never do.
+    this.stateful = new Set(stateful)
+    this.ended = new Map() // `device/table` -> highest call id ended there: a later copy of it is stale
     this.ignored = { unknownTable: 0, invalid: 0 }
-    this.seen = seen
+    this.seen = seen !== null && typeof seen === 'object' && !Array.isArray(seen) ? seen : {} // from storage: may be anything
     this.seq = 0
   }
 
@@ -74,34 +88,63 @@ export class CallBoard {
     return ids && ids.size > 1 ? [...ids].sort() : null
   }
 
-  open (table, device, since, exact, events) {
-    const call = { since, exact, seq: ++this.seq, events, reminded: 0, devices: new Set([device]) }
-    this.calls.set(table, call)
-    if (!exact) this.seen[table] = since
+  open (table, device, id, since, exact, events) {
+    const call = { id, since, exact, seq: ++this.seq, events, reminded: 0, answered: false }
+    let calls = this.calls.get(table)
+    if (!calls) this.calls.set(table, (calls = new Map()))
+    calls.set(device, call)
+    if (!exact && id !== null) this.seen[seenKey(device, table, id)] = since
     return call
   }
 
-  close (table) {
-    this.calls.delete(table)
-    delete this.seen[table]
+  /** Ends `device`'s call at `table` (its first-seen time goes with it). */
+  close (table, device) {
+    const calls = this.calls.get(table)
+    const call = calls?.get(device)
+    if (!call) return
+    calls.delete(device)
+    if (!calls.size) this.calls.delete(table)
+    if (call.id === null) return
+    delete this.seen[seenKey(device, table, call.id)]
+    const key = `${device}/${table}`
+    this.ended.set(key, Math.max(this.ended.get(key) ?? 0, call.id))
   }
 
-  /** An event (`button N is pressed`): 'new', 'repeat', or null for a table not on this board. */
+  /** The call staff should go to at `table`: its earliest unanswered one, or null. */
+  lead (table) {
+    let lead = null
+    for (const call of this.calls.get(table)?.values() ?? []) {
+      if (!call.answered && (!lead || call.since < lead.since || (call.since === lead.since && call.seq < lead.seq))) lead = call
+    }
+    return lead
+  }
+
+  /** [table, lead call] of every table with an unanswered call. */
+  leads () {
+    const leads = []
+    for (const table of this.calls.keys()) {
+      const call = this.lead(table)
+      if (call) leads.push([table, call])
+    }
+    return leads
+  }
+
+  /** An event (`button N is pressed`): 'new', 'repeat', or null when it changed nothing. */
   event (device, table, now) {
     if (!this.known(table)) return null
     this.claim(device, table)
-    const call = this.calls.get(table)
-    // From a device with table states, an event for an idle table is a late copy of a call already
-    // answered (a resend after a reconnect): its state, not the event, says whether it calls.
-    if (!call && this.stateful.has(device)) return null
+    const call = this.calls.get(table)?.get(device)
     if (!call) {
-      this.open(table, device, this.seen[table] ?? now, false, 1)
+      // A device with table states: an event without an open call is a late copy of a call already
+      // answered (a resend after a reconnect); its state, not the event, says whether it calls.
+      if (this.stateful.has(device)) return null
+      this.open(table, device, null, now, false, 1)
       return 'new'
     }
+    if (call.answered) return null
     // A press sends state and event: the first event of a call opened by its state is not a repeat.
     // A repeated press must not reset the wait: the first press is what counts.
     call.events += 1
-    call.devices.add(device)
     return call.events > 1 ? 'repeat' : null
   }
 
@@ -109,44 +152,63 @@ export class CallBoard {
   state (device, table, text, now) {
     if (!this.known(table)) return null
     const state = parseState(text, now)
-    if (!state) {
-      this.invalid()
-      return null
-    }
+    if (!state) return this.invalid()
     this.claim(device, table)
     this.stateful.add(device)
-    const call = this.calls.get(table)
-    if (state.clear) {
-      if (!call || !call.devices.delete(device)) return null
-      if (call.devices.size) return 'update' // another device still calls this table number
-      this.close(table)
+    const call = this.calls.get(table)?.get(device)
+    if (state.idle) {
+      if (!call) return null
+      this.close(table, device)
       return 'cleared'
     }
-    if (!call) {
+    // Call ids only grow: an older one is a stale copy (e.g. a broker that restored an old save).
+    if (state.call <= (this.ended.get(`${device}/${table}`) ?? 0) || (call?.id && state.call < call.id)) return null
+    if (call?.id !== state.call) {
+      this.close(table, device) // a newer call replaces the one this screen knew
       const exact = state.pressedAt !== null
-      this.open(table, device, exact ? state.pressedAt : this.seen[table] ?? now, exact, 0)
+      const seen = this.seen[seenKey(device, table, state.call)] // kept by the page: may be hand-edited
+      const since = exact ? state.pressedAt : Number.isFinite(seen) && seen <= now ? seen : now
+      this.open(table, device, state.call, since, exact, 0)
       return 'new'
     }
-    call.devices.add(device)
     if (state.pressedAt === null || (call.exact && call.since === state.pressedAt)) return null
     // The device's press time beats when this screen heard of it.
     call.since = state.pressedAt
     call.exact = true
-    delete this.seen[table]
+    delete this.seen[seenKey(device, table, call.id)]
     return 'update'
   }
 
-  /** Answers table `table` here; returns the device ids whose state topic gets the clear, or null. */
+  /**
+   * Answers table `table` here; returns [{ device, call }] for each answer to publish ([] when nothing
+   * waits). A call with an id shows answered until its device's idle state (or a newer call) arrives.
+   */
   answer (table) {
-    const call = this.calls.get(table)
-    if (!call) return null
-    this.close(table)
-    return [...call.devices]
+    const answers = []
+    for (const [device, call] of this.calls.get(table) ?? []) {
+      if (call.answered) continue
+      if (call.id === null) this.close(table, device)
+      else {
+        call.answered = true
+        answers.push({ device, call: call.id })
+      }
+    }
+    return answers
+  }
+
+  /** Drops first-seen times of calls that are not calling (ended while this screen was closed). */
+  prune () {
+    const current = new Set()
+    for (const [table, calls] of this.calls) for (const [device, call] of calls) current.add(seenKey(device, table, call.id))
+    for (const key of Object.keys(this.seen)) if (!current.has(key)) delete this.seen[key]
   }
 
   status (device, text) {
-    if (text !== 'online' && text !== 'offline') return this.invalid()
-    this.device(device).status = text
+    const m = STATUS.exec(text)
+    if (!m) return this.invalid()
+    this.device(device).status = m[1]
+    if (m[2]) this.stateful.add(device)
+    else this.stateful.delete(device) // old firmware: its events are its calls
     return 'update'
   }
 
@@ -159,11 +221,12 @@ export class CallBoard {
 
   /** { newest, longest }: tables, or null while fewer than two are calling (markers compare calls). */
   markers () {
-    if (this.calls.size < 2) return { newest: null, longest: null }
+    const leads = this.leads()
+    if (leads.length < 2) return { newest: null, longest: null }
     let newest = null
     let longest = null
     const before = (a, b) => a[1].since < b[1].since || (a[1].since === b[1].since && a[1].seq < b[1].seq)
-    for (const entry of this.calls) {
+    for (const entry of leads) {
       if (!newest || before(newest, entry)) newest = entry
       if (!longest || before(entry, longest)) longest = entry
     }
@@ -172,9 +235,9 @@ export class CallBoard {
 
   /** One tile's view. `reminderMs`: a call waiting that long is overdue. */
   tile (table, now, reminderMs, markers = this.markers()) {
-    const call = this.calls.get(table)
+    const call = this.lead(table)
     const conflict = this.conflict(table)
-    if (!call) return { table, state: 'idle', conflict }
+    if (!call) return { table, state: this.calls.has(table) ? 'answered' : 'idle', conflict }
     const waitMs = Math.max(0, now - call.since)
     return {
       table,
@@ -191,14 +254,14 @@ export class CallBoard {
 
   /** Calling tables, longest waiting first. */
   queue (now) {
-    return [...this.calls].map(([table, call]) => ({ table, waitMs: now - call.since }))
+    return this.leads().map(([table, call]) => ({ table, waitMs: now - call.since }))
       .sort((a, b) => b.waitMs - a.waitMs)
   }
 
   /** Tables whose call just passed another `intervalMs` unanswered: each one beeps again. */
   dueReminders (now, intervalMs) {
     const due = []
-    for (const [table, call] of this.calls) {
+    for (const [table, call] of this.leads()) {
       const step = Math.floor((now - call.since) / intervalMs)
       if (step > call.reminded) {
         call.reminded = step
@@ -213,6 +276,7 @@ export class CallBoard {
 export function tileLabel (tile) {
   const conflict = tile.conflict ? `, warning: set on ${tile.conflict.length} devices` : ''
   if (tile.state === 'idle') return `Table ${tile.table}, idle${conflict}`
+  if (tile.state === 'answered') return `Table ${tile.table}, answered, waiting for the table${conflict}`
   const presses = tile.count > 1 ? `, pressed ${tile.count} times` : ''
   const marker = tile.longest ? ', longest waiting' : tile.newest ? ', newest call' : ''
   const overdue = tile.overdue ? ', overdue' : ''

@@ -3,9 +3,9 @@
 // and routed into the CallBoard, and the answer to publish.
 import { messageProblem } from './message-rule.js'
 import { CallBoard } from './model.js'
-import { escape, subscriptions, tableTopic, topicMatcher } from './topics.js'
+import { answerTopic, escape, subscriptions, topicMatcher } from './topics.js'
 
-// Longest payload of the contract is `calling <13 digits>`; a longer one is not from a device.
+// Longest payload of the contract is `calling <15 digits> <13 digits>`; a longer one is not from a device.
 const MAX_PAYLOAD = 64
 
 /**
@@ -31,20 +31,20 @@ export const sessionOptions = (clientId, login = {}) =>
   ({ clientId, clean: false, reconnectPeriod: 1000, connectTimeout: 5000, keepalive: 30, ...login })
 
 export const SUBSCRIBE_OPTIONS = { qos: 1 }
-// The answer: an empty retained message clears the table's state for every subscriber and the device.
+// The answer: the call's id, retained, so the device gets it even when it connects later.
 const ANSWER_OPTIONS = { qos: 1, retain: true }
 
 export class Staff {
   /**
-   * @param {{templates, settings: {devices: string[], tables: number[]}, message: string, seen?: object}} options
+   * @param {{templates, settings: {devices: string[], tables: number[]}, message: string, seen?: object, stateful?: string[]}} options
    */
-  constructor ({ templates, settings, message, seen }) {
+  constructor ({ templates, settings, message, seen, stateful }) {
     this.templates = templates
     this.settings = settings
     this.filters = subscriptions(templates, settings.devices)
     this.match = topicMatcher(templates)
     this.callTable = callMatcher(message)
-    this.board = new CallBoard({ tables: settings.tables, devices: settings.devices, seen })
+    this.board = new CallBoard({ tables: settings.tables, devices: settings.devices, seen, stateful })
   }
 
   accepts (device) {
@@ -70,9 +70,9 @@ export class Staff {
     return board[kind](device, text) && { kind, device } // status or battery
   }
 
-  /** Answers `table`: the publishes to make (one retained clear per device calling it), or []. */
+  /** Answers `table`: the publishes to make (each waiting call's id to its device), or []. */
   answer (table) {
-    return (this.board.answer(table) ?? [])
-      .map((id) => ({ topic: tableTopic(this.templates, id, table), payload: '', options: ANSWER_OPTIONS }))
+    return this.board.answer(table)
+      .map(({ device, call }) => ({ topic: answerTopic(this.templates, device, table), payload: String(call), options: ANSWER_OPTIONS }))
   }
 }

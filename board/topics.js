@@ -1,21 +1,24 @@
 // The device's topics (templates from espruino.config.json with {id} = the device's 8 hex digits and
 // {n} = a table number): filled in to subscribe, matched on receipt.
 
-/** The four templates the staff side uses, from a config's `mqtt` section. */
+/** The templates the staff side uses, from a config's `mqtt` section. */
 export const topicTemplates = (mqtt) =>
-  ({ event: mqtt.topic, status: mqtt.statusTopic, table: mqtt.tableTopic, battery: mqtt.batteryTopic })
+  ({ event: mqtt.topic, status: mqtt.statusTopic, table: mqtt.tableTopic, battery: mqtt.batteryTopic, answer: mqtt.answerTopic })
+
+// What a staff screen reads; the answer topic it only writes.
+const READ = ['event', 'status', 'table', 'battery']
 
 const fill = (template, id, n) => template.replaceAll('{id}', id).replaceAll('{n}', n)
 
 /** Topic filters for `devices` (ids, or ['+'] for every device under the prefix), without repeats. */
 export function subscriptions (templates, devices) {
   const filters = new Set()
-  for (const id of devices) for (const t of Object.values(templates)) filters.add(fill(t, id, '+'))
+  for (const id of devices) for (const kind of READ) filters.add(fill(templates[kind], id, '+'))
   return [...filters]
 }
 
-/** The state topic of table `n` at device `id`, where an answer (the retained clear) goes. */
-export const tableTopic = (templates, id, n) => fill(templates.table, id, String(n))
+/** The answer topic of table `n` at device `id`. */
+export const answerTopic = (templates, id, n) => fill(templates.answer, id, String(n))
 
 export const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
@@ -24,7 +27,8 @@ export const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * template has no {id}); a table number is 1-9999. Anything else is not ours.
  */
 export function topicMatcher (templates) {
-  const rules = Object.entries(templates).map(([kind, template]) => {
+  const rules = READ.map((kind) => {
+    const template = templates[kind]
     const names = []
     const source = template.split(/(\{id\}|\{n\})/).map((piece) => {
       if (piece === '{id}') names.push('device')

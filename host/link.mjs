@@ -66,9 +66,11 @@ export async function startLink (target) {
   return link
 }
 
-// Bytes of the MQTT packet at the start of `chunk`: fixed header, remaining length (variable-length
-// integer), then that many bytes.
-function packetLength (chunk) {
+/**
+ * Bytes of the MQTT packet at the start of `chunk` (a Buffer): fixed header, remaining length
+ * (variable-length integer), then that many bytes.
+ */
+export function packetLength (chunk) {
   let length = 0
   let i = 1
   for (let shift = 0; i < chunk.length; shift += 7) {

@@ -32,8 +32,9 @@ interface WifiModule {
 declare const ESP32: { setAtten?(pin: string, atten: number): void, getState?(): { BLE: boolean } }
 
 interface StorageModule {
-  readJSON(name: string, noExceptions: boolean): unknown
-  writeJSON(name: string, data: unknown): boolean
+  read(name: string): string | undefined
+  write(name: string, data: string): boolean
+  erase(name: string): void
 }
 
 declare function require (name: 'net' | 'tls'): { connect(options: { host: string, port: number, ca?: string }, callback: () => void): BrokerSocket }
@@ -42,7 +43,6 @@ declare function require (name: 'Storage'): StorageModule
 
 /** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
 declare const __TABLECALL__: {
-  target: 'device' | 'sim'
   /** '' = derive the id from getSerial() */
   id: string
   ssid: string
@@ -78,9 +78,10 @@ declare const __TABLECALL__: {
     packet: string[]
     idAt: number
   }
+  /** Per button its state topic, then its answer topic (src/tables.ts reads the topics from it). */
   subscribe: string
   puback: string
-  /** Per button: its table state packet, `calling`. */
+  /** Per button: its table state packet, idle (no payload). */
   state: string[]
   /** Per button: its light's pin, or ''; empty when no button has a light. */
   leds: string[]

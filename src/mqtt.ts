@@ -1,22 +1,14 @@
 // The MQTT client: one connection state machine, an outgoing store of messages (modelled on MQTT.js's
-// outgoing store) and the subscription to the device's own table states. A QoS 1 message is
+// outgoing store) and the subscription to the device's answer and own state topics. A QoS 1 message is
 // forgotten only after its PUBACK, a QoS 0 one once written; while the network or the broker is down
 // messages wait, in order, in a bounded queue.
 //
-// Why a persistent session (clean:false) AND a SUBSCRIBE after every CONNACK:
-// - With the session kept, the broker queues the answers (empty retained messages) made while the
-//   device was offline and delivers them right after CONNACK, before the SUBACK (mosquitto and aedes
-//   do; aedes 1.x loses what was in flight to the old connection on a takeover); the SUBSCRIBE then
-//   makes it resend the retained states, so after a reboot the lights of tables still calling come
-//   back on. Retained states alone cannot tell "answered" from "no news yet": nothing marks the end
-//   of the retained messages.
-// - So nothing from the store goes out before the SUBACK: a table state that went out on an earlier
-//   connection without a PUBACK is dropped if an answer for that table arrives first (the broker had
-//   it, or the table was answered after the press); resending it would bring an answered call back.
-// - CONNACK without a session (the broker restarted and most likely lost its retained states too, or
-//   it expired the session): the device cannot learn what was answered meanwhile, and losing a guest
-//   who still waits is worse than showing a call again, so tables.ts publishes the states it holds
-//   again, with their first press time.
+// A persistent session (clean:false) AND a SUBSCRIBE after every CONNACK: with the session kept, the
+// broker queues the answers made while the device was offline and delivers them right after CONNACK,
+// before the SUBACK (mosquitto and aedes do); the SUBSCRIBE makes it send the retained answers and
+// states again, so after a reboot the device learns which calls are open. Nothing from the store goes
+// out before the SUBACK: a table state waiting there is replaced (src/tables.ts) if what arrives first
+// changes it, so an answered call never goes out again.
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
@@ -32,8 +24,9 @@ export interface Message {
   /** the packet id once sent, else 0 */
   id: number
   /**
-   * -1, or for a latest-value message (a retained state) its key: the store holds at most one per key,
-   * so a new value replaces a waiting one. Tables use their button index (0 to 15); others from 16.
+   * For a latest-value message (a retained state) its key: the store holds at most one per key, so a
+   * new value replaces a waiting one. Tables use their button index (0 to 15); others from 16. Presses
+   * are negative (src/tables.ts JOINED).
    */
   k: number
 }
@@ -59,10 +52,9 @@ const CONNECTED = 4
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
-// validated), CONNACK (whether the broker kept the session), a PUBACK of a latest-value message.
+// validated), and CONNACK.
 let onMessage: (topic: string, payload: string) => void
-let onConnected: (session: boolean) => void
-let onAck: () => void
+let onConnected: () => void
 let log: (line: string) => void
 let state = OFFLINE
 let networkUp = false
@@ -70,8 +62,6 @@ let sock: BrokerSocket | undefined
 let rx = ''
 const store: Message[] = []
 let lastId = 0
-// whether the broker kept this device's session (CONNACK)
-let session = false
 let dropped = 0
 let pingTimer: number | undefined
 let deadTimer: number | undefined
@@ -137,7 +127,7 @@ function lost (why: string) {
       reconnect.reset()
       shortLived = 0
     } else if (!why.indexOf(CLOSED) && ++shortLived === 3) {
-      log('mqtt: the broker keeps closing the connection soon after accepting it: another client seems to be using this client id')
+      log('mqtt: closed 3 times soon after connecting: another client seems to be using this client id')
     }
   }
   state = OFFLINE
@@ -177,18 +167,16 @@ function onPacket (type: number, value: number, a?: string, b?: string) {
     const code = value & 255
     if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
     state = WAIT_SUBACK
-    session = value > 255
     upAt = Date.now()
     write(S.online)
-    onConnected(session)
+    onConnected()
     write(S.subscribe)
     expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
   } else if (type === SUBACK) {
     if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
     state = CONNECTED
-    const again = store.filter(m => m.id !== 0).length
-    log('mqtt: connected to ' + S.host + ':' + S.port + (session ? '' : ', new session') + (store.length ? ', sending ' + store.length + ' waiting message(s)' + (again ? ', ' + again + ' of them again with DUP' : '') : ''))
-    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription to the table states refused')
+    log('mqtt: connected to ' + S.host + ':' + S.port + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
+    if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
     if (value) write(withPacketId(S.puback, 2, value, false))
@@ -196,8 +184,7 @@ function onPacket (type: number, value: number, a?: string, b?: string) {
   } else if (type === PUBACK) {
     for (let i = 0; i < store.length; i++) {
       if (store[i].id === value) {
-        const m = store.splice(i, 1)[0]
-        if (m.k >= 0) onAck()
+        store.splice(i, 1)
         // The broker is acknowledging: only a stall of ANSWER_MS since the last PUBACK is a broken link.
         ackTimer = stop(ackTimer)
         if (store.length) awaitPuback()
@@ -250,10 +237,9 @@ function connect () {
   })
 }
 
-export function startMqtt (message: typeof onMessage, connected: typeof onConnected, acked: typeof onAck, logger: typeof log) {
+export function startMqtt (message: typeof onMessage, connected: typeof onConnected, logger: typeof log) {
   onMessage = message
   onConnected = connected
-  onAck = acked
   log = logger
 }
 
@@ -270,13 +256,14 @@ export function mqttDown (why: string) {
   lost(why)
 }
 
-/** Queues a message (k: -1) and sends it as soon as the broker is ready for it. */
+/** Queues a message (a press) and sends it as soon as the broker is ready for it. */
 export function publish (m: Message) {
   store.push(m)
-  // Messages in flight on a working connection leave the store within a round trip; the bound is for
-  // messages waiting on a dead link, with a hard cap in case the link only looks alive. Latest-value
-  // messages are bounded by their keys; the bound counts the others, and the oldest of them goes.
-  while (store.filter(w => w.k < 0).length > (state === CONNECTED ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+  // Messages in flight on a working connection (or one just accepted) leave the store within a round
+  // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
+  // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
+  // of them goes.
+  while (store.filter(w => w.k < 0).length > (state >= WAIT_SUBACK ? 2 * QUEUE_MAX : QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
@@ -297,15 +284,8 @@ export function latest (m: Message) {
 
 const find = (k: number) => store.findIndex(m => m.k === k)
 
-/**
- * Whether a message with key `k` waits in the store. With `answered` (the broker says the state was
- * cleared), a message that went out on an earlier connection is dropped first if the broker is still
- * delivering what it kept for the session: that answer is newer than the message.
- */
-export function waiting (k: number, answered: boolean): boolean {
-  const i = find(k)
-  if (i < 0) return false
-  if (!answered || state !== WAIT_SUBACK || !store[i].id) return true
-  store.splice(i, 1)
-  return false
-}
+/** Whether a message with key `k` waits in the store for the broker. */
+export const waiting = (k: number) => find(k) >= 0
+
+/** The keys of the presses waiting for the broker, oldest first. */
+export const waitingPresses = () => store.filter(m => m.k < 0).map(m => m.k)

@@ -1,42 +1,67 @@
-// Table states and lights. A press publishes the table's state, retained: `calling`, or
-// `calling <ms since the epoch>` when the clock is real; a table already calling keeps its first
-// press time. A staff screen answers with an empty retained message. The device mirrors what the
-// broker holds (it subscribes to its own table states) and each table light shows it: blinking while
-// the state waits for the broker's PUBACK, on while calling, off once answered.
-import { latest, waiting, Message } from './mqtt'
+// Calls, table states and lights; the device is the one source of truth of its tables. The first press
+// on an idle table opens a call with a new id, later presses join it, and only an answer carrying that
+// id (or a later one) ends it. Each table's state goes out retained: `calling <call>`, plus ` <ms>` of
+// the first press when the clock is real, or empty once answered; again at every CONNACK, so a broker
+// that lost or kept stale states is corrected. The device also hears its own states: after a reboot a
+// `calling <c>` with c above every answer seen is a call still open. Each light blinks while the state
+// waits for the broker's PUBACK, is on while calling, off once answered.
+import { latest, waiting } from './mqtt'
 import { writePin } from './platform'
 
 // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
 const CLOCK_SET = 1704067200000
 const BLINK_MS = 250
+// A call id is the boot count times this plus a sequence per boot: increasing across reboots, and no
+// flash write per press.
+const PER_BOOT = 1000000
+const ANSWER = /^[1-9]\d{0,14}$/
+const STATE = /^calling ([1-9]\d{0,14})( \d{13})?$/
 
-// The settings: per button its state packet (`calling`, retained, QoS 1) and its light's pin or ''.
+// The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
+// opened one is -1 - i (src/main.ts).
+export const JOINED = -17
+
+// The settings: per button its state packet (idle: retained, QoS 1, no payload) and its light's pin or ''.
 const S = __TABLECALL__
-// Per button: the state the broker has or will have; '' or none = idle.
-const calling: string[] = []
+// Per button: the open call's id, 0 when idle; unset until a press or the broker tells.
+const open: number[] = []
+// Per button: ' <ms>' of the open call's first press, or ''.
+const since: string[] = []
+// Per button: the highest call id used, or received in an answer or a state (a new one is above).
+let top: number[]
+let base = 0
+let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
 
-// A state packet has a 2-byte fixed header (the build checks), then the topic and the packet id.
-const idAt = (p: string) => 4 + p.charCodeAt(3)
+const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
-// The packet of table `i`'s state; with the press time appended (and 14 added to the one-byte
-// remaining length).
-function message (i: number): Message {
-  const c = calling[i]
+// Table `i`'s state, a latest-value message: the payload appended to the packet, its length added to
+// the one-byte remaining length; the packet id after the topic.
+function publishState (i: number) {
+  const c = payload(i)
   const t = S.state[i]
-  const p = c.length > 7 ? t[0] + String.fromCharCode(t.charCodeAt(1) + 14) + t.slice(2) + c.slice(7) : t
-  return { p, at: idAt(p), id: 0, k: i }
+  const p = t[0] + String.fromCharCode(t.charCodeAt(1) + c.length) + t.slice(2) + c
+  latest({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
 }
 
-/** Sets every light from the states and the store: blinking while a state waits for its PUBACK. */
+function newCall (i: number) {
+  const now = Math.floor(Date.now())
+  open[i] = top[i] = Math.max(top[i] + 1, base + ++seq)
+  since[i] = now > CLOCK_SET ? ' ' + now : ''
+}
+
+/** Sets every light from the calls and the store: blinking while a state waits for its PUBACK. */
 export function lights () {
   S.leds.forEach((pin, i) => {
-    if (pin) writePin(pin, waiting(i, false) ? phase : calling[i] ? 1 : 0)
+    if (pin) writePin(pin, waiting(i) ? phase : open[i] ? 1 : 0)
   })
 }
 
-export function startTables () {
+/** `boots`: this start's number, kept in flash by the platform. */
+export function startTables (boots: number) {
+  base = boots * PER_BOOT
+  top = S.state.map(() => 0)
   lights()
   if (S.leds.length) {
     setInterval(() => {
@@ -46,38 +71,76 @@ export function startTables () {
   }
 }
 
-/** Button `i` was pressed. */
+/** Whether table `i` has an open call. */
+export const calling = (i: number) => open[i] > 0
+
+/** Button `i` was pressed: it opens a call, or joins the open one. */
 export function pressTable (i: number) {
-  const now = Math.floor(Date.now())
-  calling[i] = calling[i] || (now > CLOCK_SET ? 'calling ' + now : 'calling')
-  latest(message(i))
+  if (!open[i]) {
+    newCall(i)
+    publishState(i)
+  }
   lights()
 }
 
-// `calling`, or `calling ` and 13 digits
-const isCalling = (p: string) => p === 'calling' || (p.length === 21 && p.slice(0, 8) === 'calling ' && !/\D/.test(p.slice(8)))
-
-/** A message on a subscribed topic, from the broker: hostile input. */
-export function tableMessage (topic: string, payload: string) {
-  S.state.forEach((p, i) => {
-    // the topic as the state packet carries it (one byte of length suffices: the build checks)
-    if (p.substr(4, p.charCodeAt(3)) !== topic) return
-    // A state of ours still waiting for its PUBACK is newer than what the broker says now.
-    if (payload === '') {
-      if (!waiting(i, true)) calling[i] = ''
-    } else if (isCalling(payload) && !waiting(i, false)) calling[i] = payload
-  })
+/** A message on a subscribed topic (per table its state topic, then its answer topic): hostile input. */
+export function tableMessage (topic: string, text: string) {
+  // The topic's entry in the SUBSCRIBE: length, topic, QoS 1. A NUL byte starts each entry and occurs
+  // nowhere else (topics have none and are shorter than 256 bytes: the build checks), so the NULs
+  // before it count the entries.
+  const p = S.subscribe
+  const at = p.indexOf('\0' + String.fromCharCode(topic.length) + topic + '\x01')
+  if (at < 0) return
+  const j = p.slice(0, at).split('\0').length - 1
+  const i = j >> 1
+  if (j & 1) {
+    if (!ANSWER.test(text)) return
+    const a = Number(text)
+    const was = open[i]
+    top[i] = Math.max(top[i], a)
+    if (!(a < was)) {
+      open[i] = 0
+      if (was) {
+        // A press that joined the call and still waits for the broker may have come after the answer
+        // (it was on its way): it is a new call.
+        if (waiting(JOINED - i)) newCall(i)
+        publishState(i)
+      }
+    }
+  } else {
+    const m = STATE.exec(text)
+    if (!m && text) return
+    const c = m ? Number(m[1]) : 0
+    // A call still open before a reboot, or a later one than the device holds (its boot count lost):
+    // above every id seen, so never one that was answered.
+    if (c > top[i] && open[i] !== 0) {
+      open[i] = c
+      since[i] = m![2] || ''
+    }
+    top[i] = Math.max(top[i], c)
+    if (open[i] === undefined) open[i] = 0
+    // The device's state is the truth: a different one on the broker is corrected.
+    if (text !== payload(i) || waiting(i)) publishState(i)
+  }
   lights()
 }
 
-/**
- * After CONNACK. Without a session the broker has most likely lost its retained states: publish
- * again the states of tables still calling (see src/mqtt.ts for why).
- */
-export function restoreTables (session: boolean) {
-  if (session) return
-  calling.forEach((c, i) => {
-    if (c && !waiting(i, false)) latest(message(i))
+/** After CONNACK: the state of every table the device knows, so the broker holds the truth. */
+export function publishTables () {
+  S.state.forEach((_, i) => {
+    if (open[i] !== undefined) publishState(i)
   })
-  lights()
+}
+
+/** The open calls and their first presses, per button, to keep over a deliberate restart. */
+export const openCalls = () => [open, since]
+
+/** Restores what `openCalls` gave. */
+export function restoreCalls (kept: [number[], string[]]) {
+  kept[0].forEach((c, i) => {
+    if (c) {
+      open[i] = top[i] = c
+      since[i] = kept[1][i]
+    }
+  })
 }

@@ -29,7 +29,8 @@ import { subscriptions, topicMatcher, topicTemplates } from '../board/topics.js'
 import { brokerDefaults, buildBoard, serveStatic } from '../board/serve.mjs'
 import { boot, connected, firmware, logged, tap, until } from './helpers/firmware.mjs'
 
-const TEMPLATES = topicTemplates({ topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery' })
+const MQTT = { topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery', answerTopic: 'tablecall/{id}/table/{n}/answer' }
+const TEMPLATES = topicTemplates(MQTT)
 const NOW = Date.UTC(2025, 5, 1, 19, 30)
 // The README's picture is refreshed on request (UPDATE_SCREENSHOT=1 npm test), so test runs leave the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOT ? new URL('../docs/board.png', import.meta.url).pathname : join(mkdtempSync(join(tmpdir(), 'tablecall-board-')), 'board.png')
@@ -38,7 +39,8 @@ const topicsOf = (id) => ({
   event: `tablecall/${id}/calls`,
   status: `tablecall/${id}/status`,
   battery: `tablecall/${id}/battery`,
-  table: (n) => `tablecall/${id}/table/${n}`
+  table: (n) => `tablecall/${id}/table/${n}`,
+  answer: (n) => `tablecall/${id}/table/${n}/answer`
 })
 
 describe('board model', () => {
@@ -56,7 +58,7 @@ describe('board model', () => {
     assert.equal(batteryLevel(3.29), 'critical')
   })
 
-  test('topics: filters per device or + for all; received topics name kind, device and table', () => {
+  test('topics: filters per device or + for all (never the answer topics); received topics name kind, device and table', () => {
     assert.deepEqual(subscriptions(TEMPLATES, ['1a2b3c4d']),
       ['tablecall/1a2b3c4d/calls', 'tablecall/1a2b3c4d/status', 'tablecall/1a2b3c4d/table/+', 'tablecall/1a2b3c4d/battery'])
     assert.equal(subscriptions(TEMPLATES, ['+'])[2], 'tablecall/+/table/+')
@@ -64,7 +66,7 @@ describe('board model', () => {
     assert.deepEqual(match('tablecall/1a2b3c4d/table/12'), { kind: 'table', device: '1a2b3c4d', table: 12 })
     assert.deepEqual(match('tablecall/1a2b3c4d/battery'), { kind: 'battery', device: '1a2b3c4d' })
     for (const other of ['tablecall/1A2B3C4D/calls', 'tablecall/1a2b3c4/calls', 'tablecall/1a2b3c4d/table/0',
-      'tablecall/1a2b3c4d/table/10000', 'tablecall/1a2b3c4d/table/x', 'tablecall/1a2b3c4d/table/3/ack']) {
+      'tablecall/1a2b3c4d/table/10000', 'tablecall/1a2b3c4d/table/x', 'tablecall/1a2b3c4d/table/3/ack', 'tablecall/1a2b3c4d/table/3/answer']) {
       assert.equal(match(other), null, other)
     }
   })
@@ -90,38 +92,128 @@ describe('board model', () => {
     assert.match(checkSettings({ ...raw, devices: '' }, idOf).errors.devices, /^Devices: enter the id/)
   })
 
-  test('table state: a plausible press time counts, else "at least" from when it was seen', () => {
-    assert.deepEqual(parseState('', NOW), { clear: true })
-    assert.deepEqual(parseState('calling', NOW), { pressedAt: null })
-    assert.deepEqual(parseState(`calling ${NOW - 5000}`, NOW), { pressedAt: NOW - 5000 })
-    assert.deepEqual(parseState(`calling ${NOW + 30_000}`, NOW), { pressedAt: NOW }, 'a little clock skew')
-    assert.deepEqual(parseState(`calling ${NOW + 3_600_000}`, NOW), { pressedAt: null }, 'the future')
-    assert.deepEqual(parseState('calling 1600000000000', NOW), { pressedAt: null }, 'before 2024: no real clock')
-    for (const bad of ['calling ', 'calling 12', 'Calling', 'calling 1795675200000 x', '<img>']) assert.equal(parseState(bad, NOW), null, bad)
+  test('table state: `calling <call>` with a plausible press time counts, else "at least" from when it was seen', () => {
+    assert.deepEqual(parseState('', NOW), { idle: true })
+    assert.deepEqual(parseState('calling 7', NOW), { call: 7, pressedAt: null })
+    assert.deepEqual(parseState(`calling 7 ${NOW - 5000}`, NOW), { call: 7, pressedAt: NOW - 5000 })
+    assert.deepEqual(parseState(`calling 999999999999999 ${NOW + 30_000}`, NOW), { call: 999999999999999, pressedAt: NOW }, 'a little clock skew; 15 digits')
+    assert.deepEqual(parseState(`calling 7 ${NOW + 3_600_000}`, NOW), { call: 7, pressedAt: null }, 'the future')
+    assert.deepEqual(parseState('calling 7 1600000000000', NOW), { call: 7, pressedAt: null }, 'before 2024: no real clock')
+    for (const bad of ['calling', 'calling ', 'calling 07', 'calling 0', 'calling 1000000000000000', 'calling 7 12', 'Calling 7',
+      'calling 7 1795675200000 x', 'calling -7', 'calling 7  1795675200000', '<img>']) assert.equal(parseState(bad, NOW), null, bad)
 
     const board = new CallBoard({ tables: [1, 2, 3] })
-    assert.equal(board.state('a', 2, 'calling', NOW), 'new')
+    assert.equal(board.state('a', 2, 'calling 4', NOW), 'new')
     assert.equal(board.tile(2, NOW + 5000, 120_000).atLeast, true)
-    assert.equal(board.state('a', 2, `calling ${NOW - 60_000}`, NOW + 5000), 'update', 'the device\'s time replaces "at least"')
+    assert.equal(board.state('a', 2, `calling 4 ${NOW - 60_000}`, NOW + 5000), 'update', 'the device\'s time replaces "at least"')
     assert.deepEqual(board.tile(2, NOW + 5000, 120_000),
       { table: 2, state: 'calling', waitMs: 65_000, atLeast: false, count: 1, overdue: false, longest: false, newest: false, conflict: null })
     assert.equal(board.state('a', 2, '', NOW), 'cleared')
-    assert.equal(board.state('a', 2, '', NOW), null, 'a clear of an idle table changes nothing')
-    assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the answered call\'s event (a resend) does not bring it back')
-    assert.equal(board.event('b', 2, NOW), 'new', 'a device without table states: its events are the calls')
-    assert.equal(board.state('a', 3, `calling ${NOW}`, NOW), 'new')
+    assert.equal(board.state('a', 2, '', NOW), null, 'an idle state of an idle table changes nothing')
+    assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the ended call\'s event (a resend) does not bring it back')
+    assert.equal(board.state('a', 2, 'calling 4', NOW), null, 'nor does a stale copy of its state: ids only grow')
+    assert.equal(board.event('b', 2, NOW), 'new', 'a device never seen with table states: its events are the calls')
+    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW), 'new')
     assert.equal(board.event('a', 3, NOW), null, 'the event of the same press')
     assert.equal(board.event('a', 3, NOW), 'repeat')
   })
 
+  test('a call has an identity: the answer names it, the tile waits for the device; older ids change nothing, a newer one is a new call', () => {
+    const board = new CallBoard({ tables: [1, 2] })
+    assert.deepEqual(board.answer(1), [], 'an idle table: nothing to answer')
+    board.state('a', 1, `calling 5 ${NOW}`, NOW)
+    assert.deepEqual(board.answer(1), [{ device: 'a', call: 5 }])
+    assert.deepEqual(board.tile(1, NOW, 120_000), { table: 1, state: 'answered', conflict: null })
+    assert.equal(tileLabel(board.tile(1, NOW, 120_000)), 'Table 1, answered, waiting for the table')
+    assert.deepEqual(board.answer(1), [], 'answered once')
+    assert.deepEqual(board.queue(NOW), [], 'not waiting for staff any more')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 1000), null, 'the device republishing its state (a reconnect): still answered')
+    assert.equal(board.event('a', 1, NOW + 1000), null, 'a press the device joins to the answered call')
+    assert.equal(board.state('a', 1, `calling 3 ${NOW}`, NOW + 1000), null, 'an older call\'s state')
+    assert.equal(board.tile(1, NOW, 120_000).state, 'answered')
+    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 2000), 'new', 'the guest called again before the device took the answer')
+    assert.equal(board.tile(1, NOW + 2000, 120_000).state, 'calling')
+    assert.deepEqual(board.answer(1), [{ device: 'a', call: 6 }])
+    assert.equal(board.state('a', 1, '', NOW + 3000), 'cleared')
+    assert.equal(board.tile(1, NOW + 3000, 120_000).state, 'idle')
+    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 4000), null, 'a broker that restored an old save: the ended call stays ended')
+    assert.equal(board.state('a', 1, `calling 7 ${NOW + 5000}`, NOW + 5000), 'new')
+
+    // Two devices set to the same table: each call answered by its own id; the table waits for both.
+    board.state('a', 2, `calling 8 ${NOW}`, NOW)
+    board.state('b', 2, `calling 30 ${NOW + 1000}`, NOW + 1000)
+    assert.deepEqual(board.answer(2), [{ device: 'a', call: 8 }, { device: 'b', call: 30 }])
+    board.state('a', 2, '', NOW + 2000)
+    assert.equal(board.tile(2, NOW + 2000, 120_000).state, 'answered')
+    board.state('b', 2, '', NOW + 2000)
+    assert.equal(board.tile(2, NOW + 2000, 120_000).state, 'idle')
+
+    // A device without table states (old firmware): its call is the event's and ends on this screen.
+    board.event('c', 2, NOW)
+    assert.deepEqual(board.answer(2), [])
+    assert.equal(board.tile(2, NOW, 120_000).state, 'idle')
+  })
+
+  test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {
+    const board = new CallBoard({ tables: [1, 2, 3] })
+    assert.equal(board.status('a', 'online 2'), 'update')
+    assert.equal(board.devices.get('a').status, 'online')
+    assert.equal(board.event('a', 1, NOW), null, 'a resent event of an answered call')
+    assert.equal(board.status('b', 'offline 2'), 'update')
+    assert.equal(board.devices.get('b').status, 'offline')
+    assert.equal(board.event('b', 1, NOW), null)
+    board.state('c', 3, '', NOW)
+    assert.equal(board.event('c', 3, NOW), null, 'an idle state says so too')
+    assert.deepEqual([...board.stateful].sort(), ['a', 'b', 'c'])
+    const reloaded = new CallBoard({ tables: [1, 2, 3], stateful: [...board.stateful] })
+    assert.equal(reloaded.event('a', 1, NOW), null, 'before the retained status arrives: the page kept the list')
+    board.status('a', 'online')
+    assert.equal(board.event('a', 1, NOW), 'new', 'a device back on old firmware: its events are its calls')
+    for (const bad of ['online 3', 'Online', 'online  2', 'online 2 ', '']) assert.equal(board.status('d', bad), null, bad)
+  })
+
+  test('first-seen times belong to one call id: a new call gets its own, an ended call\'s goes, a reload prunes what ended meanwhile', () => {
+    const seen = {}
+    const board = new CallBoard({ tables: [2, 3], seen })
+    board.state('a', 2, 'calling 7', NOW)
+    assert.deepEqual(seen, { 'a/2/7': NOW }, 'kept by the page across reloads')
+    const reloaded = new CallBoard({ tables: [2, 3], seen: { ...seen } })
+    reloaded.state('a', 2, 'calling 7', NOW + 90_000)
+    assert.equal(reloaded.tile(2, NOW + 90_000, 120_000).waitMs, 90_000, 'a reload keeps "at least" from the first sight')
+    board.answer(2)
+    assert.deepEqual(seen, { 'a/2/7': NOW }, 'answered is not ended')
+    board.state('a', 2, '', NOW + 1000)
+    assert.deepEqual(seen, {}, 'gone with the call')
+
+    // The call ended while the screen was closed; hours later a new call on the table.
+    const later = NOW + 3 * 3_600_000
+    const stale = { 'a/2/7': NOW, 'a/3/2': NOW - 5000, 3: NOW, 'x/3/1': 'soon' } // also entries of older pages and hand edits
+    const restored = new CallBoard({ tables: [2, 3], seen: stale })
+    assert.equal(restored.state('a', 2, 'calling 8', later), 'new')
+    assert.equal(restored.tile(2, later + 2000, 120_000).waitMs, 2000, 'its own wait, not the old call\'s')
+    assert.equal(restored.tile(2, later + 2000, 120_000).overdue, false)
+    restored.state('a', 3, 'calling 2', later)
+    restored.prune()
+    assert.deepEqual(stale, { 'a/2/8': later, 'a/3/2': NOW - 5000 }, 'only calls still calling keep theirs')
+    restored.state('a', 2, 'calling 9', later + 1000)
+    assert.deepEqual(Object.keys(stale).sort(), ['a/2/9', 'a/3/2'], 'a newer call replaces the older one\'s')
+    const edited = new CallBoard({ tables: [1], seen: { 'a/1/1': 'x', 'a/1/2': later + 3_600_000 } })
+    edited.state('a', 1, 'calling 1', later)
+    edited.state('a', 1, 'calling 2', later)
+    assert.equal(edited.tile(1, later, 120_000).waitMs, 0, 'a hand-edited or future time is not believed')
+    for (const junk of [5, 'x', null, ['a/1/1']]) assert.equal(new CallBoard({ tables: [1], seen: junk }).state('a', 1, 'calling 1', later), 'new')
+  })
+
   test('three tables at once: newest and longest come from the press times, not the arrival order', () => {
     const board = new CallBoard({ tables: [2, 5, 7] })
-    board.state('a', 5, `calling ${NOW}`, NOW + 3000)
-    board.state('a', 2, `calling ${NOW + 2000}`, NOW + 3000)
-    board.state('a', 7, `calling ${NOW + 1000}`, NOW + 3000)
+    board.state('a', 5, `calling 1 ${NOW}`, NOW + 3000)
+    board.state('a', 2, `calling 2 ${NOW + 2000}`, NOW + 3000)
+    board.state('a', 7, `calling 3 ${NOW + 1000}`, NOW + 3000)
     assert.deepEqual(board.markers(), { newest: 2, longest: 5 })
     board.event('a', 7, NOW + 4000) // a repeated press changes nothing
     assert.deepEqual(board.markers(), { newest: 2, longest: 5 })
+    board.answer(5)
+    assert.deepEqual(board.markers(), { newest: 2, longest: 7 }, 'an answered call is not waiting')
     // Equal times: arrival order decides.
     const same = new CallBoard({ tables: [1, 2, 3] })
     for (const t of [3, 1, 2]) same.event('a', t, NOW)
@@ -132,32 +224,29 @@ describe('board model', () => {
   })
 
   test('events, repeats, unknown tables counted, two devices on one table flagged, reminders', () => {
-    const seen = {}
-    const board = new CallBoard({ tables: [1, 2, 3, 4], devices: ['a', 'b'], seen })
+    const board = new CallBoard({ tables: [1, 2, 3, 4], devices: ['a', 'b'] })
     assert.equal(board.event('a', 3, NOW), 'new')
-    assert.equal(seen[3], NOW, 'kept by the page across reloads')
     assert.equal(board.event('a', 3, NOW + 50_000), 'repeat')
     assert.equal(board.event('a', 99, NOW), null)
-    assert.equal(board.state('a', 99, 'calling', NOW), null)
+    assert.equal(board.state('a', 99, 'calling 1', NOW), null)
     assert.deepEqual(board.ignored, { unknownTable: 2, invalid: 0 })
-    const restored = new CallBoard({ tables: [3], seen })
-    restored.state('a', 3, 'calling', NOW + 90_000)
-    assert.equal(restored.tile(3, NOW + 90_000, 120_000).waitMs, 90_000, 'a reload keeps "at least" from the first sight')
 
     board.event('b', 3, NOW + 1000)
     assert.deepEqual(board.tile(3, NOW, 120_000).conflict, ['a', 'b'])
     assert.equal(tileLabel(board.tile(3, NOW + 61_000, 120_000)),
-      'Table 3, calling, waiting at least 01:01, pressed 3 times, warning: set on 2 devices. Tap to answer.')
-    assert.deepEqual(board.answer(3).sort(), ['a', 'b'], 'the answer clears each device calling it')
-    assert.equal(board.answer(3), null)
+      'Table 3, calling, waiting at least 01:01, pressed 2 times, warning: set on 2 devices. Tap to answer.')
+    assert.deepEqual(board.answer(3), [], 'calls of events end here, no answer to publish')
+    assert.equal(board.tile(3, NOW, 120_000).state, 'idle')
 
-    board.state('a', 1, `calling ${NOW}`, NOW)
+    board.state('a', 1, `calling 1 ${NOW}`, NOW)
     assert.deepEqual(board.dueReminders(NOW + 119_000, 120_000), [])
     assert.equal(board.tile(1, NOW + 119_000, 120_000).overdue, false)
     assert.deepEqual(board.dueReminders(NOW + 120_000, 120_000), [1])
     assert.equal(board.tile(1, NOW + 120_000, 120_000).overdue, true)
     assert.deepEqual(board.dueReminders(NOW + 200_000, 120_000), [], 'once per interval')
     assert.deepEqual(board.dueReminders(NOW + 240_000, 120_000), [1])
+    board.answer(1)
+    assert.deepEqual(board.dueReminders(NOW + 360_000, 120_000), [], 'silent once answered')
     assert.equal(formatWait(75 * 60_000), '75:00')
   })
 
@@ -165,14 +254,18 @@ describe('board model', () => {
     const staff = new Staff({ templates: TEMPLATES, settings: { devices: ['1a2b3c4d'], tables: [1, 2] }, message: 'button {n} is pressed' })
     const got = (topic, text, retain = false) => staff.receive(topic, Buffer.from(text), retain, NOW)
     assert.equal(got('tablecall/1a2b3c4d/calls', 'button 1 is pressed', true), null, 'a retained event')
-    assert.equal(got('tablecall/1a2b3c4d/table/1', `calling ${NOW}${' '.repeat(100)}`), null, 'too long')
-    assert.equal(got('tablecall/99999999/table/1', 'calling'), null, 'not our device')
+    assert.equal(got('tablecall/1a2b3c4d/table/1', `calling 1 ${NOW}${' '.repeat(100)}`), null, 'too long')
+    assert.equal(got('tablecall/99999999/table/1', 'calling 1'), null, 'not our device')
     assert.equal(got('tablecall/1a2b3c4d/calls', '<img src=x onerror=alert(1)>'), null)
     assert.equal(got('tablecall/1a2b3c4d/battery', '9.99'), null)
-    assert.deepEqual(staff.board.ignored, { unknownTable: 0, invalid: 5 })
+    assert.equal(got('tablecall/1a2b3c4d/table/1/answer', '1'), null, 'answers are not read')
+    assert.equal(got('tablecall/1a2b3c4d/status', 'online 2 <b>'), null)
+    assert.deepEqual(staff.board.ignored, { unknownTable: 0, invalid: 7 })
     assert.deepEqual(got('tablecall/1a2b3c4d/calls', 'button 2 is pressed'), { kind: 'event', device: '1a2b3c4d', table: 2, change: 'new' })
-    assert.deepEqual(staff.answer(2), [{ topic: 'tablecall/1a2b3c4d/table/2', payload: '', options: { qos: 1, retain: true } }])
-    assert.deepEqual(staff.answer(2), [])
+    assert.deepEqual(staff.answer(2), [], 'a call of an event: nothing to tell the device')
+    assert.deepEqual(got('tablecall/1a2b3c4d/table/1', `calling 123456789012345 ${NOW}`), { kind: 'table', device: '1a2b3c4d', table: 1, change: 'new' })
+    assert.deepEqual(staff.answer(1), [{ topic: 'tablecall/1a2b3c4d/table/1/answer', payload: '123456789012345', options: { qos: 1, retain: true } }])
+    assert.deepEqual(staff.answer(1), [])
     assert.equal(callMatcher('Table {n} (call)?')('Table 4 (call)?'), 4, 'template text is literal')
     assert.equal(callMatcher('button {n} is pressed')(' button 12 is pressed\n'), 12, 'white space at the ends is trimmed')
     for (const other of ['button x is pressed', 'button 3 is pressed!', 'button 0 is pressed', 'button 10000 is pressed', 'button  3 is pressed']) {
@@ -183,14 +276,14 @@ describe('board model', () => {
 })
 
 describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout('mosquitto') }, () => {
-  test('a staff view away during a press gets it on return, with the press time; the retained clear answers it for everyone', async () => {
+  test('a staff view away during a press gets it on return, with the press time; its answer (the call id, retained) reaches the device, whose idle state clears it for everyone', async () => {
     const broker = await startMosquitto()
     const views = []
     const device = await mqtt.connectAsync(broker.url)
     try {
       const [id, old] = [newId(), newId()] // old: firmware without table states, only events
       const t = topicsOf(id)
-      const config = { mqtt: { topic: 'tablecall/{id}/calls', statusTopic: 'tablecall/{id}/status', tableTopic: 'tablecall/{id}/table/{n}', batteryTopic: 'tablecall/{id}/battery' }, buttons: [{ table: 1 }, { table: 2 }], message: 'button {n} is pressed' }
+      const config = { mqtt: MQTT, buttons: [{ table: 1 }, { table: 2 }], message: 'button {n} is pressed' }
       const open = async (clientId) => {
         const changes = []
         const view = await startStaffView({ url: broker.url, config, devices: [id, old], clientId, onChange: (c) => changes.push(c) })
@@ -200,17 +293,25 @@ describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout
       const first = await open()
       await first.close()
       const pressedAt = Date.now() - 30_000
-      await device.publishAsync(t.table(2), `calling ${pressedAt}`, { qos: 1, retain: true })
+      await device.publishAsync(t.table(2), `calling 41 ${pressedAt}`, { qos: 1, retain: true })
       await device.publishAsync(t.event, 'button 2 is pressed', { qos: 1 })
       await device.publishAsync(topicsOf(old).event, 'button 1 is pressed', { qos: 1 }) // never retained: only the session keeps it
       const back = await open(first.clientId)
-      await waitUntil(() => back.staff.board.calls.has(2) && back.staff.board.calls.has(1), 'both calls after the return')
-      assert.equal(back.staff.board.calls.get(2).since, pressedAt)
+      await waitUntil(() => back.staff.board.lead(2) && back.staff.board.lead(1), 'both calls after the return')
+      assert.equal(back.staff.board.lead(2).since, pressedAt)
+      await device.subscribeAsync(t.answer(2), { qos: 1 })
+      const answered = nextMessage(device, t.answer(2), 3000)
       await back.answer(2)
+      const { payload, packet } = await answered
+      assert.equal(payload, '41')
+      assert.equal(packet.qos, 1)
+      assert.equal(back.staff.board.tile(2, Date.now(), 120_000).state, 'answered')
+      await device.publishAsync(t.table(2), '', { qos: 1, retain: true }) // the device took it: idle
+      await waitUntil(() => back.staff.board.tile(2, Date.now(), 120_000).state === 'idle', 'the device\'s idle state')
       const later = await open()
-      await device.publishAsync(t.status, 'online', { qos: 1 })
+      await device.publishAsync(t.status, 'online 2', { qos: 1 })
       await waitUntil(() => later.changes.some((c) => c.kind === 'status'), 'the later view to be subscribed')
-      assert.equal(later.staff.board.calls.has(2), false, 'the clear removed the retained call')
+      assert.equal(later.staff.board.calls.has(2), false, 'nothing retained for table 2')
     } finally {
       for (const view of views) await view.close().catch(() => {})
       await device.endAsync(true)
@@ -245,11 +346,16 @@ async function waitUntil (done, what, ms = 3000) {
   }
 }
 
-/** A TCP relay to the broker that a test can cut (a screen losing WiFi) and resume. */
+/**
+ * A TCP relay to the broker that a test can cut (a screen losing WiFi) and resume, or hold (a link gone
+ * silent while both ends still count it as up: bytes wait in the relay) and release.
+ */
 async function relay (port) {
   const sockets = new Set()
   let open = true
+  let held = null // bytes waiting while held: [socket, data] in order
   let onConnect = () => {}
+  const forward = (from, to) => from.on('data', (data) => held ? held.push([to, data]) : to.write(data))
   const server = net.createServer((socket) => {
     if (!open) return socket.destroy()
     const upstream = net.connect(port, '127.0.0.1')
@@ -258,7 +364,8 @@ async function relay (port) {
       s.on('close', () => sockets.delete(s))
       s.on('error', () => {})
     }
-    socket.pipe(upstream).pipe(socket)
+    forward(socket, upstream)
+    forward(upstream, socket)
     socket.on('close', () => upstream.destroy())
     upstream.on('close', () => socket.destroy())
     onConnect()
@@ -269,6 +376,14 @@ async function relay (port) {
     cut () {
       open = false
       for (const s of sockets) s.destroy()
+    },
+    hold () {
+      held = []
+    },
+    release () {
+      const waiting = held
+      held = null
+      for (const [to, data] of waiting) to.write(data)
     },
     /** Accepts again; resolves with the time of the next connection. */
     resume () {
@@ -390,7 +505,10 @@ describe('staff board in headless Chromium', { skip }, () => {
   let site
   let outDir
   let browser
-  let tester // a plain MQTT.js client playing the devices
+  let tester // a plain MQTT.js client playing the devices per the contract (CONTRACT.md)
+  const openCalls = new Map() // `device/table` -> its open call's id
+  const byHand = new Set() // devices whose answers a test handles itself
+  let lastCall = 0 // call ids only grow
   const pageErrors = []
   const contexts = [] // closed after each test: idle pages still animate and hold connections
 
@@ -406,6 +524,15 @@ describe('staff board in headless Chromium', { skip }, () => {
         '--disable-background-networking', '--disable-component-update', '--disable-sync']
     })
     tester = await mqtt.connectAsync(broker.url, { reconnectPeriod: 200 })
+    tester.on('message', (topic, payload) => {
+      const m = /^tablecall\/([0-9a-f]{8})\/table\/(\d+)\/answer$/.exec(topic)
+      const key = m && `${m[1]}/${m[2]}`
+      // The device ends its open call only on an answer with that call's id or a later one.
+      if (!m || !openCalls.has(key) || byHand.has(m[1]) || Number(String(payload)) < openCalls.get(key)) return
+      openCalls.delete(key)
+      tester.publish(topicsOf(m[1]).table(m[2]), '', { qos: 1, retain: true })
+    })
+    await tester.subscribeAsync('tablecall/+/table/+/answer', { qos: 1 })
   })
 
   after(async () => {
@@ -454,35 +581,54 @@ describe('staff board in headless Chromium', { skip }, () => {
   const tile = (page, table) => page.locator(`.tile[data-table="${table}"]`)
   const waitTile = (page, table, state, timeout = 1000) =>
     page.waitForSelector(`.tile[data-table="${table}"][data-state="${state}"]`, { timeout })
-  /** A device's press, per the contract: retained state (with the press time when known), then the event. */
+  /**
+   * A device's press, per the contract: on an idle table a new call, its retained state (with the
+   * press time when known), then the event; on a calling table the event only (it joins the call).
+   * Resolves with the call's id.
+   */
   async function press (id, table, pressedAt = Date.now()) {
     const t = topicsOf(id)
-    await tester.publishAsync(t.table(table), pressedAt === null ? 'calling' : `calling ${pressedAt}`, { qos: 1, retain: true })
+    const key = `${id}/${table}`
+    if (!openCalls.has(key)) {
+      openCalls.set(key, ++lastCall)
+      await tester.publishAsync(t.table(table), `calling ${lastCall}${pressedAt === null ? '' : ` ${pressedAt}`}`, { qos: 1, retain: true })
+    }
+    const call = openCalls.get(key)
     await tester.publishAsync(t.event, `button ${table} is pressed`, { qos: 1 })
+    return call
   }
+  /** Resolves with the next answer a staff screen publishes on `topic`: { payload, retain, qos, client }. */
+  const answerOn = (topic) => new Promise((resolve) => broker.aedes.on('publish', function seen (packet, client) {
+    if (packet.topic !== topic || !client || client.id === tester.options.clientId) return
+    broker.aedes.off('publish', seen)
+    resolve({ payload: String(packet.payload), retain: packet.retain, qos: packet.qos, client: client.id })
+  }))
 
-  test('answering on screen A publishes the retained clear and clears screen B and later screens', async () => {
+  test('answering on screen A publishes the call id, retained, on the answer topic; "answered" until the device\'s idle state clears it on every screen', async () => {
     const id = newId()
+    byHand.add(id)
     const url = boardUrl([id])
     const [a, b] = [await openBoard(await newContext(), url), await openBoard(await newContext(), url)]
     assert.equal(await a.locator('.tile').count(), 12, 'one tile per configured table')
-    await press(id, 3)
+    const call = await press(id, 3)
     await Promise.all([waitTile(a, 3, 'calling'), waitTile(b, 3, 'calling')])
     assert.match(await tile(a, 3).getAttribute('aria-label'), /^Table 3, calling, waiting 00:0\d\. Tap to answer\.$/)
     assert.match(await tile(a, 3).innerText(), /Calling/, 'state is written, not only coloured')
 
-    const cleared = new Promise((resolve) => broker.aedes.on('publish', function seen (packet, client) {
-      if (packet.topic !== topicsOf(id).table(3) || !client) return
-      broker.aedes.off('publish', seen)
-      resolve(packet)
-    }))
+    const answered = answerOn(topicsOf(id).answer(3))
     await tile(a, 3).click()
-    const packet = await cleared
-    assert.equal(packet.payload.length, 0, 'zero-length')
-    assert.equal(packet.retain, true)
-    assert.equal(packet.qos, 1)
-    assert.equal(await tile(a, 3).getAttribute('data-state'), 'idle', 'cleared locally at once')
-    await waitTile(b, 3, 'idle')
+    const { payload, retain, qos } = await answered
+    assert.deepEqual({ payload, retain, qos }, { payload: String(call), retain: true, qos: 1 })
+    assert.equal(await tile(a, 3).getAttribute('data-state'), 'answered', 'at once on this screen')
+    assert.match(await tile(a, 3).innerText(), /Answered, waiting for the table/)
+    assert.equal(await tile(a, 3).getAttribute('aria-label'), 'Table 3, answered, waiting for the table')
+    assert.equal(await a.textContent('#summary'), 'No calls')
+    assert.equal(await b.getAttribute('body', 'data-mqtt'), 'subscribed')
+    assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling', 'other screens wait for the device')
+
+    await tester.publishAsync(topicsOf(id).table(3), '', { qos: 1, retain: true }) // the device took the answer
+    openCalls.delete(`${id}/3`)
+    await Promise.all([waitTile(a, 3, 'idle'), waitTile(b, 3, 'idle')])
     const c = await openBoard(await newContext(), url)
     await press(id, 5)
     await waitTile(c, 5, 'calling')
@@ -557,6 +703,124 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
+  test('issue 17, scenario 1: a screen without the broker refuses a tap with the reason and sends nothing later; an answer in flight carries its call id, so it cannot end a newer call', async () => {
+    const id = newId()
+    const link = await relay(broker.wsPort)
+    try {
+      const a = await openBoard(await newContext(), boardUrl([id], '', link.url))
+      const b = await openBoard(await newContext(), boardUrl([id]))
+      const first = await press(id, 3)
+      await Promise.all([waitTile(a, 3, 'calling'), waitTile(b, 3, 'calling')])
+      const idA = await a.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.client'))) // its own context: slot 0
+      const fromA = [] // every answer screen A's session publishes
+      const record = (packet, client) => client?.id === idA && packet.topic.endsWith('/answer') && fromA.push(String(packet.payload))
+      broker.aedes.on('publish', record)
+
+      // A loses the broker (red banner), staff tap table 3 anyway.
+      link.cut()
+      await a.waitForSelector('body[data-mqtt="disconnected"]', { state: 'attached', timeout: 5000 })
+      await tile(a, 3).click()
+      assert.match(await a.locator('#banner').innerText(), /^Table 3 was NOT answered: this screen has no connection to the broker\./)
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling', 'still calling on the screen that could not answer')
+      // Screen B answers, the device ends the call, the guest presses again: a new call.
+      await tile(b, 3).click()
+      await waitTile(b, 3, 'idle', 3000)
+      const second = await press(id, 3)
+      await waitTile(b, 3, 'calling')
+      const back = link.resume()
+      await back
+      await subscribed(a, 10_000)
+      await waitTile(a, 3, 'calling', 3000)
+      await new Promise((resolve) => setTimeout(resolve, 2000)) // room for a queued answer to arrive
+      assert.equal(openCalls.get(`${id}/3`), second, 'the new call is still open at the device')
+      assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling')
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling')
+      broker.aedes.off('publish', record)
+      assert.deepEqual(fromA, [], 'screen A queued no answer')
+
+      // A link gone silent that A still counts as up: its tap goes out late, with the call id A saw.
+      const answers = []
+      const all = (packet, client) => client && client.id !== tester.options.clientId && packet.topic === topicsOf(id).answer(3) && answers.push(String(packet.payload))
+      broker.aedes.on('publish', all)
+      link.hold()
+      await tile(a, 3).click()
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'answered')
+      await tile(b, 3).click()
+      await waitTile(b, 3, 'idle', 3000)
+      const third = await press(id, 3)
+      await waitTile(b, 3, 'calling')
+      link.release()
+      await waitTile(a, 3, 'calling', 5000) // the newer call id replaces the answered one
+      await waitUntil(() => answers.length === 2, 'both answers at the broker', 5000)
+      broker.aedes.off('publish', all)
+      assert.deepEqual(answers, [String(second), String(second)], `screen B's answer, then screen A's late one (first call ${first})`)
+      assert.equal(openCalls.get(`${id}/3`), third, 'the late answer names an older call: the device ignores it')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling')
+      assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling')
+    } finally {
+      await link.close()
+    }
+  })
+
+  test('issue 17, scenario 4: a first-seen time kept on the screen belongs to its call: a call ended while the screen was closed lends nothing to the next one', async () => {
+    const id = newId()
+    const context = await newContext()
+    const page = await openBoard(context, boardUrl([id]))
+    const call = await press(id, 2, null) // a device without a real clock: the screen times it
+    await waitTile(page, 2, 'calling')
+    await page.waitForFunction(() => Object.keys(JSON.parse(localStorage.getItem('tablecall.board.seen') ?? '{}')).length === 1, null, { timeout: 3000 })
+    await page.close()
+    // Answered on another screen while this one is closed; the device ends the call.
+    await tester.publishAsync(topicsOf(id).answer(2), String(call), { qos: 1, retain: true })
+    await waitUntil(() => !openCalls.has(`${id}/2`), 'the device to end the call')
+    // Hours later: the kept times are three hours old.
+    await context.addInitScript(() => {
+      const seen = JSON.parse(localStorage.getItem('tablecall.board.seen') ?? '{}')
+      for (const key of Object.keys(seen)) seen[key] -= 3 * 3_600_000
+      localStorage.setItem('tablecall.board.seen', JSON.stringify(seen))
+    })
+    const again = await openBoard(context, boardUrl([id]))
+    await press(id, 2, null)
+    await waitTile(again, 2, 'calling')
+    assert.match(await tile(again, 2).locator('.wait').innerText(), /^00:0\d$/, 'its own wait')
+    assert.equal(await tile(again, 2).getAttribute('data-overdue'), 'false')
+    assert.equal(await again.locator('.tile[data-marker="longest"]').count(), 0)
+  })
+
+  test('issue 17, scenario 6: a reloaded screen never opens a call from a resent event of a device whose status is `online 2`', async () => {
+    const id = newId()
+    await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
+    const link = await relay(broker.wsPort)
+    try {
+      const page = await openBoard(await newContext(), boardUrl([id], '', link.url))
+      await page.waitForSelector(`.dev[data-device="${id}"][data-status="online"]`, { state: 'attached', timeout: 3000 })
+      await press(id, 3)
+      await waitTile(page, 3, 'calling')
+      await tile(page, 3).click()
+      await waitTile(page, 3, 'idle', 3000)
+      link.cut()
+      await page.waitForSelector('body[data-mqtt="disconnected"]', { state: 'attached', timeout: 5000 })
+      // The device resends the answered call's event (its PUBACK was lost): the screen's session keeps it.
+      await tester.publishAsync(topicsOf(id).event, 'button 3 is pressed', { qos: 1 })
+      const delivered = new Promise((resolve) => broker.aedes.on('ack', function acked (packet, client) {
+        if (packet?.topic !== topicsOf(id).event || client?.id === tester.options.clientId) return
+        broker.aedes.off('ack', acked)
+        resolve()
+      }))
+      await page.reload()
+      await page.waitForSelector('.tile[data-table="3"]', { timeout: 3000 })
+      link.resume()
+      await subscribed(page, 10_000)
+      await delivered // the reloaded screen got the resent event
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
+      assert.equal(await page.textContent('#summary'), 'No calls')
+    } finally {
+      await link.close()
+    }
+  })
+
   test('three tables calling at once: "newest" on the latest press, "longest" on the earliest', async () => {
     const id = newId()
     const page = await openBoard(await newContext(), boardUrl([id]))
@@ -615,10 +879,10 @@ describe('staff board in headless Chromium', { skip }, () => {
     const [d1, d2, d3] = [newId(), newId(), newId()].sort()
     const volts = { [d1]: '3.87', [d2]: '3.40', [d3]: '3.20' }
     for (const id of [d1, d2, d3]) {
-      await tester.publishAsync(topicsOf(id).status, 'online', { qos: 1, retain: true })
+      await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
       await tester.publishAsync(topicsOf(id).battery, volts[id], { qos: 1, retain: true })
     }
-    await tester.publishAsync(topicsOf(d3).status, 'offline', { qos: 1, retain: true })
+    await tester.publishAsync(topicsOf(d3).status, 'offline 2', { qos: 1, retain: true })
     const page = await openBoard(await newContext(), boardUrl([d1, d2, d3]))
     const chip = (id) => page.locator(`.dev[data-device="${id}"]`)
     await page.waitForSelector(`.dev[data-device="${d3}"][data-battery]`, { timeout: 1000 })
@@ -782,7 +1046,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     }
   })
 
-  test('with the real firmware: its battery, a press with its press time; answering on the board turns the table\'s light off', async () => {
+  test('with the real firmware: its status and battery, a press with its press time; answering on the board turns the table\'s light off and the device\'s idle state the tile', async () => {
     const battery = { pin: 'D35', divider: 2, scale: 1 }
     const fw = await firmware({ board: 'esp32', battery, buttons: [1, 2, 3, 4].map((n) => ({ pin: `D${15 + n}`, table: n, led: `D${11 + n}` })) })
     const serial = `b0a2d${randomBytes(6).toString('hex')}`.slice(0, 16)
@@ -799,9 +1063,9 @@ describe('staff board in headless Chromium', { skip }, () => {
       await waitTile(page, 3, 'calling', 3000)
       assert.match(await tile(page, 3).locator('.wait').innerText(), /^00:0\d$/, 'timed from the device\'s press time')
       await until(device, () => device.output('D14') === 1, { what: 'light of table 3 on', realMs: 3000 })
-      await tile(page, 3).click()
+      await tile(page, 3).click() // the answer: the call's id on the answer topic
       await until(device, () => device.output('D14') === 0, { what: 'light of table 3 off after the answer', realMs: 3000 })
-      assert.equal(await tile(page, 3).getAttribute('data-state'), 'idle')
+      await waitTile(page, 3, 'idle', 3000) // the device's idle state
     } finally {
       device.stop()
     }
@@ -839,18 +1103,20 @@ describe('staff board in headless Chromium', { skip }, () => {
             mqtt.connectAsync(`${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${r.mqttPort}`, { username: id, password, reconnectPeriod: 0, ...(tls && { ca: readFileSync(join(r.dir, 'ca.pem')) }) })))
           clients.push(...devices)
           const [one, two] = r.devices.map((d) => topicsOf(d.id))
-          await devices[0].subscribeAsync(one.table('+'), { qos: 1 }) // as the firmware does, to see answers
+          await devices[0].subscribeAsync(one.answer('+'), { qos: 1 }) // as the firmware does, to see answers
           await devices[0].publishAsync(one.battery, '3.87', { qos: 1, retain: true })
-          await devices[0].publishAsync(one.table(3), `calling ${Date.now() - 5000}`, { qos: 1, retain: true })
-          await devices[1].publishAsync(two.table(4), 'calling', { qos: 1, retain: true })
+          await devices[0].publishAsync(one.table(3), `calling 17 ${Date.now() - 5000}`, { qos: 1, retain: true })
+          await devices[1].publishAsync(two.table(4), 'calling 1', { qos: 1, retain: true })
           await waitTile(page, 3, 'calling', 3000)
           await waitTile(page, 4, 'calling', 3000)
           await page.waitForSelector(`.dev[data-device="${r.devices[0].id}"][data-battery="ok"]`, { timeout: 3000 })
-          const answered = nextMessage(devices[0], one.table(3), 3000)
+          const answered = nextMessage(devices[0], one.answer(3), 3000)
           await tile(page, 3).click()
           const { payload, packet } = await answered
-          assert.equal(payload, '', 'the device gets the empty retained answer (the staff user may clear table states)')
+          assert.equal(payload, '17', 'the device gets the call id (the staff user may write answer topics)')
           assert.equal(packet.qos, 1)
+          await devices[0].publishAsync(one.table(3), '', { qos: 1, retain: true }) // the device's own idle state
+          await waitTile(page, 3, 'idle', 3000)
         } finally {
           for (const c of clients) await c.endAsync(true)
           await served?.close()
@@ -887,7 +1153,7 @@ describe('staff board in headless Chromium', { skip }, () => {
     const [d1, d2] = ['1a2b3c4d', '5e6f7a8b'] // fixed, for a stable picture; no other test uses them
     const at = Date.UTC(2025, 5, 1, 19, 30)
     for (const [id, v] of [[d1, '3.91'], [d2, '3.44']]) {
-      await tester.publishAsync(topicsOf(id).status, 'online', { qos: 1, retain: true })
+      await tester.publishAsync(topicsOf(id).status, 'online 2', { qos: 1, retain: true })
       await tester.publishAsync(topicsOf(id).battery, v, { qos: 1, retain: true })
     }
     const context = await newContext()

@@ -1,24 +1,28 @@
-// Issue #11: a call stays on every staff screen until someone answers it, and the guest sees that it
-// arrived. The firmware in the host runtime against real brokers: retained table states, answers by
-// another client (an empty retained message), the table lights, and hostile input on the state topics.
+// Issue #11, and #17: a call stays on every staff screen until someone answers it, and the guest sees
+// that it arrived; every call has an id. The firmware in the host runtime against real brokers:
+// retained table states `calling <call>[ <ms>]` written only by the device, answers by another client
+// (the call id, retained, on the answer topic), the table lights, and hostile input.
 import { describe, test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
-import { startLink } from '../host/link.mjs'
+import { startLink, packetLength } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
 import { firmware, boot, until, advance, tap, logged, connected, WIFI, tracker, brokers, noMosquitto, clockKnown, espruinoOnly } from './helpers/firmware.mjs'
 
 // The contract's default topics (espruino.config.schema.json)
 const TABLE_TOPIC = 'tablecall/{id}/table/{n}'
+const ANSWER_TOPIC = 'tablecall/{id}/table/{n}/answer'
 const T0 = 1795675200000 // what the SNTP servers say when a test boots the device
 const LEDS = ['D12', 'D13', 'D14', 'D15']
 const withLights = (mqttSettings = {}) => firmware({ mqtt: mqttSettings, buttons: [1, 2, 3, 4].map((n, i) => ({ pin: `D${15 + n}`, table: n, led: LEDS[i] })) })
-// Kaluma has no SNTP: there a state is plain `calling`, and the checks of press times are left out.
-const CALLING = clockKnown ? /^calling \d{13}$/ : /^calling$/
+// Kaluma has no SNTP: there a state is `calling <call>`, and the checks of press times are left out.
+const CALLING = clockKnown ? /^calling [1-9]\d{0,14} \d{13}$/ : /^calling [1-9]\d{0,14}$/
+const callId = state => state.split(' ')[1]
+const pressTime = state => Number(state.split(' ')[2])
 const gen = p => mqttPacket.generate(p).toString('latin1')
 const hex = s => Buffer.from(s, 'latin1').toString('hex')
 
@@ -38,6 +42,7 @@ function device (fw, port, options = {}) {
   if (d.wifi) d.wifi.setNetworkTime(T0)
   d.serial = serial
   d.table = n => fillId(TABLE_TOPIC.replace('{n}', n), serial)
+  d.answer = n => fillId(ANSWER_TOPIC.replace('{n}', n), serial)
   d.all = fillId('tablecall/{id}/#', serial)
   // Every level change of the lights, in device time.
   d.changes = []
@@ -45,13 +50,13 @@ function device (fw, port, options = {}) {
   return d
 }
 
-/** The staff screen's MQTT.js client: answers a table with an empty retained message, QoS 1. */
+/** A staff screen's MQTT.js client: answers a call with its id, retained, QoS 1, on the answer topic. */
 async function staffScreen (url) {
   const client = track(await mqtt.connectAsync(url, { reconnectPeriod: 0 }), () => client.endAsync(true))
-  return { answer: topic => client.publishAsync(topic, '', { qos: 1, retain: true }), client }
+  return { answer: (topic, call) => client.publishAsync(topic, String(call), { qos: 1, retain: true }), client }
 }
 
-/** The retained states a subscriber that comes later (the HiveMQ web client opened afterwards) sees. */
+/** The retained table states a subscriber that comes later (the HiveMQ web client opened afterwards) sees. */
 async function lateView (url, filter) {
   const late = await subscribe(url, filter)
   // The broker sends retained messages right after the SUBACK; a marker published after subscribing
@@ -62,7 +67,7 @@ async function lateView (url, filter) {
   await late.waitFor(list => list.some(m => m.topic === marker))
   await pub.endAsync()
   await late.close()
-  return Object.fromEntries(late.messages.filter(m => m.retain && /\/table\//.test(m.topic)).map(m => [m.topic, m.payload]))
+  return Object.fromEntries(late.messages.filter(m => m.retain && /\/table\/\d+$/.test(m.topic)).map(m => [m.topic, m.payload]))
 }
 
 const lit = (d, pin, level) => until(d, () => d.output(pin) === level, { what: `${pin} at ${level}` })
@@ -81,7 +86,7 @@ for (const [name, start] of Object.entries(brokers)) {
     before(async () => { broker = await start() })
     after(async () => broker.close())
 
-    test('a press leaves a retained `calling <press time>` that late subscribers see; a second press keeps the first time', async () => {
+    test('a press leaves a retained `calling <call> <press time>` that late subscribers see; a second press joins the call', async () => {
       const fw = await withLights()
       const d = device(fw, broker.port)
       await logged(d, connected)
@@ -91,37 +96,61 @@ for (const [name, start] of Object.entries(brokers)) {
       const pressedAt = d.stampedLogs.find(s => s.line === 'btn: table 3').at
       let view = await lateView(broker.url, d.all)
       assert.deepEqual(Object.keys(view), [d.table(3)])
-      const time = Number(view[d.table(3)].slice('calling '.length))
-      assert.match(view[d.table(3)], CALLING)
+      const first = view[d.table(3)]
+      assert.match(first, CALLING)
       // The clock came from SNTP (T0 when the device joined); the press time is on that clock.
-      if (clockKnown) assert.ok(time >= T0 && time <= T0 + pressedAt, `press time ${time}`)
+      if (clockKnown) assert.ok(pressTime(first) >= T0 && pressTime(first) <= T0 + pressedAt, `press time ${pressTime(first)}`)
       await advance(d, 5000)
       await tap(d, 'D18')
       await tap(d, 'D16')
       await lit(d, 'D12', 1)
       await steady(d, 'D14', 1)
       view = await lateView(broker.url, d.all)
-      assert.equal(view[d.table(3)], clockKnown ? `calling ${time}` : 'calling', 'the first press time is kept')
+      assert.equal(view[d.table(3)], first, 'the second press joined the call: same id, first press time kept')
       assert.match(view[d.table(1)], CALLING)
-      if (clockKnown) assert.ok(Number(view[d.table(1)].slice(8)) >= time + 5000)
+      if (clockKnown) assert.ok(pressTime(view[d.table(1)]) >= pressTime(first) + 5000)
     })
 
-    test('answered by a staff screen: the light goes off; a press after the answer calls again', async () => {
+    test('answered by a staff screen with the call id: the light goes off, the state is idle; a press after the answer is a new call', async () => {
       const fw = await withLights()
       const d = device(fw, broker.port)
       const staff = await staffScreen(broker.url)
       await logged(d, connected)
       await tap(d, 'D17')
       await steady(d, 'D13', 1)
-      await staff.answer(d.table(2))
+      const call = callId((await lateView(broker.url, d.all))[d.table(2)])
+      await staff.answer(d.answer(2), call)
       await lit(d, 'D13', 0)
-      assert.deepEqual(await lateView(broker.url, d.all), {})
+      assert.deepEqual(await lateView(broker.url, d.all), {}, 'the device published the idle state')
       await advance(d, 3000)
       await tap(d, 'D17')
       await lit(d, 'D13', 1)
       const view = await lateView(broker.url, d.all)
       assert.match(view[d.table(2)], CALLING)
-      if (clockKnown) assert.ok(Number(view[d.table(2)].slice(8)) >= T0 + 3000, 'a new call with its own press time')
+      assert.ok(BigInt(callId(view[d.table(2)])) > BigInt(call), 'a new call id')
+      if (clockKnown) assert.ok(pressTime(view[d.table(2)]) >= T0 + 3000, 'a new call with its own press time')
+    })
+
+    test('an answer with an older call id changes nothing', async () => {
+      const fw = await withLights()
+      const d = device(fw, broker.port)
+      const staff = await staffScreen(broker.url)
+      await logged(d, connected)
+      await tap(d, 'D16')
+      await steady(d, 'D12', 1)
+      const call = callId((await lateView(broker.url, d.all))[d.table(1)])
+      await staff.answer(d.answer(1), BigInt(call) - 1n)
+      await staff.answer(d.answer(1), 'garbage')
+      await advance(d, 2000)
+      await steady(d, 'D12', 1)
+      assert.equal(callId((await lateView(broker.url, d.all))[d.table(1)]), call, 'still calling, the same call')
+      // A later id answers it too (a screen that saw a newer call of this table).
+      await staff.answer(d.answer(1), BigInt(call) + 5n)
+      await lit(d, 'D12', 0)
+      await tap(d, 'D16')
+      await lit(d, 'D12', 1)
+      await steady(d, 'D12', 1)
+      assert.ok(BigInt(callId((await lateView(broker.url, d.all))[d.table(1)])) > BigInt(call) + 5n, 'a new call is above every answer seen')
     })
 
     test('answered while the device was offline: its light goes off after it reconnects, and the call stays answered', async () => {
@@ -132,21 +161,23 @@ for (const [name, start] of Object.entries(brokers)) {
       await tap(d, 'D16')
       await tap(d, 'D19')
       await steady(d, 'D12', 1)
+      const call = callId((await lateView(broker.url, d.all))[d.table(1)])
       const states = await subscribe(broker.url, d.all)
       track(states)
       const gone = d.logs.length
       d.wifi.dropLink({ outageMs: 10000 })
       await logged(d, /^wifi: link lost/, { from: gone })
-      await staff.answer(d.table(1))
+      await staff.answer(d.answer(1), call)
       await logged(d, connected, { from: gone })
       await lit(d, 'D12', 0)
       await steady(d, 'D15', 1)
       assert.deepEqual(Object.keys(await lateView(broker.url, d.all)), [d.table(4)])
-      // The device published no state after it reconnected: the answered call was not brought back.
+      // After reconnecting the device published the states it holds: table 1 idle, never its answered call.
+      await until(d, () => states.messages.some(m => m.topic === d.table(1) && !m.retain), { what: 'table 1\'s state' })
       assert.deepEqual(states.messages.filter(m => m.topic === d.table(1) && !m.retain).map(m => m.payload), [''])
     })
 
-    test('rebooted while table 3 calls: its light comes back on, and nothing is published again', async () => {
+    test('rebooted while table 3 calls: its light comes back on with the same call, and nothing is published again', async () => {
       const fw = await withLights()
       const first = device(fw, broker.port)
       await logged(first, connected)
@@ -155,6 +186,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const before = await lateView(broker.url, first.all)
       first.stop()
       const link = track(await startLink({ port: broker.port }))
+      // a new board with this serial: its flash has neither saved calls nor a start count
       const again = device(fw, link.port, { serial: first.serial })
       await logged(again, connected)
       await lit(again, 'D14', 1)
@@ -163,6 +195,10 @@ for (const [name, start] of Object.entries(brokers)) {
       const published = parse(link.recorded[0].data).filter(p => p.cmd === 'publish' && /\/table\//.test(p.topic))
       assert.deepEqual(published, [])
       assert.deepEqual(await lateView(broker.url, again.all), before)
+      // The adopted call is the one answered: the light goes off.
+      const staff = await staffScreen(broker.url)
+      await staff.answer(again.answer(3), callId(before[again.table(3)]))
+      await lit(again, 'D14', 0)
     })
 
     // aedes 1.x does not redeliver the QoS 1 messages in flight to a session's old connection when a new
@@ -178,8 +214,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const states = track(await subscribe(broker.url, d.table(2)))
       await tap(d, 'D17')
       await states.waitFor(list => list.some(m => m.payload.startsWith('calling')))
-      await staff.answer(d.table(2))
-      await states.waitFor(list => list.some(m => m.payload === ''))
+      await staff.answer(d.answer(2), callId(states.messages.find(m => m.payload.startsWith('calling')).payload))
       link.setMode('pass')
       await logged(d, /no PUBACK within/)
       await logged(d, connected, { count: 2 })
@@ -187,11 +222,11 @@ for (const [name, start] of Object.entries(brokers)) {
       await steady(d, 'D13', 0)
       const resent = parse(link.recorded.at(-1).data).filter(p => p.cmd === 'publish')
       const status = fillId('tablecall/{id}/status', d.serial)
-      assert.deepEqual(resent.filter(p => p.topic !== status).map(p => [p.topic, p.dup]), [[fillId('tablecall/{id}/calls', d.serial), true]], 'the call went again, its state did not')
+      assert.deepEqual(resent.filter(p => p.topic !== status).map(p => [p.topic, p.payload.toString(), p.dup]), [[fillId('tablecall/{id}/calls', d.serial), 'button 2 is pressed', true], [d.table(2), '', false]], 'the press went again; the state that went is idle')
       assert.deepEqual(await lateView(broker.url, d.all), {})
     })
 
-    test('the broker restarts and loses its sessions and states while table 2 calls: the device publishes the call again, with its first press time', async () => {
+    test('the broker restarts and loses its sessions and states while table 2 calls: the device publishes the call again, with its id and first press time', async () => {
       const fw = await withLights()
       const d = device(fw, broker.port)
       await logged(d, connected)
@@ -205,7 +240,7 @@ for (const [name, start] of Object.entries(brokers)) {
       await logged(d, /^mqtt: connection lost/, { from })
       await broker.start()
       assert.deepEqual(await lateView(broker.url, d.all), {}, 'the restarted broker has nothing')
-      await logged(d, /^mqtt: connected .*new session/, { from })
+      await logged(d, connected, { from })
       // The light was steady all along; let the device's loop run so the state goes out (Kaluma writes on a 0 ms timer).
       await advance(d, 100)
       await steady(d, 'D13', 1)
@@ -223,7 +258,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const pubacks = () => parse(link.recorded[0].data).filter(p => p.cmd === 'puback').length
       const acked = pubacks()
       const stranger = await staffScreen(broker.url)
-      const garbage = ['answered', 'calling soon', 'calling 12', 'x'.repeat(60), Buffer.from([0xff, 0, 0x80])]
+      const garbage = ['answered', 'calling soon', 'calling 012', 'calling 1 2', `calling ${'9'.repeat(16)}`, 'x'.repeat(60), Buffer.from([0xff, 0, 0x80])]
       for (const payload of garbage) {
         await stranger.client.publishAsync(d.table(1), payload, { qos: 1, retain: true })
         await stranger.client.publishAsync(d.table(2), payload, { qos: 1 })
@@ -261,7 +296,7 @@ describe('table states, device side', () => {
     await steady(d, 'D15', 1, 3000)
   })
 
-  test('without a clock the state is plain `calling`, said once; the bytes are mqtt-packet\'s', async () => {
+  test('without a clock the state is `calling <call>`, said once; the bytes are mqtt-packet\'s', async () => {
     const fw = await withLights()
     const link = track(await startLink({ port: broker.port }))
     const d = device(fw, link.port, { wifi: { ...WIFI, sntp: false } })
@@ -270,10 +305,11 @@ describe('table states, device side', () => {
     await lit(d, 'D12', 1)
     assert.equal(d.logs.filter(l => /SNTP/.test(l)).length, 1)
     const sent = parse(link.recorded[0].data)
-    const topics = [1, 2, 3, 4].map(n => d.table(n))
+    const topics = [1, 2, 3, 4].flatMap(n => [d.table(n), d.answer(n)])
     assert.equal(hex(sent.find(p => p.cmd === 'subscribe').raw), hex(gen({ cmd: 'subscribe', messageId: 65535, subscriptions: topics.map(topic => ({ topic, qos: 1 })) })))
     const state = sent.find(p => p.cmd === 'publish' && p.topic === topics[0])
-    assert.equal(hex(state.raw), hex(gen({ cmd: 'publish', topic: topics[0], payload: 'calling', qos: 1, retain: true, messageId: state.messageId })))
+    // the first call of the device's first start
+    assert.equal(hex(state.raw), hex(gen({ cmd: 'publish', topic: topics[0], payload: 'calling 1000001', qos: 1, retain: true, messageId: state.messageId })))
     // The echo of its own state comes back (QoS 1): acknowledged with its packet id.
     await until(d, () => parse(link.recorded[0].data).some(p => p.cmd === 'puback'), { what: 'the PUBACK of the echo' })
     const puback = parse(link.recorded[0].data).find(p => p.cmd === 'puback')
@@ -289,53 +325,62 @@ describe('table states, device side', () => {
     await tap(d, 'D17')
     await lit(d, 'D13', 1)
     const state = parse(link.recorded[0].data).find(p => p.cmd === 'publish' && p.topic === d.table(2))
-    assert.match(state.payload.toString(), /^calling 17956752\d{5}$/)
+    assert.match(state.payload.toString(), /^calling 1000001 17956752\d{5}$/)
     assert.equal(hex(state.raw), hex(gen({ cmd: 'publish', topic: d.table(2), payload: state.payload, qos: 1, retain: true, messageId: state.messageId })))
   })
 
-  test('hostile packets from a broker: unknown table, QoS 2, oversized, garbage; no crash, lights unchanged', async () => {
+  test('hostile packets from a broker: unknown table, QoS 2, oversized, garbage, bad answers; no crash, lights unchanged', async () => {
     const fw = await withLights({ keepalive: 10 })
     const serial = nextSerial()
     const table1 = fillId(TABLE_TOPIC.replace('{n}', 1), serial)
+    const answer1 = fillId(ANSWER_TOPIC.replace('{n}', 1), serial)
     const pub = (topic, payload, qos = 0) => gen({ cmd: 'publish', topic, payload, qos, messageId: qos ? 7 : undefined, retain: true })
     // One connection per answer: CONNACK (session kept) + SUBACK, table 1 calling, then the hostile packet.
     const hostile = [
-      pub(table1.replace(/1$/, '99'), 'calling'), // a table this device does not have: ignored
+      pub(table1.replace(/1$/, '99'), 'calling 5'), // a table this device does not have: ignored
       pub(table1, 'calling 1795675200000\x00'), // garbage payload: ignored
-      pub(table1, 'calling', 2), // QoS 2: a protocol error, reconnect
+      pub(answer1, '01') + pub(answer1, '1'.repeat(16)) + pub(answer1, '-5') + pub(answer1, 'calling 1795675200000'), // not a call id: ignored
+      pub(answer1, '5'), // an older call's answer: changes nothing
+      pub(table1, 'calling 1', 2), // QoS 2: a protocol error, reconnect
       pub(table1, 'x'.repeat(200)), // oversized: reconnect
       '\x30\x7f\x00' // a PUBLISH that never completes: the ping timeout notices
     ]
     const answers = [...hostile]
-    const fake = track(net.createServer(socket => socket.once('data', () => {
-      socket.write('\x20\x02\x01\x00\x90\x06\xff\xff\x01\x01\x01\x01' + pub(table1, 'calling 1795675200000', 1) + (answers.shift() || ''), 'latin1')
-    })))
+    // Acknowledges what the device publishes (the states it publishes again at each CONNACK).
+    const fake = track(net.createServer(socket => {
+      const parser = mqttPacket.parser({ protocolVersion: 4 })
+      parser.on('packet', p => {
+        if (p.cmd === 'connect') socket.write('\x20\x02\x01\x00\x90\x0a\xff\xff\x01\x01\x01\x01\x01\x01\x01\x01' + pub(table1, 'calling 1795675200000', 1) + (answers.shift() || ''), 'latin1')
+        if (p.cmd === 'publish' && p.qos) socket.write(gen({ cmd: 'puback', messageId: p.messageId }), 'latin1')
+      })
+      socket.on('data', chunk => parser.parse(chunk))
+      socket.on('error', () => {})
+    }))
     await new Promise(resolve => fake.listen(0, '127.0.0.1', resolve))
     const d = device(fw, fake.address().port, { serial })
     await lit(d, 'D12', 1)
     await logged(d, /malformed data from the broker/, { count: 2, stepMs: 100 })
-    await logged(d, connected, { count: 6, stepMs: 100 })
-    assert.equal(d.output('D12'), 1)
+    await logged(d, connected, { count: hostile.length + 1, stepMs: 100 })
+    await steady(d, 'D12', 1)
     for (const pin of ['D13', 'D14', 'D15']) assert.equal(d.output(pin), 0)
-    assert.deepEqual(d.changes.filter(c => c.pin === 'D12').map(c => c.level), [1], 'on once table 1 calls, then unchanged')
+    // On once table 1 calls, then unchanged but for a blink (250 ms) while its state goes out again
+    // after a reconnect.
+    const d12 = d.changes.filter(c => c.pin === 'D12')
+    assert.equal(d12[0].level, 1)
+    d12.forEach((c, i) => { if (!c.level) assert.ok(d12[i + 1]?.level === 1 && d12[i + 1].at - c.at <= 260, `off for a blink at most: ${JSON.stringify(d12)}`) })
   })
 })
 
 // The packets in `data` (a binary string), each with its raw bytes.
 function parse (data) {
+  const bytes = Buffer.from(data, 'latin1')
   const packets = []
-  for (let at = 0; at < data.length;) {
-    let length = 0
-    let i = at + 1
-    for (let shift = 0; ; shift += 7) {
-      length += (data.charCodeAt(i) & 127) << shift
-      if (!(data.charCodeAt(i++) & 128)) break
-    }
-    const raw = data.slice(at, i + length)
+  for (let at = 0; at < bytes.length;) {
+    const raw = bytes.subarray(at, at + packetLength(bytes.subarray(at)))
     const parser = mqttPacket.parser({ protocolVersion: 4 })
-    parser.on('packet', p => packets.push({ ...p, raw }))
-    parser.parse(Buffer.from(raw, 'latin1'))
-    at = i + length
+    parser.on('packet', p => packets.push({ ...p, raw: raw.toString('latin1') }))
+    parser.parse(raw)
+    at += raw.length
   }
   return packets
 }

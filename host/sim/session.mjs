@@ -56,7 +56,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
 
   const session = new EventEmitter()
   const pressedAt = new Map(config.buttons.map(b => [b.table, []]))
-  const onChange = ({ kind, table, change }, packet, { board }) => {
+  const onChange = ({ kind, device, table, change }, packet, { board }) => {
     if (kind === 'status') return session.emit('status', packet.payload.toString())
     if (kind === 'battery') return session.emit('battery', packet.payload.toString()) // checked: 2.50-4.50
     if (kind === 'event') {
@@ -64,7 +64,7 @@ export async function startSession ({ configPath = 'espruino.config.json', outPa
       session.emit('call', { payload: packet.payload.toString(), table, latencyMs: at === undefined ? undefined : Date.now() - at, dup: packet.dup })
     }
     if (change === 'new' || change === 'update' || change === 'cleared') {
-      const call = board.calls.get(table)
+      const call = board.calls.get(table)?.get(device)
       session.emit('table', { table, change, since: call?.since, exact: call?.exact })
     }
   }

@@ -36,7 +36,7 @@ export async function startStaffView ({ url, config, devices, clientId = `tablec
   return {
     staff,
     clientId,
-    /** Answers `table` as a screen tap does: the retained clear on its state topic. */
+    /** Answers `table` as a screen tap does: each waiting call's id, retained, on its answer topic. */
     async answer (table) {
       for (const { topic, payload, options } of staff.answer(table)) await client.publishAsync(topic, payload, options)
     },

@@ -11,17 +11,31 @@ export const log = (line: string) => console.log(line)
 /** The chip's serial number, as hex digits. */
 export const serialNumber = () => String(getSerial())
 
+// The start count, and what the core keeps over a restart: its stop handler saves every time, so a
+// saved text at boot also says the last run stopped cleanly.
+const BOOTS = 'tablecall.boot'
+const SAVED = 'tablecall.saved'
+
+const errorFlags = (flags: string[]) => flags.length && log('main: error flags ' + flags.join(', '))
+
 // Says how the last run ended, so a reboot by the watchdog or a flat battery shows in the log.
-export function reportBoot () {
+export function reportBoot (): number {
   const storage = require('Storage')
-  const last = storage.readJSON('tablecall.boot', true) as { n: number, clean: boolean } | undefined
-  const n = last ? last.n + 1 : 1
-  log('main: start ' + n + (last ? (last.clean ? ', last run stopped cleanly' : ', last run ended without a clean stop (power loss, reset or watchdog)') : ''))
-  storage.writeJSON('tablecall.boot', { n, clean: false })
-  E.on('kill', () => storage.writeJSON('tablecall.boot', { n, clean: true }))
-  const flags = E.getErrorFlags()
-  if (flags.length) log('main: error flags ' + flags.join(', '))
-  E.on('errorFlag', f => log('main: error flags ' + f.join(', ')))
+  // (firmware before call ids kept {n, clean} here: counted from 1 again)
+  const n = (parseInt(storage.read(BOOTS)!) || 0) + 1
+  storage.write(BOOTS, '' + n)
+  log('main: start ' + n + (n > 1 ? storage.read(SAVED) ? ', last run stopped cleanly' : ', last run ended without a clean stop (power loss, reset or watchdog)' : ''))
+  errorFlags(E.getErrorFlags())
+  E.on('errorFlag', errorFlags)
+  return n
+}
+
+export const loadSaved = () => require('Storage').read(SAVED) || ''
+
+export function save (text: string) {
+  const storage = require('Storage')
+  if (text) storage.write(SAVED, text)
+  else storage.erase(SAVED)
 }
 
 export function startWatchdog () {

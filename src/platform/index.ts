@@ -9,9 +9,14 @@ export * from './espruino'
 export interface Platform {
   log (line: string): void
   serialNumber (): string
-  reportBoot (): void
+  /** Logs how the last run ended; returns this start's number (counted in flash, one write per boot). */
+  reportBoot (): number
   startWatchdog (): void
   onStop (fn: () => void): void
+  /** What `save` kept in flash, '' if nothing. */
+  loadSaved (): string
+  /** Keeps `text` in flash over a restart; '' deletes it. */
+  save (text: string): void
   watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void
   writePin (pin: string, level: number): void
   readAdc (pin: string): number

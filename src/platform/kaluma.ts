@@ -9,7 +9,7 @@ import { retry } from '../retry'
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
 declare const board: { uid: string }
-declare const storage: { getItem (key: string): string | null, setItem (key: string, value: string): void }
+declare const storage: { getItem (key: string): string | null, setItem (key: string, value: string): void, removeItem (key: string): void }
 declare const INPUT_PULLDOWN: number
 declare function pinMode (pin: number, mode: number): void
 declare function digitalRead (pin: number): number
@@ -43,13 +43,34 @@ const gpio = (pin: string) => Number(pin.slice(1))
 export const serialNumber = () => board.uid.toLowerCase()
 
 // Kaluma has no event when the program stops, so only the start is counted (one flash write per boot).
-export function reportBoot () {
+export function reportBoot (): number {
   try {
     const n = Number(storage.getItem('tablecall.boot') || 0) + 1
     storage.setItem('tablecall.boot', String(n))
     log('main: start ' + n)
+    return n
   } catch (e) {
     log('main: cannot count the start (' + e + ')')
+    return 0
+  }
+}
+
+// A storage item holds at most 253 bytes with its key: the saved text goes in parts.
+const SAVED_PARTS = 4
+const PART = 230
+const part = (k: number) => 'tablecall.saved' + k
+
+export function loadSaved () {
+  let text = ''
+  for (let k = 0; k < SAVED_PARTS; k++) text += storage.getItem(part(k)) || ''
+  return text
+}
+
+export function save (text: string) {
+  for (let k = 0; k < SAVED_PARTS; k++) {
+    const piece = text.substr(k * PART, PART)
+    if (piece) storage.setItem(part(k), piece)
+    else storage.removeItem(part(k))
   }
 }
 

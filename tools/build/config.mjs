@@ -166,7 +166,9 @@ function hostProblem (host) {
   return null
 }
 
-const TOPICS = ['topic', 'statusTopic', 'tableTopic', 'batteryTopic']
+const TOPICS = ['topic', 'statusTopic', 'tableTopic', 'answerTopic', 'batteryTopic']
+// The topics with a table number in them: one per table.
+const TABLE_TOPICS = ['tableTopic', 'answerTopic']
 const count = (text, part) => text.split(part).length - 1
 
 /** Each topic must be publishable, and no two topics may be the same (the device and the staff tell them apart by name). */
@@ -180,15 +182,19 @@ function checkTopics (config, mqtt, problems) {
     if (Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000').replaceAll('{n}', '9999')) > 65535) problems.push(`mqtt.${field}: longer than MQTT's 65,535 bytes (fix: shorten it)`)
     if (topic.includes('\u0000')) problems.push(`mqtt.${field}: contains a NUL character (fix: remove it)`)
   }
-  const tableTopic = typeof mqtt.tableTopic === 'string' && count(mqtt.tableTopic, '{n}') === 1 ? mqtt.tableTopic : undefined
-  if (typeof mqtt.tableTopic === 'string' && !tableTopic) problems.push(`mqtt.tableTopic: ${show(mqtt.tableTopic)} must contain {n} exactly once, the table number (fix: e.g. "tablecall/{id}/table/{n}")`)
-
   const topics = [{ field: 'topic' }, { field: 'statusTopic' }]
   if (isObject(config.battery)) topics.push({ field: 'batteryTopic' })
   for (const t of topics) t.topic = mqtt[t.field]
-  if (tableTopic && Array.isArray(config.buttons)) {
+  for (const field of TABLE_TOPICS) {
+    const template = mqtt[field]
+    if (typeof template !== 'string') continue
+    if (count(template, '{n}') !== 1) {
+      problems.push(`mqtt.${field}: ${show(template)} must contain {n} exactly once, the table number (fix: e.g. "${schema.properties.mqtt.properties[field].default}")`)
+      continue
+    }
+    if (!Array.isArray(config.buttons)) continue
     for (const b of config.buttons) {
-      if (isObject(b) && Number.isInteger(b.table)) topics.push({ field: 'tableTopic', table: b.table, topic: tableTopic.replaceAll('{n}', String(b.table)) })
+      if (isObject(b) && Number.isInteger(b.table)) topics.push({ field, table: b.table, topic: template.replaceAll('{n}', String(b.table)) })
     }
   }
   const seen = new Map()

@@ -28,7 +28,7 @@ function connectPacket (mqtt) {
     keepalive: mqtt.keepalive,
     username: mqtt.username,
     password: mqtt.password === undefined ? undefined : Buffer.from(mqtt.password),
-    will: { topic: mark(mqtt.statusTopic), payload: Buffer.from('offline'), qos: 1, retain: true }
+    will: { topic: mark(mqtt.statusTopic), payload: Buffer.from(OFFLINE), qos: 1, retain: true }
   })
 }
 
@@ -44,21 +44,28 @@ const bytes = text => Buffer.from(text, 'utf8').toString('latin1')
 
 // The device's SUBSCRIBE uses the one packet id its presses never take (they count 1 to 65534).
 const SUBSCRIBE_ID = 65535
-// A table state: `calling`, retained, QoS 1. With the press time the device appends a space and 13
-// digits of ms since the epoch (2001 to 2286) and adds 14 to the remaining length (src/tables.ts).
-const CALLING = 'calling'
-const TIMED = 14
+// The status: `2` says the device sends table states with call ids (old firmware said `online`).
+const ONLINE = 'online 2'
+const OFFLINE = 'offline 2'
+// The longest payloads: a state `calling <call> <ms>` (a call id of up to 15 digits, 13 digits of ms
+// since the epoch) and an answer `<call>`.
+const STATE_MAX = 'calling '.length + 15 + 14
+const ANSWER_MAX = 15
 
-// The device finds a table state packet's topic and packet id from its 2-byte fixed header, so even
-// with the press time it must have a one-byte remaining length (src/codec.ts MAX_REMAINING).
+// A PUBLISH of `payloadMax` bytes on `field`'s topic for `table` must have a one-byte remaining length
+// (src/codec.ts MAX_REMAINING): the device finds its topic and packet id from its 2-byte fixed header.
+function fits (mqtt, field, table, payloadMax) {
+  const topic = messageFor(mqtt[field], table).replaceAll(ID_PLACEHOLDER, '00000000')
+  const most = 127 - 2 - 2 - payloadMax
+  if (Buffer.byteLength(topic) > most) throw new ConfigError([`mqtt.${field}: ${Buffer.byteLength(topic)} bytes for table ${table}, longer than the ${most} bytes the device accepts (fix: shorten it)`])
+}
+
+// A table state: retained, QoS 1, without a payload (idle). The device appends `calling <call>[ <ms>]`
+// and adds its length to the one-byte remaining length (src/tables.ts).
 function tableState (mqtt, table) {
-  const topic = messageFor(mqtt.tableTopic, table)
-  const packet = publishPacket({ topic, payload: CALLING, qos: 1, retain: true })
-  if (packet.length + TIMED > 2 + 127) {
-    const length = Buffer.byteLength(topic.replaceAll(ID_PLACEHOLDER, '00000000'))
-    throw new ConfigError([`mqtt.tableTopic: ${length} bytes for table ${table}, longer than the 100 bytes the device accepts (fix: shorten it)`])
-  }
-  return pieces(packet)
+  fits(mqtt, 'tableTopic', table, STATE_MAX)
+  fits(mqtt, 'answerTopic', table, ANSWER_MAX)
+  return pieces(publishPacket({ topic: messageFor(mqtt.tableTopic, table), payload: '', qos: 1, retain: true }))
 }
 
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
@@ -86,11 +93,10 @@ function batterySettings (battery, mqtt) {
 }
 
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
-export function deviceSettings (config, target) {
+export function deviceSettings (config) {
   const { mqtt } = config
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
-    target,
     // set: the device uses it for {id} instead of deriving one from its serial
     id: config.id || '',
     ssid: config.wifi ? bytes(config.wifi.ssid) : '',
@@ -107,15 +113,16 @@ export function deviceSettings (config, target) {
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
     connect: pieces(connectPacket(mqtt)),
-    online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: 'online', qos: 0, retain: true })),
+    online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: ONLINE, qos: 0, retain: true })),
     press: press.map(fields => pieces(publishPacket(fields))),
     // Offsets are in the joined packet; the id has the marker's length.
     idAt: mqtt.qos ? press.map(packetIdOffset) : [],
     ping: encode({ cmd: 'pingreq' }),
-    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.map(b => ({ topic: mark(messageFor(mqtt.tableTopic, b.table)), qos: 1 })) })),
+    // Per table its state topic (to learn after a reboot which calls are open), then its answer topic.
+    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) })),
     // The device writes the id of the PUBLISH it acknowledges over these zeros.
     puback: encode({ cmd: 'puback', messageId: 0 }),
-    // Per button: its table state packet (`calling`) and its light (when any has one).
+    // Per button: its table state packet (idle) and its light (when any has one).
     state: config.buttons.map(b => tableState(mqtt, b.table)),
     leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : [],
     powersave: (config.wifi && config.wifi.powersave) || schema.properties.wifi.properties.powersave.default,
