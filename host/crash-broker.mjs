@@ -68,6 +68,7 @@ export async function startCrashBroker ({ host = '127.0.0.1' } = {}) {
   const start = async () => {
     aedes = await Aedes.createBroker({ persistence: store })
     server = net.createServer(socket => {
+      socket.setNoDelay(true)
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
       aedes.handle(socket)

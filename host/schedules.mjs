@@ -46,12 +46,6 @@ const STEADY_MS = 600
 const SETTLED_MS = 2000
 const SETTLE_LIMIT_MS = 240000
 
-/** Whether this tree's firmware speaks the call-id contract (CONTRACT.md): it has `mqtt.answerTopic`. */
-export function contractVersion () {
-  const schema = JSON.parse(readFileSync(join(ROOT, 'espruino.config.schema.json'), 'utf8'))
-  return schema.properties.mqtt.properties.answerTopic ? 2 : 1
-}
-
 // ---------------------------------------------------------------------------------------------
 // Schedules
 
@@ -125,32 +119,24 @@ export function firmware () {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The protocol: topics and payloads, old (v1: answer = empty retained state) or the contract (v2)
+// The contract's topics and payloads (CONTRACT.md), as the device's link carries them
 
-function protocol (version, config) {
-  const fill = (template, n) => template.replaceAll('{id}', ID).replaceAll('{n}', String(n))
-  const stateTopics = new Map(TABLES.map(n => [fill(config.mqtt.tableTopic ?? 'tablecall/{id}/table/{n}', n), n]))
-  const answerTopics = new Map(TABLES.map(n => [fill(config.mqtt.answerTopic ?? 'tablecall/{id}/table/{n}/answer', n), n]))
-  const v2 = version === 2
+function protocol (config) {
+  const byTable = template => new Map(TABLES.map(n => [template.replaceAll('{id}', ID).replaceAll('{n}', String(n)), n]))
+  const stateTopics = byTable(config.mqtt.tableTopic)
+  const answerTopics = byTable(config.mqtt.answerTopic)
   return {
-    version,
     stateTopic: n => [...stateTopics].find(([, t]) => t === n)[0],
+    /** The table of a state topic, or undefined. */
+    stateTable: topic => stateTopics.get(topic),
     /** A state payload: { idle: true }, { id }, or null (not a state). */
     parseState (payload) {
       if (payload === '') return { idle: true }
-      const m = v2 ? /^calling ([1-9]\d{0,14})(?: \d{13})?$/.exec(payload) : /^calling (\d{13})$/.exec(payload)
+      const m = /^calling ([1-9]\d{0,14})(?: \d{13})?$/.exec(payload)
       return m ? { id: Number(m[1]) } : null
     },
-    /** The table a state topic belongs to, or undefined. */
-    stateTable: topic => stateTopics.get(topic),
-    /**
-     * A PUBLISH the broker delivers to the device that answers a table: { table, id } (v2; id = the
-     * call answered) or { table, id: null } (v1: the clear says nothing of which call), else null.
-     */
-    answer (topic, payload) {
-      if (v2) return answerTopics.has(topic) && /^[1-9]\d{0,14}$/.test(payload) ? { table: answerTopics.get(topic), id: Number(payload) } : null
-      return stateTopics.has(topic) && payload === '' ? { table: stateTopics.get(topic), id: null } : null
-    }
+    /** An answer the broker delivers to the device: { table, id } (id: the call answered), else null. */
+    answer: (topic, payload) => answerTopics.has(topic) && /^[1-9]\d{0,14}$/.test(payload) ? { table: answerTopics.get(topic), id: Number(payload) } : null
   }
 }
 
@@ -158,47 +144,20 @@ function protocol (version, config) {
 // Staff screens
 
 /**
- * The board model a screen runs: receive() each message; shown(n) = { id, answered } or undefined;
- * answer(n) = { id, publishes } (publishes: [{topic, payload, options}]) or null.
- * Old protocol: the board's Staff (board/staff.js), whose call id is its press time.
+ * The staff board's own state (board/staff.js) as a screen runs it: receive() each message;
+ * shown(n) = { id, answered } of the device's call at table n, or undefined; answer(n) = the
+ * publishes of a tap, [] when the screen shows nothing to answer there.
  */
-function oldBoard (config) {
+function screenBoard (config) {
   const staff = new Staff({ templates: topicTemplates(config.mqtt), settings: { devices: [ID], tables: TABLES }, message: config.message })
   return {
     filters: staff.filters,
     receive: (topic, payload, retain, now) => staff.receive(topic, payload, retain, now),
     shown (n) {
-      const call = staff.board.calls.get(n)
-      return call && { id: call.exact ? call.since : null, answered: false }
+      const call = staff.board.calls.get(n)?.get(ID)
+      return call && { id: call.id, answered: call.answered }
     },
-    answer (n) {
-      const shown = this.shown(n)
-      return shown ? { id: shown.id, publishes: staff.answer(n) } : null
-    }
-  }
-}
-
-/** The contract's board (CONTRACT.md, "Staff board"), minimal: calls from states, keyed by call id. */
-function contractBoard (config, proto) {
-  const calls = new Map() // table -> { id, answered }
-  const answerTopic = n => (config.mqtt.answerTopic ?? 'tablecall/{id}/table/{n}/answer').replaceAll('{id}', ID).replaceAll('{n}', String(n))
-  return {
-    filters: [config.mqtt.tableTopic ?? 'tablecall/{id}/table/{n}'].map(t => t.replaceAll('{id}', ID).replaceAll('{n}', '+')),
-    receive (topic, payload) {
-      const n = proto.stateTable(topic)
-      const state = n && proto.parseState(payload.toString('latin1'))
-      if (!state) return
-      const call = calls.get(n)
-      if (state.idle) calls.delete(n)
-      else if (!call || call.id < state.id) calls.set(n, { id: state.id, answered: false })
-    },
-    shown: n => calls.get(n) && { ...calls.get(n) },
-    answer (n) {
-      const call = calls.get(n)
-      if (!call || call.answered) return null
-      call.answered = true
-      return { id: call.id, publishes: [{ topic: answerTopic(n), payload: String(call.id), options: { qos: 1, retain: true } }] }
-    }
+    answer: n => staff.answer(n)
   }
 }
 
@@ -216,7 +175,8 @@ async function startProxy (brokerPort, onPacket, activity) {
   const server = net.createServer(near => {
     const conn = ++connections
     if (proxy.mode === 'refuse') return near.destroy()
-    const far = proxy.mode === 'silent' ? null : net.connect(brokerPort(), '127.0.0.1')
+    const far = proxy.mode === 'silent' ? null : noDelay(brokerPort())
+    near.setNoDelay(true)
     const pair = { near, far, silent: !far, conn }
     pairs.add(pair)
     const drop = () => {
@@ -266,6 +226,9 @@ async function startProxy (brokerPort, onPacket, activity) {
 // One world
 
 const yieldTimers = () => new Promise(resolve => setTimeout(resolve, 0))
+// Every socket sends at once (no Nagle): a small packet held back for a delayed ACK would reach the
+// other side only after the device's clock ran on.
+const noDelay = port => net.connect(port, '127.0.0.1').setNoDelay(true)
 
 /**
  * Runs the schedules of `world`, settling and checking after each; resolves { seed, violations,
@@ -273,9 +236,9 @@ const yieldTimers = () => new Promise(resolve => setTimeout(resolve, 0))
  * 'resurrected', 'duplicated', 'stale' (a screen still shows a call as answered and waiting after the
  * device ended it), 'unsettled' or 'crashed'.
  */
-export async function runWorld (world, { version = contractVersion() } = {}) {
+export async function runWorld (world) {
   const { code, config } = await firmware()
-  const proto = protocol(version, config)
+  const proto = protocol(config)
   const violations = []
   const counts = { schedules: 0, presses: 0, calls: 0, answers: 0, effectiveAnswers: 0 }
   let seq = 0 // orders everything the harness does and sees
@@ -285,20 +248,17 @@ export async function runWorld (world, { version = contractVersion() } = {}) {
 
   // The truth, from the device's link
   const calls = new Map(TABLES.map(n => [n, []])) // table -> [{ id, seq }] in the order opened
-  const answeredUpTo = new Map() // v2: table -> highest answer the device acknowledged
-  const answeredSet = new Set() // v1: `${table}:${id}` of intents the device acknowledged a clear for
-  const intents = [] // { table, id, seq, screen }
-  const answered = (n, id) => version === 2 ? id <= (answeredUpTo.get(n) ?? 0) : answeredSet.has(`${n}:${id}`)
+  // table -> highest answer passed on to the device, and the highest it acknowledged (PUBACK)
+  const answeredUpTo = new Map()
+  const ackedUpTo = new Map()
+  const upTo = (map, n, id) => map.set(n, Math.max(map.get(n) ?? 0, id))
+  const answered = (n, id) => id <= (answeredUpTo.get(n) ?? 0)
   const newest = n => calls.get(n).at(-1)?.id
   const link = { conn: 0, subacked: false, unacked: new Set(), pending: new Map() } // the device's current connection
 
-  const effective = (a) => {
-    counts.effectiveAnswers++
-    if (a.id !== null) answeredUpTo.set(a.table, Math.max(answeredUpTo.get(a.table) ?? 0, a.id))
-    else for (const i of intents) if (i.table === a.table && i.seq < seq && i.id !== null) answeredSet.add(`${i.table}:${i.id}`)
-  }
   const onDevicePacket = (conn, dir, p) => {
     seq++
+    if (process.env.TRACE && p.cmd !== 'pingreq' && p.cmd !== 'pingresp') console.log('dev', device.clock.now, conn, dir, p.cmd, p.topic ?? '', p.payload?.toString() ?? '', p.messageId ?? '', p.dup ? 'DUP' : '', p.sessionPresent ?? '')
     if (conn !== link.conn) Object.assign(link, { conn, subacked: false, unacked: new Set(), pending: new Map() })
     if (dir === 'up' && p.cmd === 'publish') {
       if (p.qos) link.unacked.add(p.messageId)
@@ -312,18 +272,22 @@ export async function runWorld (world, { version = contractVersion() } = {}) {
         if (previous !== undefined && state.id < previous) flag('resurrected', n, state.id, `published below the newest call ${previous}`)
         list.push({ id: state.id, seq })
         counts.calls++
-      } else if (answered(n, state.id)) {
+      } else if (state.id <= (ackedUpTo.get(n) ?? 0)) {
         flag('resurrected', n, state.id, 'the device published the call again after acknowledging its answer')
       }
     } else if (dir === 'up' && p.cmd === 'puback') {
       const a = link.pending.get(p.messageId)
       link.pending.delete(p.messageId)
-      if (a) effective(a)
+      if (a) upTo(ackedUpTo, a.table, a.id)
     } else if (dir === 'down' && p.cmd === 'publish') {
+      // Passed on to the device: it reads it before it sees the link go (a cut comes a step later at
+      // the soonest), so the answer is the device's even when its PUBACK is lost with the link.
       const a = proto.answer(p.topic, p.payload.toString('latin1'))
-      if (!a) return
+      if (a) {
+        counts.effectiveAnswers++
+        upTo(answeredUpTo, a.table, a.id)
+      }
       if (p.qos) link.pending.set(p.messageId, a)
-      else effective(a)
     } else if (dir === 'down' && p.cmd === 'puback') link.unacked.delete(p.messageId)
     else if (dir === 'down' && p.cmd === 'suback') link.subacked = true
   }
@@ -379,11 +343,10 @@ export async function runWorld (world, { version = contractVersion() } = {}) {
         const { board, client } = screens[step.screen]
         // the contract: a screen answers only while connected, and only a call it shows
         if (!client.connected) break
-        const answer = board.answer(step.table)
-        if (!answer) break
-        counts.answers++
-        intents.push({ table: step.table, id: answer.id, seq, screen: step.screen })
-        for (const { topic, payload, options } of answer.publishes) client.publish(topic, payload, options, () => {})
+        const publishes = board.answer(step.table)
+        if (publishes.length) counts.answers++
+        if (process.env.TRACE) console.log('answer', step.screen, publishes.map(p => p.topic + ' ' + p.payload))
+        for (const { topic, payload, options } of publishes) client.publish(topic, payload, options, () => {})
         break
       }
       case 'wait': await advance(step.ms); break
@@ -448,15 +411,15 @@ export async function runWorld (world, { version = contractVersion() } = {}) {
 
   try {
     for (const name of ['A', 'B']) {
-      const board = version === 2 ? contractBoard(config, proto) : oldBoard(config)
+      const board = screenBoard(config)
       // Reconnects are the harness's (reconnectScreens), so a screen kept off does not spin; MQTT.js's
       // own period only has to be above 0, or it would not subscribe again when the broker lost its
       // session.
-      const client = mqtt.connect(`mqtt://127.0.0.1:${screenLinks[name].port}`, { clientId: `screen-${name}`, clean: false, reconnectPeriod: 2 ** 31 - 1, connectTimeout: 3000, keepalive: 0 })
+      const client = new mqtt.MqttClient(() => noDelay(screenLinks[name].port), { clientId: `screen-${name}`, clean: false, reconnectPeriod: 2 ** 31 - 1, connectTimeout: 3000, keepalive: 0 })
       client.on('error', () => {})
       client.on('close', () => { screens[name].down = true })
       client.on('connect', () => { screens[name].down = false })
-      client.on('message', (topic, payload, packet) => { activity(); board.receive(topic, payload, packet.retain, wall()) })
+      client.on('message', (topic, payload, packet) => { activity(); if (process.env.TRACE) console.log('screen', name, topic, payload.toString(), packet.retain); board.receive(topic, payload, packet.retain, wall()) })
       screens[name] = { board, client, down: false }
       await new Promise(resolve => client.once('connect', resolve))
       await client.subscribeAsync(board.filters, { qos: 1 })
@@ -467,11 +430,13 @@ export async function runWorld (world, { version = contractVersion() } = {}) {
     for (const steps of world.schedules) {
       for (const step of steps) {
         seq++
+        if (process.env.TRACE) console.log('step', device.clock.now, JSON.stringify(step))
         await run(step)
         // the next step a moment later: a guest's hand, a waiter's finger
         await advance(STEP_MS)
       }
       if (!await settle()) flag('unsettled', 0, null, `not settled after ${SETTLE_LIMIT_MS / 1000} s of device time; device log:\n  ${device.logs.slice(-15).join('\n  ')}`)
+      if (process.env.TRACE) console.log('---- settled schedule', counts.schedules, device.clock.now)
       await check()
       counts.schedules++
     }
@@ -496,14 +461,13 @@ export function distinct (violations) {
  */
 export async function runWorlds ({ seeds, schedules, length, concurrency = 8, onResult = () => {} }) {
   await firmware()
-  const version = contractVersion()
   const totals = { schedules: 0, presses: 0, calls: 0, answers: 0, lost: 0, resurrected: 0, duplicated: 0, other: 0 }
   const failures = []
   const queue = [...seeds]
   const worker = async () => {
     while (queue.length) {
       const world = makeWorld(queue.shift(), { schedules, length })
-      const result = await runWorld(world, { version })
+      const result = await runWorld(world)
       for (const k of ['schedules', 'presses', 'calls', 'answers']) totals[k] += result.counts[k]
       const found = distinct(result.violations)
       for (const v of found) totals[v.kind in totals ? v.kind : 'other']++
@@ -512,7 +476,7 @@ export async function runWorlds ({ seeds, schedules, length, concurrency = 8, on
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { version, ...totals, failures }
+  return { ...totals, failures }
 }
 
 /** A failure as text: the world's seed, its schedules up to the first one that failed, what was wrong. */
