@@ -4,16 +4,20 @@
 // or let it go silent (half-open). A schedule, drawn from a seed, presses the 4 tables, answers from
 // the screens, cuts links, saves, kills (-9) and restarts the broker with and without persistence;
 // then everything comes back and settles, and the checker compares the table lights, the broker's
-// retained states and every screen with the truth the proxies saw on the device's link:
-// - a call is the id the device publishes in a table state; it is answered once the device has
-//   acknowledged (PUBACK) an answer for it: an answer the broker lost before the device got it never
-//   happened, and the call must still be shown;
+// retained states and every screen with the truth the proxy saw on the device's link:
+// - a call is the id the device publishes in a table state; it is answered once an answer with its id
+//   (or a later one) reached the device: an answer the broker lost before passing it on never
+//   happened (CONTRACT.md: a crash may lose seconds), and the call must still be shown;
 // - lost: the newest call of a table is unanswered but its light is off, or the broker or a screen
 //   does not show it, or a press on a dark table opened no call;
 // - resurrected: a light, the broker or a screen shows a call that was answered (or superseded), or
-//   the device publishes a call again after it acknowledged its answer;
+//   the device publishes a call again after it acknowledged its answer (screens are checked only
+//   once settled: after a broker restored an old save they may show its stale states until the
+//   device's next connection corrects them);
 // - duplicated: the device opened a new call while the table's previous call was unanswered.
-// Used by test/schedules.test.mjs (200 schedules) and the bench's `schedules` section (more).
+// Schedules run in worlds: one device, broker and pair of screens living through several schedules,
+// each settled and checked before the next. Used by test/schedules.test.mjs (200 schedules) and the
+// bench's `schedules` section (more, on other seeds).
 import net from 'node:net'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -164,6 +168,10 @@ function screenBoard (config) {
 // ---------------------------------------------------------------------------------------------
 // Proxies
 
+// Every socket sends at once (no Nagle): a small packet held back for a delayed ACK would reach the
+// other side only after the device's clock ran on.
+const noDelay = port => net.connect(port, '127.0.0.1').setNoDelay(true)
+
 /**
  * A TCP proxy to the broker that parses what passes (onPacket(connection, 'up' | 'down', packet)) and
  * can break: mode 'pass', 'silent' (nothing passes either way; new connections reach nobody),
@@ -226,15 +234,12 @@ async function startProxy (brokerPort, onPacket, activity) {
 // One world
 
 const yieldTimers = () => new Promise(resolve => setTimeout(resolve, 0))
-// Every socket sends at once (no Nagle): a small packet held back for a delayed ACK would reach the
-// other side only after the device's clock ran on.
-const noDelay = port => net.connect(port, '127.0.0.1').setNoDelay(true)
 
 /**
  * Runs the schedules of `world`, settling and checking after each; resolves { seed, violations,
  * counts, log }. A violation: { kind, table, id, what, schedule (its index) }, kind 'lost',
- * 'resurrected', 'duplicated', 'stale' (a screen still shows a call as answered and waiting after the
- * device ended it), 'unsettled' or 'crashed'.
+ * 'resurrected', 'duplicated', 'stale' (a screen shows a call as answered and waiting that the device
+ * ended, or whose answer never reached it), 'unsettled' or 'crashed'.
  */
 export async function runWorld (world) {
   const { code, config } = await firmware()
@@ -258,7 +263,6 @@ export async function runWorld (world) {
 
   const onDevicePacket = (conn, dir, p) => {
     seq++
-    if (process.env.TRACE && p.cmd !== 'pingreq' && p.cmd !== 'pingresp') console.log('dev', device.clock.now, conn, dir, p.cmd, p.topic ?? '', p.payload?.toString() ?? '', p.messageId ?? '', p.dup ? 'DUP' : '', p.sessionPresent ?? '')
     if (conn !== link.conn) Object.assign(link, { conn, subacked: false, unacked: new Set(), pending: new Map() })
     if (dir === 'up' && p.cmd === 'publish') {
       if (p.qos) link.unacked.add(p.messageId)
@@ -345,7 +349,6 @@ export async function runWorld (world) {
         if (!client.connected) break
         const publishes = board.answer(step.table)
         if (publishes.length) counts.answers++
-        if (process.env.TRACE) console.log('answer', step.screen, publishes.map(p => p.topic + ' ' + p.payload))
         for (const { topic, payload, options } of publishes) client.publish(topic, payload, options, () => {})
         break
       }
@@ -399,6 +402,7 @@ export async function runWorld (world) {
       for (const [name, { board }] of Object.entries(screens)) {
         const shown = board.shown(n)
         if (calling && shown?.id !== c) flag('lost', n, c, `unanswered, screen ${name} shows ${shown ? shown.id : 'idle'}`)
+        if (calling && shown?.id === c && shown.answered) flag('stale', n, c, `screen ${name} shows it as answered, waiting, but no answer reached the device`)
         if (shown && (!calling || shown.id !== c)) flag(shown.answered ? 'stale' : 'resurrected', n, shown.id, `screen ${name} shows it${shown.answered ? ' as answered, waiting' : ''}`)
       }
     }
@@ -419,7 +423,7 @@ export async function runWorld (world) {
       client.on('error', () => {})
       client.on('close', () => { screens[name].down = true })
       client.on('connect', () => { screens[name].down = false })
-      client.on('message', (topic, payload, packet) => { activity(); if (process.env.TRACE) console.log('screen', name, topic, payload.toString(), packet.retain); board.receive(topic, payload, packet.retain, wall()) })
+      client.on('message', (topic, payload, packet) => { activity(); board.receive(topic, payload, packet.retain, wall()) })
       screens[name] = { board, client, down: false }
       await new Promise(resolve => client.once('connect', resolve))
       await client.subscribeAsync(board.filters, { qos: 1 })
@@ -430,13 +434,11 @@ export async function runWorld (world) {
     for (const steps of world.schedules) {
       for (const step of steps) {
         seq++
-        if (process.env.TRACE) console.log('step', device.clock.now, JSON.stringify(step))
         await run(step)
         // the next step a moment later: a guest's hand, a waiter's finger
         await advance(STEP_MS)
       }
       if (!await settle()) flag('unsettled', 0, null, `not settled after ${SETTLE_LIMIT_MS / 1000} s of device time; device log:\n  ${device.logs.slice(-15).join('\n  ')}`)
-      if (process.env.TRACE) console.log('---- settled schedule', counts.schedules, device.clock.now)
       await check()
       counts.schedules++
     }
