@@ -8,7 +8,8 @@ import { EventEmitter } from 'node:events'
  * @returns link: {port, mode, recorded, connections, setMode(mode), cutNextPublish(), close()}
  *   mode 'pass' forwards both ways; 'silent' forwards nothing from the broker (and, for new
  *   connections, never opens one to it); 'refuse' closes new connections at once.
- *   recorded: what the device sent on each connection, as binary strings.
+ *   recorded: per connection, what the device sent (data) and what the broker sent it (received), as
+ *   binary strings.
  */
 export async function startLink (target) {
   const link = new EventEmitter()
@@ -21,7 +22,7 @@ export async function startLink (target) {
   link.cutNextPublish = () => { cutPublish = true }
 
   const server = net.createServer(device => {
-    const sent = { data: '', at: Date.now() }
+    const sent = { data: '', received: '', at: Date.now() }
     link.recorded.push(sent)
     link.emit('connection', sent)
     if (link.mode === 'refuse') return device.destroy()
@@ -49,7 +50,11 @@ export async function startLink (target) {
       broker.write(chunk)
     })
     if (broker) {
-      broker.on('data', chunk => { if (link.mode === 'pass') device.write(chunk) })
+      broker.on('data', chunk => {
+        if (link.mode !== 'pass') return
+        sent.received += chunk.toString('latin1')
+        device.write(chunk)
+      })
       broker.on('error', drop)
       broker.on('close', drop)
     }

@@ -1,7 +1,8 @@
 // Debian's mosquitto as a second real broker for tests: started on 127.0.0.1 with a generated config
-// (optionally with a password file), stopped by its own pid, and killed with the process that started it.
+// (optionally with a password file, or persistence saved only when asked), stopped by its own pid, and
+// killed with the process that started it.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, chmodSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import net from 'node:net'
@@ -44,16 +45,28 @@ export function listening (port, child, output, timeoutMs) {
 }
 
 /**
- * @param {{users?: {[name: string]: string}}} options users: a password file is generated and anonymous clients refused
- * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>}>}
+ * @param {{users?: {[name: string]: string}, persistence?: boolean}} options
+ *   users: a password file is generated and anonymous clients refused
+ *   persistence: sessions and retained messages are saved to disk by save() and a clean stop() only
+ *   (no autosave), and loaded at start(); kill() then loses what came after the last save, as a power cut does
+ * @returns {Promise<{port: number, url: string, stop(): Promise<void>, start(): Promise<void>, save(): Promise<void>, kill(): Promise<void>}>}
  */
-export async function startMosquitto ({ users } = {}) {
+export async function startMosquitto ({ users, persistence = false } = {}) {
   if (!MOSQUITTO) throw new Error('mosquitto is not installed (fix: apt-get install -y mosquitto)')
   const dir = mkdtempSync(join(tmpdir(), 'tablecall-mosquitto-'))
   // Started as root, mosquitto drops to its own user, which must be able to read these files.
   chmodSync(dir, 0o755)
   const port = await freePort()
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning']
+  const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'log_type error', 'log_type warning']
+  // A folder mosquitto's own user can write (it drops root's rights); autosave_interval 0: no saves but
+  // on SIGUSR1 and at a clean exit.
+  const data = join(dir, 'data')
+  const db = join(data, 'mosquitto.db')
+  if (persistence) {
+    mkdirSync(data)
+    chmodSync(data, 0o777)
+  }
+  lines.push(...persistence ? ['persistence true', `persistence_location ${data}/`, 'autosave_interval 0'] : ['persistence false'])
   if (users) {
     const file = join(dir, 'passwords')
     writeFileSync(file, passwordFile(users))
@@ -83,14 +96,25 @@ export async function startMosquitto ({ users } = {}) {
         throw err
       }
     },
-    async stop () {
+    async stop (signal = 'SIGTERM') {
       const running = child
       child = null
       // Also when it already died (a signal leaves exitCode null), or 'exit' would never come.
       if (!running || running.exitCode !== null || running.signalCode !== null) return
       const exited = new Promise(resolve => running.once('exit', resolve))
-      running.kill('SIGTERM')
+      running.kill(signal)
       await exited
+    },
+    /** kill -9: nothing is saved (a power cut). */
+    kill: () => broker.stop('SIGKILL'),
+    /** Writes the persistence file now (mosquitto saves on SIGUSR1) and resolves once it is written. */
+    async save () {
+      const mtime = () => { try { return statSync(db).mtimeMs } catch { return 0 } }
+      const before = mtime()
+      child.kill('SIGUSR1')
+      for (let i = 0; i < 250 && mtime() === before; i++) await new Promise(resolve => setTimeout(resolve, 20))
+      if (mtime() === before) throw new Error('mosquitto did not save its persistence file within 5 s')
+      // mosquitto writes a temporary file and renames it: once renamed, it is complete
     },
     async close () {
       await broker.stop()

@@ -18,14 +18,15 @@ export const PINGRESP = 13
 export const MAX_REMAINING = 127
 
 /**
- * Hands every whole packet at the front of `buf` to `onPacket(type, value, a, b)`:
+ * Hands every whole packet at the front of `buf` to `onPacket(type, value, a, b, r)`:
  * CONNACK: value = return code, + 256 if the broker kept the session;
  * PUBACK: value = packet id; SUBACK: value = packet id, a = the return codes;
- * PUBLISH: value = packet id (0 for QoS 0), a = topic, b = payload (binary strings).
+ * PUBLISH: value = packet id (0 for QoS 0), a = topic, b = payload (binary strings), r = 1 when the
+ * broker sent it as retained (because of a new subscription), else 0.
  * Returns the rest of `buf` (the start of a packet still to come), or null when the bytes are not a
  * packet this client accepts. Never throws.
  */
-export function decode (buf: string, onPacket: (type: number, value: number, a?: string, b?: string) => void): string | null {
+export function decode (buf: string, onPacket: (type: number, value: number, a?: string, b?: string, r?: number) => void): string | null {
   while (buf.length >= 2) {
     const head = buf.charCodeAt(0)
     const size = buf.charCodeAt(1)
@@ -53,7 +54,7 @@ export function decode (buf: string, onPacket: (type: number, value: number, a?:
       const at = 4 + n + (head & 2)
       const id = head & 2 ? (buf.charCodeAt(at - 2) << 8) | buf.charCodeAt(at - 1) : 0
       if (at > 2 + size || ((head & 2) && !id)) return null
-      onPacket(PUBLISH, id, buf.slice(4, 4 + n), buf.slice(at, 2 + size))
+      onPacket(PUBLISH, id, buf.slice(4, 4 + n), buf.slice(at, 2 + size), head & 1)
     }
     buf = buf.slice(2 + size)
   }

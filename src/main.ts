@@ -18,7 +18,7 @@ function deviceId (): string {
 // A press: the key says its button and whether it joined an open call (src/tables.ts JOINED).
 function pressMessage (k: number) {
   const i = (-1 - k) % 16
-  return { p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k }
+  return { p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k, t: Date.now() }
 }
 
 function pressed (i: number) {

@@ -23,6 +23,8 @@ export interface Message {
   at: number
   /** the packet id once sent, else 0 */
   id: number
+  /** a press: when it was made */
+  t?: number
   /**
    * For a latest-value message (a retained state) its key: the store holds at most one per key, so a
    * new value replaces a waiting one. Tables use their button index (0 to 15); others from 16. Presses
@@ -52,8 +54,8 @@ const CONNECTED = 4
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
-// validated), and CONNACK.
-let onMessage: (topic: string, payload: string) => void
+// validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
+let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
 let log: (line: string) => void
 let state = OFFLINE
@@ -160,7 +162,7 @@ function awaitPuback () {
   ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
 }
 
-function onPacket (type: number, value: number, a?: string, b?: string) {
+function onPacket (type: number, value: number, a?: string, b?: string, r?: number) {
   heard()
   if (type === CONNACK) {
     if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
@@ -180,7 +182,7 @@ function onPacket (type: number, value: number, a?: string, b?: string) {
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
     if (value) write(withPacketId(S.puback, 2, value, false))
-    onMessage(a!, b!)
+    onMessage(a!, b!, r!)
   } else if (type === PUBACK) {
     for (let i = 0; i < store.length; i++) {
       if (store[i].id === value) {
@@ -284,8 +286,8 @@ export function latest (m: Message) {
 
 const find = (k: number) => store.findIndex(m => m.k === k)
 
-/** Whether a message with key `k` waits in the store for the broker. */
-export const waiting = (k: number) => find(k) >= 0
+/** The message with key `k` waiting in the store for the broker, if any. */
+export const waiting = (k: number): Message | undefined => store[find(k)]
 
 /** The keys of the presses waiting for the broker, oldest first. */
 export const waitingPresses = () => store.filter(m => m.k < 0).map(m => m.k)

@@ -29,6 +29,8 @@ const open: number[] = []
 const since: string[] = []
 // Per button: the highest call id used, or received in an answer or a state (a new one is above).
 let top: number[]
+// Per button: whether the open call's state went to the broker on an earlier connection.
+const old: boolean[] = []
 let base = 0
 let seq = 0
 // the blinking lights' level: 2 Hz
@@ -45,10 +47,12 @@ function publishState (i: number) {
   latest({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
 }
 
-function newCall (i: number) {
-  const now = Math.floor(Date.now())
+// A new call on table `i`, its first press at `at`.
+function newCall (i: number, at: number) {
+  at = Math.floor(at)
   open[i] = top[i] = Math.max(top[i] + 1, base + ++seq)
-  since[i] = now > CLOCK_SET ? ' ' + now : ''
+  since[i] = at > CLOCK_SET ? ' ' + at : ''
+  old[i] = false
 }
 
 /** Sets every light from the calls and the store: blinking while a state waits for its PUBACK. */
@@ -77,14 +81,17 @@ export const calling = (i: number) => open[i] > 0
 /** Button `i` was pressed: it opens a call, or joins the open one. */
 export function pressTable (i: number) {
   if (!open[i]) {
-    newCall(i)
+    newCall(i, Date.now())
     publishState(i)
   }
   lights()
 }
 
-/** A message on a subscribed topic (per table its state topic, then its answer topic): hostile input. */
-export function tableMessage (topic: string, text: string) {
+/**
+ * A message on a subscribed topic (per table its state topic, then its answer topic): hostile input.
+ * `retained`: 1 when the broker sent it because of the SUBSCRIBE.
+ */
+export function tableMessage (topic: string, text: string, retained: number) {
   // The topic's entry in the SUBSCRIBE: length, topic, QoS 1. A NUL byte starts each entry and occurs
   // nowhere else (topics have none and are shorter than 256 bytes: the build checks), so the NULs
   // before it count the entries.
@@ -99,13 +106,17 @@ export function tableMessage (topic: string, text: string) {
     const was = open[i]
     top[i] = Math.max(top[i], a)
     if (!(a < was)) {
-      open[i] = 0
-      if (was) {
+      // The broker's retained answer answers only a call it had before this connection: this one has
+      // the id of an older call (the boot count was lost) and gets a new one.
+      if (was && retained && !old[i]) open[i] = ++top[i]
+      else {
+        open[i] = 0
         // A press that joined the call and still waits for the broker may have come after the answer
         // (it was on its way): it is a new call.
-        if (waiting(JOINED - i)) newCall(i)
-        publishState(i)
+        const m = waiting(JOINED - i)
+        if (m) newCall(i, m.t!)
       }
+      if (was) publishState(i)
     }
   } else {
     const m = STATE.exec(text)
@@ -128,6 +139,7 @@ export function tableMessage (topic: string, text: string) {
 /** After CONNACK: the state of every table the device knows, so the broker holds the truth. */
 export function publishTables () {
   S.state.forEach((_, i) => {
+    old[i] = !waiting(i)
     if (open[i] !== undefined) publishState(i)
   })
 }

@@ -8,6 +8,7 @@ import net from 'node:net'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
+import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink, packetLength } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
@@ -247,6 +248,59 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.deepEqual(await lateView(broker.url, d.all), before)
     })
 
+    // Issue #17, scenario 3 (mosquitto redelivers in-flight messages on a session takeover; aedes 1.x does not).
+    test('a half-open link while an answer is on its way, and the guest presses again: the answer redelivered before the SUBACK ends the old call, the new press is a new call', { skip: name === 'aedes' && 'aedes does not redeliver in-flight messages on session takeover' }, async () => {
+      const fw = await withLights()
+      const link = track(await startLink({ port: broker.port }))
+      const d = device(fw, link.port)
+      const staff = await staffScreen(broker.url)
+      const events = track(await subscribe(broker.url, fillId('tablecall/{id}/calls', d.serial)))
+      await logged(d, connected)
+      await advance(d, SNTP_SETTLED_MS)
+      await tap(d, 'D16')
+      await steady(d, 'D12', 1)
+      const first = (await lateView(broker.url, d.all))[d.table(1)]
+      link.setMode('silent') // the broker gets what the device sends; nothing comes back
+      await staff.answer(d.answer(1), callId(first))
+      await advance(d, 2000)
+      await tap(d, 'D16') // the device has not heard the answer: this press joins the call
+      await events.waitFor(2)
+      link.setMode('pass')
+      await logged(d, /no PUBACK within/)
+      await logged(d, connected, { count: 2 })
+      await steady(d, 'D12', 1)
+      const again = (await lateView(broker.url, d.all))[d.table(1)]
+      assert.match(again, CALLING)
+      assert.ok(BigInt(callId(again)) > BigInt(callId(first)), `a new call: ${again} after ${first}`)
+      if (clockKnown) assert.ok(pressTime(again) >= pressTime(first) + 2000, 'with the time of the press that made it')
+      await staff.answer(d.answer(1), callId(again))
+      await lit(d, 'D12', 0)
+    })
+
+    // Issue #17, scenario 5.
+    test('answered while the device is offline, and the guest presses again offline: a new call id with that press\'s time', async () => {
+      const fw = await withLights()
+      const d = device(fw, broker.port)
+      const staff = await staffScreen(broker.url)
+      await logged(d, connected)
+      await advance(d, SNTP_SETTLED_MS)
+      await tap(d, 'D16')
+      await steady(d, 'D12', 1)
+      const first = (await lateView(broker.url, d.all))[d.table(1)]
+      const gone = d.logs.length
+      d.wifi.dropLink({ outageMs: 20000 })
+      await logged(d, /^wifi: link lost/, { from: gone })
+      await staff.answer(d.answer(1), callId(first))
+      await advance(d, 5000)
+      await tap(d, 'D16') // offline: the device has not heard the answer
+      await logged(d, connected, { from: gone })
+      await steady(d, 'D12', 1)
+      const again = (await lateView(broker.url, d.all))[d.table(1)]
+      assert.match(again, CALLING)
+      assert.ok(BigInt(callId(again)) > BigInt(callId(first)), `a new call: ${again} after ${first}`)
+      if (clockKnown) assert.ok(pressTime(again) >= pressTime(first) + 5000, 'a new first press time')
+    })
+
     test('a stranger publishes garbage to a table state: ignored, lights unchanged', async () => {
       const fw = await withLights()
       const link = track(await startLink({ port: broker.port }))
@@ -274,10 +328,153 @@ for (const [name, start] of Object.entries(brokers)) {
   })
 }
 
+// Issue #17, scenario 2: mosquitto saves sessions and retained messages only now and then (docs/broker.md).
+describe('the broker is killed between two saves (mosquitto with persistence)', { skip: noMosquitto }, () => {
+  let broker
+  before(async () => { broker = await startMosquitto({ persistence: true }) })
+  after(async () => broker.close())
+
+  test('after kill -9 and a restart from the last save, the device\'s CONNACK puts the truth back: a call made after the save is there, one answered after it does not come back', async () => {
+    const fw = await withLights()
+    const d = device(fw, broker.port)
+    const staff = await staffScreen(broker.url)
+    await logged(d, connected)
+    await tap(d, 'D16')
+    await steady(d, 'D12', 1)
+    const one = (await lateView(broker.url, d.all))[d.table(1)]
+    await broker.save()
+    await staff.answer(d.answer(1), callId(one))
+    await lit(d, 'D12', 0)
+    await tap(d, 'D17')
+    await steady(d, 'D13', 1)
+    const truth = await lateView(broker.url, d.all)
+    assert.deepEqual(Object.keys(truth), [d.table(2)])
+    const from = d.logs.length
+    await broker.kill()
+    await logged(d, /^mqtt: connection lost/, { from })
+    await broker.start()
+    // (the device's clock stands still until the test moves it: it has not reconnected yet)
+    assert.deepEqual(await lateView(broker.url, d.all), { [d.table(1)]: one }, 'the restarted broker has the last save: the answered call, not the new one')
+    await logged(d, connected, { from })
+    await advance(d, 500)
+    await steady(d, 'D13', 1)
+    assert.equal(d.output('D12'), 0)
+    assert.deepEqual(await lateView(broker.url, d.all), truth)
+  })
+})
+
 describe('table states, device side', () => {
   let broker
   before(async () => { broker = await startBroker() })
   after(async () => broker.close())
+
+  test('the start count survives a restart: a call made before the device hears of the last answer still has a higher id', async () => {
+    const fw = await withLights()
+    const link = track(await startLink({ port: broker.port }))
+    const d = device(fw, link.port)
+    const staff = await staffScreen(broker.url)
+    await logged(d, connected)
+    await tap(d, 'D16')
+    await steady(d, 'D12', 1)
+    const first = callId((await lateView(broker.url, d.all))[d.table(1)])
+    await staff.answer(d.answer(1), first)
+    await lit(d, 'D12', 0)
+    d.stop()
+    link.setMode('refuse')
+    const from = d.logs.length
+    d.start({ boot: 'power' })
+    await logged(d, /^mqtt: connecting again/, { from })
+    await tap(d, 'D16')
+    link.setMode('pass')
+    await logged(d, connected, { from })
+    await steady(d, 'D12', 1)
+    // The first state it sends after the restart already has a higher id (not one corrected later).
+    const states = parse(link.recorded.at(-1).data).filter(p => p.cmd === 'publish' && p.topic === d.table(1))
+    const again = callId(states[0].payload.toString())
+    assert.ok(BigInt(again) > BigInt(first), `${again} after ${first}`)
+    assert.equal(callId((await lateView(broker.url, d.all))[d.table(1)]), again)
+  })
+
+  test('a device that lost its start count never reuses an id at or below an answer it received', async () => {
+    const fw = await withLights()
+    const first = device(fw, broker.port)
+    const staff = await staffScreen(broker.url)
+    await logged(first, connected)
+    await tap(first, 'D16')
+    await steady(first, 'D12', 1)
+    const answered = callId((await lateView(broker.url, first.all))[first.table(1)])
+    await staff.answer(first.answer(1), answered)
+    await lit(first, 'D12', 0)
+    first.stop()
+    // a new board with this serial: its flash starts empty, so its start count is 1 again
+    const link = track(await startLink({ port: broker.port }))
+    const again = device(fw, link.port, { serial: first.serial })
+    await logged(again, connected)
+    // the retained answer arrives, and the device acknowledges it
+    const heard = () => parse(link.recorded[0].received).find(p => p.cmd === 'publish' && p.topic === again.answer(1))
+    await until(again, () => heard() && parse(link.recorded[0].data).some(p => p.cmd === 'puback' && p.messageId === heard().messageId), { what: 'the retained answer' })
+    await tap(again, 'D16')
+    await steady(again, 'D12', 1)
+    const next = callId((await lateView(broker.url, again.all))[again.table(1)])
+    assert.ok(BigInt(next) > BigInt(answered), `${next} after ${answered}`)
+  })
+
+  test('a device that lost its start count, pressed before it hears the retained answers: its call is not taken for the answered one', async () => {
+    const fw = await withLights()
+    const first = device(fw, broker.port)
+    const staff = await staffScreen(broker.url)
+    await logged(first, connected)
+    await tap(first, 'D16')
+    await steady(first, 'D12', 1)
+    const answered = callId((await lateView(broker.url, first.all))[first.table(1)])
+    await staff.answer(first.answer(1), answered)
+    await lit(first, 'D12', 0)
+    first.stop()
+    // a new board with this serial, pressed while it cannot reach the broker: the same first id
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    const again = device(fw, link.port, { serial: first.serial })
+    await logged(again, /^mqtt: connecting again/)
+    await tap(again, 'D16')
+    link.setMode('pass')
+    await logged(again, connected)
+    await advance(again, 1000)
+    await steady(again, 'D12', 1)
+    const next = callId((await lateView(broker.url, again.all))[again.table(1)])
+    assert.ok(BigInt(next) > BigInt(answered), `${next} after ${answered}`)
+  })
+
+  test('a deliberate restart keeps the open calls and the presses still waiting for the broker', { skip: espruinoOnly('the Kaluma adapter calls the stop handler with #19') }, async () => {
+    const fw = await withLights()
+    const link = track(await startLink({ port: broker.port }))
+    const d = device(fw, link.port)
+    const events = track(await subscribe(broker.url, fillId('tablecall/{id}/calls', d.serial)))
+    await logged(d, connected)
+    await advance(d, SNTP_SETTLED_MS)
+    await tap(d, 'D16')
+    await steady(d, 'D12', 1)
+    await events.waitFor(1)
+    const one = (await lateView(broker.url, d.all))[d.table(1)]
+    link.setMode('refuse')
+    const from = d.logs.length
+    d.net.dropAll()
+    await logged(d, /^mqtt: connection lost/, { from })
+    await tap(d, 'D17') // a new call, waiting
+    await tap(d, 'D16') // joins table 1's call, waiting
+    d.stop()
+    d.start({ boot: 'power' })
+    await logged(d, /^main: start 2, last run stopped cleanly$/, { from })
+    link.setMode('pass')
+    await logged(d, connected, { from })
+    await events.waitFor(3)
+    assert.deepEqual(events.messages.map(m => m.payload), ['button 1 is pressed', 'button 2 is pressed', 'button 1 is pressed'])
+    await steady(d, 'D13', 1)
+    const view = await lateView(broker.url, d.all)
+    assert.equal(view[d.table(1)], one, 'the same call, with its first press time')
+    assert.match(view[d.table(2)], CALLING)
+    assert.ok(BigInt(callId(view[d.table(2)])) > BigInt(callId(one)))
+    assert.equal(d.storage.has('tablecall.saved'), false, 'restored once, then deleted')
+  })
 
   test('the light blinks at about 2 Hz while the broker is away, and is steady once it acknowledges', async () => {
     const fw = await withLights()

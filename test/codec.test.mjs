@@ -13,7 +13,7 @@ function feed (chunks) {
   const packets = []
   let rx = ''
   for (const chunk of chunks) {
-    rx = decode(rx + chunk, (type, value, a, b) => packets.push(a === undefined ? { type, value } : b === undefined ? { type, value, a } : { type, value, a, b }))
+    rx = decode(rx + chunk, (type, value, a, b, r) => packets.push(a === undefined ? { type, value } : b === undefined ? { type, value, a } : { type, value, a, b, r }))
     if (rx === null) return { packets, malformed: true }
   }
   return { packets, malformed: false, rest: rx }
@@ -29,7 +29,7 @@ function oracle (bytes) {
     else if (p.cmd === 'pingresp') packets.push({ type: PINGRESP, value: 0 })
     else if (p.cmd === 'suback') packets.push({ type: SUBACK, value: p.messageId, a: String.fromCharCode(...p.granted) })
     // the device's topic is the bytes as they came (a binary string); mqtt-packet decodes them as UTF-8
-    else if (p.cmd === 'publish') packets.push({ type: PUBLISH, value: p.qos ? p.messageId : 0, a: p.topic, b: p.payload.toString('latin1') })
+    else if (p.cmd === 'publish') packets.push({ type: PUBLISH, value: p.qos ? p.messageId : 0, a: p.topic, b: p.payload.toString('latin1'), r: p.retain ? 1 : 0 })
     else packets.push({ type: -1, value: p.cmd })
   })
   parser.on('error', () => packets.push({ type: -1, value: 'error' }))
@@ -43,7 +43,7 @@ const gen = p => mqttPacket.generate(p).toString('latin1')
 const messageId = fc.integer({ min: 1, max: 65535 })
 // Table states as the broker sends them (and what strangers may publish there), up to the size limit.
 const topic = fc.oneof(fc.constant('tablecall/0e47f3b1/table/3'), fc.string({ unit: 'binary', maxLength: 40 }))
-const payload = fc.oneof(fc.constantFrom('', 'calling', 'calling 1795675200000'), fc.uint8Array({ maxLength: 40 }).map(a => Buffer.from(a)))
+const payload = fc.oneof(fc.constantFrom('', '1000001', 'calling 1000001', 'calling 1000001 1795675200000'), fc.uint8Array({ maxLength: 40 }).map(a => Buffer.from(a)))
 const publish = fc.record({ cmd: fc.constant('publish'), topic, payload, qos: fc.constantFrom(0, 1), dup: fc.boolean(), retain: fc.boolean(), messageId })
   .filter(p => Buffer.byteLength(p.topic) + p.payload.length + 2 + 2 * p.qos <= MAX_REMAINING)
 const brokerPacket = fc.oneof(
