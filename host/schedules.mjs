@@ -22,7 +22,7 @@ import net from 'node:net'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { build } from '../build.mjs'
@@ -31,6 +31,7 @@ import { startCrashBroker } from './crash-broker.mjs'
 import { deviceId } from './device-id.mjs'
 import { Staff } from '../board/staff.js'
 import { topicTemplates } from '../board/topics.js'
+import { seededRandom } from '../bench/stats.mjs'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SERIAL = 'e6614c311b4e6c29'
@@ -53,18 +54,6 @@ const SETTLE_LIMIT_MS = 240000
 // ---------------------------------------------------------------------------------------------
 // Schedules
 
-/** mulberry32: a small seeded PRNG, so a seed names the same schedules everywhere. */
-export function prng (seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const STEPS = [
   // [weight, make(random, pick)]
   [8, (r, pick) => ({ do: 'press', table: pick(TABLES) })],
@@ -85,7 +74,7 @@ const TOTAL = STEPS.reduce((n, [w]) => n + w, 0)
  * on one device and broker, each settled and checked before the next (a long-running restaurant).
  */
 export function makeWorld (seed, { schedules = 10, length = 12 } = {}) {
-  const r = prng(seed)
+  const r = seededRandom(seed)
   const pick = list => list[Math.floor(r() * list.length)]
   const step = () => {
     let x = r() * TOTAL
@@ -97,7 +86,7 @@ export function makeWorld (seed, { schedules = 10, length = 12 } = {}) {
 const describeStep = step => Object.entries(step).map(([k, v]) => k === 'do' ? v : `${k}=${v}`).join(' ')
 /** World `seed` until its schedule `upTo` (from 0), as text: what a replay runs. */
 export const describeWorld = (world, upTo = world.schedules.length - 1) =>
-  `world seed ${world.seed} (replay: runWorld(makeWorld(${world.seed}, { schedules: ${upTo + 1}, length: ${world.schedules[0]?.length ?? 0} })))\n` +
+  `world seed ${world.seed} (replay: node host/schedules.mjs ${world.seed} ${upTo + 1} ${world.schedules[0]?.length ?? 0})\n` +
   world.schedules.slice(0, upTo + 1).map((steps, i) => `  schedule ${i}: ${steps.map(describeStep).join(', ')}`).join('\n')
 
 // ---------------------------------------------------------------------------------------------
@@ -486,4 +475,19 @@ export function describeFailure ({ world, violations }) {
   const first = Math.min(...violations.map(v => v.schedule))
   const lines = distinct([...violations].reverse()).reverse().map(v => `  after schedule ${v.schedule}: ${v.kind}: table ${v.table} call ${v.id}: ${v.what}`)
   return `${describeWorld(world, Math.max(0, first))}\n${lines.join('\n')}`
+}
+
+// `node host/schedules.mjs <seed> [schedules] [length]`: replays one world, prints what was wrong and
+// the device's log. The interleaving of sockets and timers is the machine's, so a replay may differ.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [seed, schedules = 10, length = 12] = process.argv.slice(2).map(Number)
+  if (!Number.isInteger(seed)) {
+    console.error('usage: node host/schedules.mjs <seed> [schedules] [length] (a world from a failure: its seed, then how many schedules)')
+    process.exit(2)
+  }
+  const world = makeWorld(seed, { schedules, length })
+  const result = await runWorld(world)
+  console.log(result.log.join('\n'))
+  console.log(result.violations.length ? describeFailure({ world, violations: result.violations }) : `${describeWorld(world)}\nno violation`)
+  process.exitCode = result.violations.length ? 1 : 0
 }
