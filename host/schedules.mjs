@@ -2,7 +2,8 @@
 // crashable in-process broker (host/crash-broker.mjs), two staff screens (MQTT.js clients feeding the
 // staff board's model, screen B dropping and reconnecting), each behind a proxy that can cut its link
 // or let it go silent (half-open). A schedule, drawn from a seed, presses the 4 tables, answers from
-// the screens, cuts links, saves, kills (-9) and restarts the broker with and without persistence;
+// the screens, cuts links, restarts the device, saves, kills (-9) and restarts the broker with and
+// without persistence;
 // then everything comes back and settles, and the checker compares the table lights, the broker's
 // retained states and every screen with the truth the proxy saw on the device's link:
 // - a call is the id the device publishes in a table state; it is answered once an answer with its id
@@ -60,6 +61,7 @@ const STEPS = [
   [6, (r, pick) => ({ do: 'answer', screen: pick(['A', 'B']), table: pick(TABLES) })],
   [5, r => ({ do: 'wait', ms: 100 + Math.floor(r() * 4000) })],
   [2, () => ({ do: 'cutDevice' })],
+  [1, () => ({ do: 'restartDevice' })],
   [1, r => ({ do: 'silentDevice', ms: 500 + Math.floor(r() * 12000) })],
   [2, (r, pick) => ({ do: pick(['dropB', 'silentB']) })],
   [2, () => ({ do: 'backB' })],
@@ -343,6 +345,11 @@ export async function runWorld (world) {
       }
       case 'wait': await advance(step.ms); break
       case 'cutDevice': deviceLink.cut(); break
+      // a deliberate restart (reset(), a new upload): the firmware's stop handler keeps its calls
+      case 'restartDevice':
+        device.stop()
+        device.start({ boot: 'power' })
+        break
       case 'silentDevice':
         deviceLink.silence()
         await advance(step.ms)
