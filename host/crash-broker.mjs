@@ -36,6 +36,12 @@ class JournalPersistence extends MemoryPersistence {
     this.journal = []
   }
 
+  // A session's queued messages go out with RETAIN 0, as MQTT 3.1.1 asks of any message sent for an
+  // established subscription [MQTT-3.3.1-9] and mosquitto does (aedes keeps the publisher's flag).
+  outgoingStream (client) {
+    return super.outgoingStream(client).map(p => Object.assign(Object.create(Object.getPrototypeOf(p)), p, { retain: false }))
+  }
+
   /** A store holding the first `length` changes of `journal`. */
   static async replay (journal, length) {
     const store = new JournalPersistence()
@@ -55,6 +61,34 @@ for (const [name, copy] of Object.entries(CHANGES)) {
 }
 
 /**
+ * Messages to a client that resumes its session in order: what the session queued, then what came
+ * since, as MQTT 3.1.1 asks (4.6, one publisher's messages on a topic) and mosquitto does. aedes
+ * writes new messages while it still streams the queue, so a table's idle state could overtake the
+ * stale call it ends. So a client's deliveries wait until it is ready (its queue is out): its delivery
+ * functions are wrapped before its CONNECT is read, so the subscriptions it restores hold the wrapper.
+ */
+function inOrder (aedes) {
+  const held = new Map() // client -> deliveries waiting for it to be ready
+  const flush = client => {
+    const waiting = held.get(client) ?? []
+    held.delete(client)
+    for (const deliver of waiting) deliver()
+  }
+  aedes.on('clientReady', flush)
+  return client => {
+    for (const name of ['deliverQoS', 'deliver0']) {
+      const deliver = client[name]
+      client[name] = (packet, cb) => {
+        if (client.connected || client.closed) return deliver(packet, cb)
+        if (!held.has(client)) held.set(client, [])
+        held.get(client).push(() => deliver(packet, cb))
+      }
+    }
+    client.conn.once('close', () => flush(client))
+  }
+}
+
+/**
  * @returns {Promise<{port, url, save(), kill(), restart({persist}), retained(topic), close(), up}>}
  *   retained(topic): the retained payload (a string) or undefined.
  */
@@ -67,11 +101,12 @@ export async function startCrashBroker ({ host = '127.0.0.1' } = {}) {
 
   const start = async () => {
     aedes = await Aedes.createBroker({ persistence: store })
+    const ordered = inOrder(aedes)
     server = net.createServer(socket => {
       socket.setNoDelay(true)
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
-      aedes.handle(socket)
+      ordered(aedes.handle(socket))
     })
     await new Promise((resolve, reject) => {
       server.once('error', reject)
