@@ -5,6 +5,7 @@
 // `restart({ persist })` is a clean stop that saves everything (mosquitto's shutdown) or nothing (no
 // persistence at all). It listens on the same port after each restart, like a restarted daemon.
 import net from 'node:net'
+import { Readable } from 'node:stream'
 import { createRequire } from 'node:module'
 import { Aedes } from 'aedes'
 
@@ -42,6 +43,13 @@ class JournalPersistence extends MemoryPersistence {
     return super.outgoingStream(client).map(p => Object.assign(Object.create(Object.getPrototypeOf(p)), p, { retain: false }))
   }
 
+  // The retained messages a SUBSCRIBE gets, read at once: onRetained(promise of them) learns how many.
+  createRetainedStreamCombi (patterns) {
+    const packets = super.createRetainedStreamCombi(patterns).toArray()
+    this.onRetained?.(packets)
+    return Readable.from((async function * () { yield * await packets })())
+  }
+
   /** A store holding the first `length` changes of `journal`. */
   static async replay (journal, length) {
     const store = new JournalPersistence()
@@ -61,30 +69,66 @@ for (const [name, copy] of Object.entries(CHANGES)) {
 }
 
 /**
- * Messages to a client that resumes its session in order: what the session queued, then what came
- * since, as MQTT 3.1.1 asks (4.6, one publisher's messages on a topic) and mosquitto does. aedes
- * writes new messages while it still streams the queue, so a table's idle state could overtake the
- * stale call it ends. So a client's deliveries wait until it is ready (its queue is out): its delivery
- * functions are wrapped before its CONNECT is read, so the subscriptions it restores hold the wrapper.
+ * Messages to a client in the order MQTT 3.1.1 asks (4.6: one publisher's messages on a topic) and
+ * mosquitto keeps, where aedes writes new messages at once while it still streams older ones:
+ * - a client resuming its session gets what the session queued, then what came since (a table's idle
+ *   state overtook the stale call it ends);
+ * - a SUBSCRIBE's retained messages come before messages published after it (a screen got the idle
+ *   state, then the call it ended as the retained state).
+ * So a client's new messages wait while it is not ready (its queue is out) or retained messages of its
+ * SUBSCRIBE are still to come. Its delivery functions are wrapped before its CONNECT is read, so the
+ * subscriptions it restores hold the wrappers. Returns ordered(client), for each client aedes.handle() makes.
  */
-function inOrder (aedes) {
-  const held = new Map() // client -> deliveries waiting for it to be ready
+function inOrder (aedes, store) {
+  // client -> { held: new messages waiting, counting: SUBSCRIBEs whose retained messages are not read
+  // yet, expected: topic -> how many retained messages on it are still to come }
+  const states = new Map()
+  const state = client => {
+    if (!states.has(client)) states.set(client, { held: [], counting: 0, expected: new Map() })
+    return states.get(client)
+  }
+  const busy = (client, s) => !client.closed && (!client.connected || s.counting > 0 || s.expected.size > 0)
   const flush = client => {
-    const waiting = held.get(client) ?? []
-    held.delete(client)
-    for (const deliver of waiting) deliver()
+    const s = state(client)
+    if (!busy(client, s)) for (const deliver of s.held.splice(0)) deliver()
+  }
+  // aedes emits 'subscribe', then in the same turn reads the retained messages for it
+  let subscriber = null
+  aedes.on('subscribe', (subs, client) => { subscriber = client })
+  store.onRetained = packets => {
+    const client = subscriber
+    subscriber = null
+    if (!client) return
+    const s = state(client)
+    s.counting++
+    const counted = list => {
+      s.counting--
+      for (const { topic } of list) s.expected.set(topic, (s.expected.get(topic) ?? 0) + 1)
+      flush(client)
+    }
+    packets.then(counted, () => counted([]))
   }
   aedes.on('clientReady', flush)
   return client => {
+    const s = state(client)
     for (const name of ['deliverQoS', 'deliver0']) {
       const deliver = client[name]
       client[name] = (packet, cb) => {
-        if (client.connected || client.closed) return deliver(packet, cb)
-        if (!held.has(client)) held.set(client, [])
-        held.get(client).push(() => deliver(packet, cb))
+        if (packet.retain) {
+          deliver(packet, cb)
+          const left = s.expected.get(packet.topic) - 1
+          if (left > 0) s.expected.set(packet.topic, left)
+          else s.expected.delete(packet.topic)
+          return flush(client)
+        }
+        if (busy(client, s)) s.held.push(() => deliver(packet, cb))
+        else deliver(packet, cb)
       }
     }
-    client.conn.once('close', () => flush(client))
+    client.conn.once('close', () => {
+      flush(client)
+      states.delete(client)
+    })
   }
 }
 
@@ -101,7 +145,7 @@ export async function startCrashBroker ({ host = '127.0.0.1' } = {}) {
 
   const start = async () => {
     aedes = await Aedes.createBroker({ persistence: store })
-    const ordered = inOrder(aedes)
+    const ordered = inOrder(aedes, store)
     server = net.createServer(socket => {
       socket.setNoDelay(true)
       sockets.add(socket)
