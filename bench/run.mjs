@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: size, latency, burst, outage and soak of the firmware, each beside its goal or a
 // reference measured in the same run; prints tables and writes bench/results.json.
-//   node bench/run.mjs [--only size,latency,burst,outage,soak,answer,real]
+//   node bench/run.mjs [--only size,latency,burst,outage,soak,answer,schedules,real]
 // The real-interpreter section runs when ESPRUINO_BIN points to an Espruino binary built for Linux;
 // its references (Espruino's MQTT module, tinyMQTT) when ESPRUINO_MODULES points to their sources.
 // A section is { run, print } in SECTIONS; a result with `losses` (harness.mjs) gets the verdict line,
@@ -18,6 +18,7 @@ import { burst } from './burst.mjs'
 import { outage } from './outage.mjs'
 import { soak } from './soak.mjs'
 import { answer } from './answer.mjs'
+import { schedules } from './schedules.mjs'
 import { memory, WAYS } from './espruino.mjs'
 
 const ms = (v, digits = 0) => v === undefined ? '-' : `${v.toFixed(digits)} ms`
@@ -113,6 +114,15 @@ const SECTIONS = {
       dist('staff publish -> the device\'s idle state at a subscriber', r.toIdle, 1),
       dist('floor: staff publish -> MQTT.js subscriber', r.toSubscriber, 1, 'same broker, same run'),
       ['answers missed (no light off within 5 s) / call ids not increasing', `${r.missed} / ${r.reused}`, '', '', '']
+    ])}`
+  },
+  schedules: {
+    run: schedules,
+    print: r => `SCHEDULES  ${r.schedules} random schedules (${r.worlds} worlds, seeds ${r.seeds}): presses, answers from two screens, link cuts, broker kill -9 and restarts; host runtime, fake clock, in-process broker\n${table([
+      ['presses / calls opened / answers sent', `${r.presses} / ${r.calls} / ${r.answers}`, ''],
+      ['lost / resurrected / duplicated calls', `${r.lost} / ${r.resurrected} / ${r.duplicated}`, `goal 0 / 0 / 0: ${r.lost + r.resurrected + r.duplicated + r.other ? 'NOT met' : 'met'}`],
+      ['other violations (stale screen, unsettled, crashed)', r.other, ''],
+      ['took', `${r.tookS} s`, '']
     ])}`
   },
   real: {
