@@ -153,7 +153,7 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
     const device = boot({ code, port: r.mqttPort })
     try {
       await logged(device, connected)
-      await arrives(staff, { topic: `tablecall/${A.id}/status`, payload: 'online' })
+      await arrives(staff, { topic: `tablecall/${A.id}/status`, payload: 'online 2' })
       await tap(device, 'D16')
       await arrives(staff, { topic: `tablecall/${A.id}/calls`, payload: 'button 1 is pressed' })
       assert.deepEqual(device.uncaught, [])
@@ -161,7 +161,7 @@ describe('a broker made by init', { skip: noMosquitto }, () => {
       device.stop()
     }
     // The will: the broker tells the staff the device is gone.
-    await arrives(staff, { topic: `tablecall/${A.id}/status`, payload: 'offline' })
+    await arrives(staff, { topic: `tablecall/${A.id}/status`, payload: 'offline 2' })
   })
 
   test('a wrong device password: refused, said plainly, retried with growing backoff, no crash', () =>
