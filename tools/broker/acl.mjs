@@ -5,13 +5,6 @@
 import { ID_PLACEHOLDER } from '../build/config.mjs'
 
 const TABLE = '{n}'
-// The contract's default for mqtt.answerTopic, until the config schema carries that setting (the fw17
-// branch adds it there with this default): the broker follows the config's value once it has one.
-const ANSWER_TOPIC = 'tablecall/{id}/table/{n}/answer'
-
-/** A topic template of the config's mqtt section (answerTopic defaulted). */
-export const topicOf = (mqtt, field) => mqtt[field] ?? (field === 'answerTopic' ? ANSWER_TOPIC : undefined)
-
 // device: the access a device has to its own topic; staff: the staff user's to every device's
 const RULES = [
   { field: 'topic', device: 'write', staff: 'read' },
@@ -36,17 +29,17 @@ const overlap = (a, b) => a.length === b.length && a.every((level, i) => level =
 export function aclProblems (mqtt) {
   const problems = []
   for (const { field } of RULES) {
-    const levels = topicOf(mqtt, field).split('/')
-    if (!levels.includes(ID_PLACEHOLDER)) problems.push(`mqtt.${field}: "${topicOf(mqtt, field)}" has no "${ID_PLACEHOLDER}" level, so the broker cannot keep one device off another's topics (fix: put {id} in it as a whole level, e.g. "tablecall/{id}/calls")`)
+    const levels = mqtt[field].split('/')
+    if (!levels.includes(ID_PLACEHOLDER)) problems.push(`mqtt.${field}: "${mqtt[field]}" has no "${ID_PLACEHOLDER}" level, so the broker cannot keep one device off another's topics (fix: put {id} in it as a whole level, e.g. "tablecall/{id}/calls")`)
     for (const p of [ID_PLACEHOLDER, TABLE]) {
       if (levels.some(l => l.includes(p) && l !== p)) problems.push(`mqtt.${field}: "${p}" must be a whole topic level for the broker's access rules (fix: e.g. "tablecall/{id}/table/{n}")`)
     }
   }
   // The rules name topics with + for {id} and {n}: two that can match one topic would give one
   // field's access to the other (staff writing answers could then write calls).
-  const filters = RULES.map(({ field }) => ({ field, levels: fill(topicOf(mqtt, field), '+').split('/') }))
+  const filters = RULES.map(({ field }) => ({ field, levels: fill(mqtt[field], '+').split('/') }))
   filters.forEach((a, i) => filters.slice(i + 1).forEach(b => {
-    if (overlap(a.levels, b.levels)) problems.push(`mqtt.${b.field}: "${topicOf(mqtt, b.field)}" and mqtt.${a.field} "${topicOf(mqtt, a.field)}" can name the same topic for some device and table, so the broker's access rules cannot tell them apart (fix: give them different fixed levels, e.g. "tablecall/{id}/table/{n}" and "tablecall/{id}/table/{n}/answer")`)
+    if (overlap(a.levels, b.levels)) problems.push(`mqtt.${b.field}: "${mqtt[b.field]}" and mqtt.${a.field} "${mqtt[a.field]}" can name the same topic for some device and table, so the broker's access rules cannot tell them apart (fix: give them different fixed levels, e.g. "tablecall/{id}/table/{n}" and "tablecall/{id}/table/{n}/answer")`)
   }))
   return problems
 }
@@ -59,12 +52,12 @@ export function aclProblems (mqtt) {
  */
 export function aclFiles (mqtt, { staff, admin }) {
   const head = '# Written by `npm run broker -- init`; re-run it instead of editing.'
-  const user = (name, access) => [`user ${name}`, ...RULES.map(r => `topic ${access(r)} ${fill(topicOf(mqtt, r.field), '+')}`), '']
+  const user = (name, access) => [`user ${name}`, ...RULES.map(r => `topic ${access(r)} ${fill(mqtt[r.field], '+')}`), '']
   return {
     devices: [
       head,
       '# Devices: each logs in with its id as user name (%u), and reaches only its own topics.',
-      ...RULES.map(r => `pattern ${r.device} ${fill(topicOf(mqtt, r.field), '%u')}`),
+      ...RULES.map(r => `pattern ${r.device} ${fill(mqtt[r.field], '%u')}`),
       '',
       '# The broker tool\'s own login (admin.json): `npm run broker -- retire` clears a retired device\'s topics.',
       ...user(admin, () => 'readwrite')

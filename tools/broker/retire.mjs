@@ -7,7 +7,7 @@ import { basename, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import mqtt from 'mqtt'
 import { loadConfig } from '../build/config.mjs'
-import { fill, topicOf } from './acl.mjs'
+import { fill } from './acl.mjs'
 import { CA } from './certs.mjs'
 import { newPassword } from './passwords.mjs'
 import { BrokerError, DEVICES, SETTINGS, ADMIN, ADMIN_USER, readJson, writeSecret, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
@@ -116,7 +116,7 @@ export async function retire ({ dir, device, configPath = 'espruino.config.json'
 
   const client = await adminClient({ dir, settings, admin, timeoutMs })
   try {
-    const cleared = await clearRetained(client, RETAINED.map(field => fill(topicOf(topics, field), id)), timeoutMs)
+    const cleared = await clearRetained(client, RETAINED.map(field => fill(topics[field], id)), timeoutMs)
     return { id, file: file && join(dir, DEVICES, file), again: Boolean(earlier), cleared }
   } finally {
     await client.endAsync()
