@@ -161,8 +161,11 @@ export class CallBoard {
       this.close(table, device)
       return 'cleared'
     }
-    // Call ids only grow: an older one is a stale copy (e.g. a broker that restored an old save).
-    if (state.call <= (this.ended.get(`${device}/${table}`) ?? 0) || (call?.id && state.call < call.id)) return null
+    // Call ids only grow: an older one is a stale copy (e.g. a broker that restored an old save). The
+    // call that ended last may come back: an idle state names no call, so a stale one (a killed
+    // broker's replay) can end a live call, which the device's next state must show again. The price:
+    // a stale copy of that call shows until the device's next state corrects it.
+    if (state.call < (this.ended.get(`${device}/${table}`) ?? 0) || (call?.id && state.call < call.id)) return null
     if (call?.id !== state.call) {
       this.close(table, device) // a newer call replaces the one this screen knew
       const exact = state.pressedAt !== null

@@ -124,7 +124,7 @@ describe('board model', () => {
     assert.equal(board.state('a', 2, '', NOW), 'cleared')
     assert.equal(board.state('a', 2, '', NOW), null, 'an idle state of an idle table changes nothing')
     assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the ended call\'s event (a resend) does not bring it back')
-    assert.equal(board.state('a', 2, 'calling 4', NOW), null, 'nor does a stale copy of its state: ids only grow')
+    assert.equal(board.state('a', 2, 'calling 3', NOW), null, 'nor does a stale copy of an older call\'s state: ids only grow')
     assert.equal(board.event('b', 2, NOW), 'new', 'a device never seen with table states: its events are the calls')
     assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW), 'new')
     assert.equal(board.event('a', 3, NOW), null, 'the event of the same press')
@@ -149,7 +149,7 @@ describe('board model', () => {
     assert.deepEqual(board.answer(1), [{ device: 'a', call: 6 }])
     assert.equal(board.state('a', 1, '', NOW + 3000), 'cleared')
     assert.equal(board.tile(1, NOW + 3000, 120_000).state, 'idle')
-    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 4000), null, 'a broker that restored an old save: the ended call stays ended')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 4000), null, 'a broker that restored an old save: an older call stays ended')
     assert.equal(board.state('a', 1, `calling 7 ${NOW + 5000}`, NOW + 5000), 'new')
 
     // Two devices set to the same table: each call answered by its own id; the table waits for both.
@@ -165,6 +165,15 @@ describe('board model', () => {
     board.event('c', 2, NOW)
     assert.deepEqual(board.answer(2), [])
     assert.equal(board.tile(2, NOW, 120_000).state, 'idle')
+  })
+
+  test('a stale idle state (a killed broker replaying an old queued copy) ends a live call: the device\'s next state of that call shows it again (schedules seeds 4, 6, 12)', () => {
+    const board = new CallBoard({ tables: [1] })
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW), 'new')
+    assert.equal(board.state('a', 1, '', NOW + 1000), 'cleared', 'the screen cannot tell a stale idle state from a live one')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 2000), 'new', 'the device republishes the call at its next CONNACK')
+    assert.equal(board.tile(1, NOW + 2000, 120_000).waitMs, 2000)
+    assert.equal(board.state('a', 1, `calling 4 ${NOW}`, NOW + 2000), null, 'an older call stays ended')
   })
 
   test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {
