@@ -158,6 +158,8 @@ async function connect () {
   const on = (event, fn) => self.on(event, (...args) => self === client && fn(...args))
   on('connect', () => {
     setState('connected', null)
+    // Answers a broker crash may have lost go again.
+    for (const { topic, payload, options } of staff.connected()) self.publish(topic, payload, options)
     // The persistent session remembers filters of earlier settings: drop those.
     const stale = load(KEYS.filters, []).filter((f) => !staff.filters.includes(f))
     if (stale.length) self.unsubscribe(stale)

@@ -199,6 +199,17 @@ export class CallBoard {
     return answers
   }
 
+  /**
+   * At every connection (CONNACK): [{ device, table, call }], the answers this screen gave to calls
+   * still marked answered, to publish again: a broker crash may have lost them, and the device would
+   * call for good while this screen waits (retained, so a second copy changes nothing).
+   */
+  connected () {
+    const answers = []
+    for (const [table, calls] of this.calls) for (const [device, call] of calls) if (call.answered) answers.push({ device, table, call: call.id })
+    return answers
+  }
+
   /** Drops first-seen times of calls that are not calling (ended while this screen was closed). */
   prune () {
     const current = new Set()

@@ -72,7 +72,15 @@ export class Staff {
 
   /** Answers `table`: the publishes to make (each waiting call's id to its device), or []. */
   answer (table) {
-    return this.board.answer(table)
-      .map(({ device, call }) => ({ topic: answerTopic(this.templates, device, table), payload: String(call), options: ANSWER_OPTIONS }))
+    return this.board.answer(table).map(({ device, call }) => this.answerOf(device, table, call))
+  }
+
+  /** At every CONNACK: the answers to publish again, of calls this screen answered that may still wait, or []. */
+  connected () {
+    return this.board.connected().map(({ device, table, call }) => this.answerOf(device, table, call))
+  }
+
+  answerOf (device, table, call) {
+    return { topic: answerTopic(this.templates, device, table), payload: String(call), options: ANSWER_OPTIONS }
   }
 }

@@ -176,6 +176,19 @@ describe('board model', () => {
     assert.equal(board.state('a', 1, `calling 4 ${NOW}`, NOW + 2000), null, 'an older call stays ended')
   })
 
+  test('at every connection a screen publishes again the answers of calls it shows as answered: a broker crash may have lost them (schedules seeds 10, 14, 15)', () => {
+    const staff = new Staff({ templates: TEMPLATES, settings: { devices: ['1a2b3c4d'], tables: [1, 2] }, message: 'button {n} is pressed' })
+    const got = (n, text) => staff.receive(`tablecall/1a2b3c4d/table/${n}`, Buffer.from(text), false, NOW)
+    got(1, 'calling 5')
+    got(2, 'calling 6')
+    assert.deepEqual(staff.connected(true), [], 'nothing answered')
+    const answer = staff.answer(1)
+    assert.deepEqual(staff.connected(true), answer, 'answered, waiting for the device: the same answer, retained, again')
+    assert.deepEqual(staff.connected(false), answer)
+    got(1, '')
+    assert.deepEqual(staff.connected(true), [], 'the device ended it')
+  })
+
   test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {
     const board = new CallBoard({ tables: [1, 2, 3] })
     assert.equal(board.status('a', 'online 2'), 'update')
