@@ -75,9 +75,12 @@ export class Staff {
     return this.board.answer(table).map(({ device, call }) => this.answerOf(device, table, call))
   }
 
-  /** At every CONNACK: the answers to publish again, of calls this screen answered that may still wait, or []. */
-  connected () {
-    return this.board.connected().map(({ device, table, call }) => this.answerOf(device, table, call))
+  /**
+   * At every CONNACK (`sessionPresent` from it): the answers to publish again, the calls this screen
+   * answered that may still wait (CallBoard.connected), or [].
+   */
+  connected (sessionPresent) {
+    return this.board.connected(sessionPresent).map(({ device, table, call }) => this.answerOf(device, table, call))
   }
 
   answerOf (device, table, call) {

@@ -153,7 +153,7 @@ function screenBoard (config) {
       return call && { id: call.id, answered: call.answered }
     },
     answer: n => staff.answer(n),
-    connected: () => staff.connected()
+    connected: sessionPresent => staff.connected(sessionPresent)
   }
 }
 
@@ -419,10 +419,11 @@ export async function runWorld (world) {
       const client = new mqtt.MqttClient(() => noDelay(screenLinks[name].port), { clientId: `screen-${name}`, clean: false, reconnectPeriod: 2 ** 31 - 1, connectTimeout: 3000, keepalive: 0 })
       client.on('error', () => {})
       client.on('close', () => { screens[name].down = true })
-      // as the page does (board/app.js): answers a crash may have lost go again
-      client.on('connect', () => {
+      // as the page does (board/app.js): answers a crash may have lost go again; without a session,
+      // calls ended meanwhile go
+      client.on('connect', connack => {
         screens[name].down = false
-        for (const { topic, payload, options } of board.connected()) client.publish(topic, payload, options, () => {})
+        for (const { topic, payload, options } of board.connected(connack.sessionPresent)) client.publish(topic, payload, options, () => {})
       })
       client.on('message', (topic, payload, packet) => { activity(); board.receive(topic, payload, packet.retain, wall()) })
       screens[name] = { board, client, down: false }

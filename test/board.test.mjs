@@ -189,6 +189,29 @@ describe('board model', () => {
     assert.deepEqual(staff.connected(true), [], 'the device ended it')
   })
 
+  test('a connection without a session forgets the calls: one that ended meanwhile (its idle state lost with the session) is gone, the retained states bring back the others as they were (bench schedules seed 1009)', () => {
+    const seen = {}
+    const board = new CallBoard({ tables: [1, 2, 3], seen })
+    board.state('a', 1, 'calling 5', NOW)
+    board.state('a', 2, 'calling 7', NOW)
+    board.state('a', 3, `calling 9 ${NOW}`, NOW)
+    board.answer(3)
+    board.event('old', 1, NOW) // old firmware: no state brings its call back
+    assert.deepEqual(board.connected(true), [{ device: 'a', table: 3, call: 9 }], 'a session: everything kept')
+    assert.deepEqual(board.connected(false), [{ device: 'a', table: 3, call: 9 }], 'the answer goes again')
+    assert.equal(board.tile(2, NOW, 120_000).state, 'idle', 'table 2 ended while the screen was away: nothing brings it back')
+    assert.deepEqual(board.calls.get(1).get('old').id, null, 'the call of an event stays')
+    assert.equal(board.state('a', 1, 'calling 4', NOW + 60_000), null, 'an older call than one the screen knew')
+    assert.equal(board.state('a', 1, 'calling 5', NOW + 60_000), null, 'table 1\'s retained state: the same call')
+    assert.equal(board.tile(1, NOW + 60_000, 120_000).waitMs, 60_000, 'with its wait')
+    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW + 60_000), null)
+    assert.equal(board.tile(3, NOW + 60_000, 120_000).state, 'answered', 'answered still')
+    board.prune()
+    assert.equal(board.tile(2, NOW + 60_000, 120_000).state, 'idle')
+    assert.deepEqual(seen, { 'a/1/5': NOW }, 'the first-seen time of the call that ended is gone')
+    assert.equal(board.state('a', 2, 'calling 6', NOW + 60_000), null, 'and it stays ended: an older id is stale')
+  })
+
   test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {
     const board = new CallBoard({ tables: [1, 2, 3] })
     assert.equal(board.status('a', 'online 2'), 'update')
