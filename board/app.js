@@ -156,8 +156,12 @@ async function connect () {
   client = self
   // A client replaced by a settings change may still emit while it closes: ignore it.
   const on = (event, fn) => self.on(event, (...args) => self === client && fn(...args))
-  on('connect', () => {
+  on('connect', (connack) => {
     setState('connected', null)
+    // Answers a broker crash may have lost go again; without a session, calls ended meanwhile go.
+    for (const { topic, payload, options } of staff.connected(connack.sessionPresent)) self.publish(topic, payload, options)
+    for (const table of settings.tables) dirty.tables.add(table)
+    schedule()
     // The persistent session remembers filters of earlier settings: drop those.
     const stale = load(KEYS.filters, []).filter((f) => !staff.filters.includes(f))
     if (stale.length) self.unsubscribe(stale)

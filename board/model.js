@@ -52,6 +52,9 @@ export class CallBoard {
     // open and close calls, their events never do.
     this.stateful = new Set(stateful)
     this.ended = new Map() // `device/table` -> highest call id ended there: a later copy of it is stale
+    // `device/table` -> { table, device, call }: calls forgotten at a connection without a session
+    // (connected()), until their state comes back or another state or prune() ends them
+    this.away = new Map()
     this.ignored = { unknownTable: 0, invalid: 0 }
     this.seen = seen !== null && typeof seen === 'object' && !Array.isArray(seen) ? seen : {} // from storage: may be anything
     this.seq = 0
@@ -90,11 +93,22 @@ export class CallBoard {
 
   open (table, device, id, since, exact, events) {
     const call = { id, since, exact, seq: ++this.seq, events, reminded: 0, answered: false }
+    this.put(table, device, call)
+    if (!exact && id !== null) this.seen[seenKey(device, table, id)] = since
+    return call
+  }
+
+  put (table, device, call) {
     let calls = this.calls.get(table)
     if (!calls) this.calls.set(table, (calls = new Map()))
     calls.set(device, call)
-    if (!exact && id !== null) this.seen[seenKey(device, table, id)] = since
-    return call
+  }
+
+  /** A call forgotten at a connection without a session, back as it was (its wait, its answer). */
+  back (key) {
+    const { table, device, call } = this.away.get(key)
+    this.away.delete(key)
+    this.put(table, device, call)
   }
 
   /** Ends `device`'s call at `table` (its first-seen time goes with it). */
@@ -155,14 +169,21 @@ export class CallBoard {
     if (!state) return this.invalid()
     this.claim(device, table)
     this.stateful.add(device)
+    const key = `${device}/${table}`
+    const away = this.away.get(key)
+    if (away && !state.idle && state.call < away.call.id) return null // older than a call this screen knew
+    if (away) this.back(key) // then ended by an idle state or a newer call, or kept by its own state
     const call = this.calls.get(table)?.get(device)
     if (state.idle) {
       if (!call) return null
       this.close(table, device)
       return 'cleared'
     }
-    // Call ids only grow: an older one is a stale copy (e.g. a broker that restored an old save).
-    if (state.call <= (this.ended.get(`${device}/${table}`) ?? 0) || (call?.id && state.call < call.id)) return null
+    // Call ids only grow: an older one is a stale copy (e.g. a broker that restored an old save). The
+    // call that ended last may come back: an idle state names no call, so a stale one (a killed
+    // broker's replay) can end a live call, which the device's next state must show again. The price:
+    // a stale copy of that call shows until the device's next state corrects it.
+    if (state.call < (this.ended.get(key) ?? 0) || (call?.id && state.call < call.id)) return null
     if (call?.id !== state.call) {
       this.close(table, device) // a newer call replaces the one this screen knew
       const exact = state.pressedAt !== null
@@ -196,8 +217,38 @@ export class CallBoard {
     return answers
   }
 
-  /** Drops first-seen times of calls that are not calling (ended while this screen was closed). */
+  /**
+   * At every connection (CONNACK): returns [{ device, table, call }], the answers this screen gave to
+   * calls still marked answered, to publish again: a broker crash may have lost them, and the device
+   * would call for good while this screen waits (retained, so a second copy changes nothing).
+   * Without a session (`sessionPresent` false) the messages sent meanwhile are lost, among them an
+   * ended call's idle state: every call with an id is forgotten (away), and the retained states bring
+   * back the live ones as they were (their first-seen times, their answers).
+   */
+  connected (sessionPresent) {
+    for (const [table, calls] of this.calls) {
+      for (const [device, call] of calls) {
+        if (sessionPresent || call.id === null) continue // a call of an event (old firmware) has no state to come back
+        calls.delete(device)
+        this.away.set(`${device}/${table}`, { table, device, call })
+      }
+      if (!calls.size) this.calls.delete(table)
+    }
+    const answers = [...this.away.values()].filter(({ call }) => call.answered).map(({ table, device, call }) => ({ device, table, call: call.id }))
+    for (const [table, calls] of this.calls) for (const [device, call] of calls) if (call.answered) answers.push({ device, table, call: call.id })
+    return answers
+  }
+
+  /**
+   * Once the retained states have arrived: drops first-seen times of calls that are not calling (ended
+   * while this screen was closed or away), and the calls forgotten at a connection that did not come back.
+   */
   prune () {
+    for (const key of [...this.away.keys()]) {
+      const { table, device } = this.away.get(key)
+      this.back(key)
+      this.close(table, device)
+    }
     const current = new Set()
     for (const [table, calls] of this.calls) for (const [device, call] of calls) current.add(seenKey(device, table, call.id))
     for (const key of Object.keys(this.seen)) if (!current.has(key)) delete this.seen[key]

@@ -72,7 +72,18 @@ export class Staff {
 
   /** Answers `table`: the publishes to make (each waiting call's id to its device), or []. */
   answer (table) {
-    return this.board.answer(table)
-      .map(({ device, call }) => ({ topic: answerTopic(this.templates, device, table), payload: String(call), options: ANSWER_OPTIONS }))
+    return this.board.answer(table).map(({ device, call }) => this.answerOf(device, table, call))
+  }
+
+  /**
+   * At every CONNACK (`sessionPresent` from it): the answers to publish again, the calls this screen
+   * answered that may still wait (CallBoard.connected), or [].
+   */
+  connected (sessionPresent) {
+    return this.board.connected(sessionPresent).map(({ device, table, call }) => this.answerOf(device, table, call))
+  }
+
+  answerOf (device, table, call) {
+    return { topic: answerTopic(this.templates, device, table), payload: String(call), options: ANSWER_OPTIONS }
   }
 }

@@ -152,7 +152,8 @@ function screenBoard (config) {
       const call = staff.board.calls.get(n)?.get(ID)
       return call && { id: call.id, answered: call.answered }
     },
-    answer: n => staff.answer(n)
+    answer: n => staff.answer(n),
+    connected: sessionPresent => staff.connected(sessionPresent)
   }
 }
 
@@ -418,7 +419,12 @@ export async function runWorld (world) {
       const client = new mqtt.MqttClient(() => noDelay(screenLinks[name].port), { clientId: `screen-${name}`, clean: false, reconnectPeriod: 2 ** 31 - 1, connectTimeout: 3000, keepalive: 0 })
       client.on('error', () => {})
       client.on('close', () => { screens[name].down = true })
-      client.on('connect', () => { screens[name].down = false })
+      // as the page does (board/app.js): answers a crash may have lost go again; without a session,
+      // calls ended meanwhile go
+      client.on('connect', connack => {
+        screens[name].down = false
+        for (const { topic, payload, options } of board.connected(connack.sessionPresent)) client.publish(topic, payload, options, () => {})
+      })
       client.on('message', (topic, payload, packet) => { activity(); board.receive(topic, payload, packet.retain, wall()) })
       screens[name] = { board, client, down: false }
       await new Promise(resolve => client.once('connect', resolve))

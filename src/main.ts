@@ -11,11 +11,12 @@ function connected () {
   batteryConnected()
 }
 
-// A deliberate restart keeps what it must not lose: the open calls with their first presses and the
-// presses still waiting for the broker, with the buttons they belong to.
+// A deliberate restart keeps what it must not lose: the open calls with their first presses, the
+// presses still waiting for the broker, with the buttons they belong to, and each table's highest id
+// seen (a broker restored from an old save may still hold an answered call as calling).
 function stopping () {
   mqttDown('the program is stopping')
-  save(JSON.stringify([S.tables, open, since, store.filter(m => m.k < 0).map(m => m.k)]))
+  save(JSON.stringify([S.tables, open, since, store.filter(m => m.k < 0).map(m => m.k), top]))
 }
 
 const wifiDown = () => mqttDown('WiFi is down')
@@ -61,9 +62,10 @@ if (saved) {
   save('')
   const kept = JSON.parse(saved)
   if ('' + kept[0] === '' + S.tables) {
-    kept[1].forEach((c: number, i: number) => {
-      if (c) {
-        open[i] = top[i] = c
+    kept[4].forEach((t: number, i: number) => {
+      top[i] = t
+      if (kept[1][i]) {
+        open[i] = kept[1][i]
         since[i] = kept[2][i]
       }
     })

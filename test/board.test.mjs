@@ -124,7 +124,7 @@ describe('board model', () => {
     assert.equal(board.state('a', 2, '', NOW), 'cleared')
     assert.equal(board.state('a', 2, '', NOW), null, 'an idle state of an idle table changes nothing')
     assert.equal(board.event('a', 2, NOW + 1000), null, 'a late copy of the ended call\'s event (a resend) does not bring it back')
-    assert.equal(board.state('a', 2, 'calling 4', NOW), null, 'nor does a stale copy of its state: ids only grow')
+    assert.equal(board.state('a', 2, 'calling 3', NOW), null, 'nor does a stale copy of an older call\'s state: ids only grow')
     assert.equal(board.event('b', 2, NOW), 'new', 'a device never seen with table states: its events are the calls')
     assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW), 'new')
     assert.equal(board.event('a', 3, NOW), null, 'the event of the same press')
@@ -149,7 +149,7 @@ describe('board model', () => {
     assert.deepEqual(board.answer(1), [{ device: 'a', call: 6 }])
     assert.equal(board.state('a', 1, '', NOW + 3000), 'cleared')
     assert.equal(board.tile(1, NOW + 3000, 120_000).state, 'idle')
-    assert.equal(board.state('a', 1, `calling 6 ${NOW + 2000}`, NOW + 4000), null, 'a broker that restored an old save: the ended call stays ended')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 4000), null, 'a broker that restored an old save: an older call stays ended')
     assert.equal(board.state('a', 1, `calling 7 ${NOW + 5000}`, NOW + 5000), 'new')
 
     // Two devices set to the same table: each call answered by its own id; the table waits for both.
@@ -165,6 +165,51 @@ describe('board model', () => {
     board.event('c', 2, NOW)
     assert.deepEqual(board.answer(2), [])
     assert.equal(board.tile(2, NOW, 120_000).state, 'idle')
+  })
+
+  test('a stale idle state (a killed broker replaying an old queued copy) ends a live call: the device\'s next state of that call shows it again (schedules seeds 4, 6, 12)', () => {
+    const board = new CallBoard({ tables: [1] })
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW), 'new')
+    assert.equal(board.state('a', 1, '', NOW + 1000), 'cleared', 'the screen cannot tell a stale idle state from a live one')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 2000), 'new', 'the device republishes the call at its next CONNACK')
+    assert.equal(board.tile(1, NOW + 2000, 120_000).waitMs, 2000)
+    assert.equal(board.state('a', 1, `calling 4 ${NOW}`, NOW + 2000), null, 'an older call stays ended')
+  })
+
+  test('at every connection a screen publishes again the answers of calls it shows as answered: a broker crash may have lost them (schedules seeds 10, 14, 15)', () => {
+    const staff = new Staff({ templates: TEMPLATES, settings: { devices: ['1a2b3c4d'], tables: [1, 2] }, message: 'button {n} is pressed' })
+    const got = (n, text) => staff.receive(`tablecall/1a2b3c4d/table/${n}`, Buffer.from(text), false, NOW)
+    got(1, 'calling 5')
+    got(2, 'calling 6')
+    assert.deepEqual(staff.connected(true), [], 'nothing answered')
+    const answer = staff.answer(1)
+    assert.deepEqual(staff.connected(true), answer, 'answered, waiting for the device: the same answer, retained, again')
+    assert.deepEqual(staff.connected(false), answer)
+    got(1, '')
+    assert.deepEqual(staff.connected(true), [], 'the device ended it')
+  })
+
+  test('a connection without a session forgets the calls: one that ended meanwhile (its idle state lost with the session) is gone, the retained states bring back the others as they were (bench schedules seed 1009)', () => {
+    const seen = {}
+    const board = new CallBoard({ tables: [1, 2, 3], seen })
+    board.state('a', 1, 'calling 5', NOW)
+    board.state('a', 2, 'calling 7', NOW)
+    board.state('a', 3, `calling 9 ${NOW}`, NOW)
+    board.answer(3)
+    board.event('old', 1, NOW) // old firmware: no state brings its call back
+    assert.deepEqual(board.connected(true), [{ device: 'a', table: 3, call: 9 }], 'a session: everything kept')
+    assert.deepEqual(board.connected(false), [{ device: 'a', table: 3, call: 9 }], 'the answer goes again')
+    assert.equal(board.tile(2, NOW, 120_000).state, 'idle', 'table 2 ended while the screen was away: nothing brings it back')
+    assert.deepEqual(board.calls.get(1).get('old').id, null, 'the call of an event stays')
+    assert.equal(board.state('a', 1, 'calling 4', NOW + 60_000), null, 'an older call than one the screen knew')
+    assert.equal(board.state('a', 1, 'calling 5', NOW + 60_000), null, 'table 1\'s retained state: the same call')
+    assert.equal(board.tile(1, NOW + 60_000, 120_000).waitMs, 60_000, 'with its wait')
+    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW + 60_000), null)
+    assert.equal(board.tile(3, NOW + 60_000, 120_000).state, 'answered', 'answered still')
+    board.prune()
+    assert.equal(board.tile(2, NOW + 60_000, 120_000).state, 'idle')
+    assert.deepEqual(seen, { 'a/1/5': NOW }, 'the first-seen time of the call that ended is gone')
+    assert.equal(board.state('a', 2, 'calling 6', NOW + 60_000), null, 'and it stays ended: an older id is stale')
   })
 
   test('devices with table states: status `online 2`/`offline 2` or a state; their events never open a call, also after a reload', () => {

@@ -508,6 +508,24 @@ describe('table states, device side', () => {
     assert.equal(d.storage.has('tablecall.saved'), false, 'restored once, then deleted')
   })
 
+  // Schedules seed 7: a killed broker came back with an old save that had the call and not its answer.
+  test('a deliberate restart, then a broker that lost the answer and still holds the answered call: the device does not take it back', { skip: espruinoOnly('the Kaluma adapter calls the stop handler with #19') }, async () => {
+    const { first: d, answered } = await answeredThenStopped()
+    await broker.restart() // no sessions, nothing retained
+    const old = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+    await old.publishAsync(d.table(1), `calling ${answered}`, { qos: 1, retain: true })
+    await old.endAsync()
+    const states = track(await subscribe(broker.url, d.table(1)))
+    const from = d.logs.length
+    const at = d.clock.now
+    d.start({ boot: 'power' })
+    await logged(d, connected, { from })
+    await until(d, () => states.messages.some(m => m.payload === '' && !m.retain), { what: 'the device\'s idle state' })
+    await advance(d, 1000)
+    assert.deepEqual(d.changes.filter(c => c.pin === 'D12' && c.at >= at && c.level), [], 'the light stays off')
+    assert.deepEqual(await lateView(broker.url, d.all), {}, 'the device put the idle state back')
+  })
+
   test('the light blinks at about 2 Hz while the broker is away, and is steady once it acknowledges', async () => {
     const fw = await withLights()
     const link = track(await startLink({ port: broker.port }))

@@ -78,12 +78,8 @@ test('kaluma: the broker refuses connections for 30 minutes while guests press, 
   const got = staff.messages.map(m => Number(/^button ([0-9]+) is pressed$/.exec(m.payload)[1]))
   const sinceRestart = pressed.filter(p => p.boot === d.reboots).map(p => p.table)
   assert.deepEqual(got.slice(-sinceRestart.length), sinceRestart, 'the presses since the last restart: once, in order')
-  await t.test('every press delivered once and in order across the restarts', {
-    // TODO(fw17): a restart keeps the waiting presses once the core's stop handler saves them through
-    // the platform's save(text) and start() restores them with loadSaved() (helper fw17, in parallel).
-    // Until that lands, the presses made before the last restart are lost here. Remove this todo then.
-    todo: 'fw17: the stop handler persists waiting presses across a restart'
-  }, () => {
+  // A restart keeps the waiting presses: the core's stop handler saves them, the next start restores them.
+  await t.test('every press delivered once and in order across the restarts', () => {
     assert.deepEqual(got, pressed.map(p => p.table))
   })
 })
