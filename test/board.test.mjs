@@ -917,25 +917,27 @@ describe('staff board in headless Chromium', { skip }, () => {
     assert.equal(await page.getAttribute('#ignored', 'data-invalid'), '3')
     await tester.publishAsync(t.event, '', { qos: 1, retain: true }) // drop the stranger's retained event
 
+    // What the page does with a flood, not what a loaded machine does to this test (whose own 3,000 publishes
+    // took 11-17 s there): the page's longest main-thread task, from the page's own Long Tasks API (a task
+    // of over 1 s is a screen that froze for staff), and the drain timed from when the broker had the last
+    // message (its PUBACK), with seconds of margin for a renderer sharing a busy machine.
+    await page.evaluate(() => {
+      globalThis.longestTask = 0
+      new PerformanceObserver((list) => {
+        for (const task of list.getEntries()) globalThis.longestTask = Math.max(globalThis.longestTask, task.duration)
+      }).observe({ type: 'longtask' })
+    })
     const tables = Array.from({ length: 3000 }, () => 1 + Math.floor(Math.random() * 9999))
     const unknown = tables.filter((n) => n > 12).length
     const start = Date.now()
     await Promise.all(tables.map((n) => tester.publishAsync(t.event, `button ${n} is pressed`, { qos: 1 })))
-    const published = Date.now() - start
-    // While it drains, the page must keep answering: the slowest of these round trips is its worst freeze.
-    let slowest = 0
-    const probe = (async () => {
-      while (await page.getAttribute('#ignored', 'data-unknown-tables') !== String(1 + unknown)) {
-        const t1 = Date.now()
-        await page.evaluate(() => 1)
-        slowest = Math.max(slowest, Date.now() - t1)
-      }
-    })()
-    await Promise.race([probe, new Promise((resolve, reject) => setTimeout(() => reject(new Error('flood not drained in 20 s')), 20_000))])
-    const drained = Date.now() - start
-    console.log(`# flood: 3000 calls for random tables (all published in ${published} ms) drained ${drained} ms after the first was sent; page's slowest response meanwhile ${slowest} ms`)
-    assert.ok(drained < 10_000, `drained in ${drained} ms`)
-    assert.ok(slowest < 1000, `page froze for ${slowest} ms`)
+    const sent = Date.now()
+    await page.waitForFunction((n) => document.querySelector('#ignored').dataset.unknownTables === n, String(1 + unknown), { timeout: 3 * MARGIN })
+    const drained = Date.now() - sent
+    const longest = Math.round(await page.evaluate(() => globalThis.longestTask))
+    console.log(`# flood: 3000 calls for random tables published in ${sent - start} ms, drained ${drained} ms after the last; the page's longest task ${longest} ms`)
+    assert.ok(drained < 10_000, `drained ${drained} ms after the last was sent`)
+    assert.ok(longest < 1000, `the page froze for ${longest} ms`)
     assert.equal(await page.locator('.tile').count(), 12)
   })
 
