@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm test's last step: node's test runner with the given options and files, its output untouched (CI
 // reads the summary), then one loud line per missing system tool, whose skipped tests node does not count.
-//   node test/run.mjs --test-timeout=180000 test/*.test.mjs
+//   node test/run.mjs --test-timeout=300000 test/*.test.mjs
 import { spawn } from 'node:child_process'
 import { notRunLines } from './helpers/tools.mjs'
 
