@@ -91,8 +91,10 @@ for (const [name, start] of Object.entries(brokers)) {
       assert.ok(sent.filter(p => p.cmd === 'pingreq').length >= 4, 'a ping at least every keepalive and a half')
     })
 
-    // aedes resets the connection it takes over; Kaluma never hears of a reset (no event), so it cannot tell.
-    const silentReset = name === 'aedes' && espruinoOnly('Kaluma hears nothing of the reset that ends a taken-over connection')
+    // A broker resets the connection it takes over (aedes always, mosquitto when the old connection has
+    // data unread); Kaluma never hears of a reset (tcp_err NULL), so the board may write to the freed
+    // pcb before its timeouts notice: the model fails that run, and docs/kaluma.md lists the risk.
+    const silentReset = espruinoOnly('Kaluma hears nothing of the reset that ends a taken-over connection, and may write to the freed pcb')
     test('another client with the same client id: the backoff keeps growing; a connection that lasts resets it', { skip: silentReset }, async () => {
       const fw = await firmware()
       const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
