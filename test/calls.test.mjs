@@ -87,6 +87,13 @@ function steady (d, pin, level, ms = 1000) {
   return until(d, quiet, { what: `${pin} steady at ${level}` })
 }
 
+/**
+ * Waits until the broker has a call on `states` (a subscriber of the table's state) newer than
+ * `first`. An answer the broker kept for the device may come before or after the SUBACK (MQTT does
+ * not fix that order), so no moment of the reconnection says the device has heard it yet.
+ */
+const newCall = (d, states, first) => until(d, () => states.messages.some(m => CALLING.test(m.payload) && BigInt(callId(m.payload)) > BigInt(callId(first))), { what: `a call newer than ${first} on the broker` })
+
 /** Presses table `n`'s button, waits until its light is steady on; returns its state on the broker. */
 async function openCall (d, n, url) {
   await tap(d, `D${15 + n}`)
@@ -281,10 +288,7 @@ for (const [name, start] of Object.entries(brokers)) {
       link.setMode('pass')
       await logged(d, /no PUBACK within/)
       await logged(d, connected, { count: 2 })
-      // The redelivered answer may come before or after the SUBACK (mosquitto does not fix that order):
-      // wait for the device's new call on the broker, not for a moment in the reconnection.
-      const newer = m => CALLING.test(m.payload) && BigInt(callId(m.payload)) > BigInt(callId(first))
-      await until(d, () => states.messages.some(newer), { what: 'a new call on the broker' })
+      await newCall(d, states, first)
       await steady(d, 'D12', 1)
       const again = (await lateView(broker.url, d.all))[d.table(1)]
       assert.match(again, CALLING)
@@ -299,6 +303,7 @@ for (const [name, start] of Object.entries(brokers)) {
       const fw = await withLights()
       const d = device(fw, broker.port)
       const staff = await staffScreen(broker.url)
+      const states = track(await subscribe(broker.url, d.table(1)))
       await logged(d, connected)
       await advance(d, SNTP_SETTLED_MS)
       const first = await openCall(d, 1, broker.url)
@@ -310,6 +315,7 @@ for (const [name, start] of Object.entries(brokers)) {
       // offline, the device has not heard the answer (pressed at once: Kaluma's WiFi join blocks the board)
       await tap(d, 'D16')
       await logged(d, connected, { from: gone })
+      await newCall(d, states, first)
       await steady(d, 'D12', 1)
       const again = (await lateView(broker.url, d.all))[d.table(1)]
       assert.match(again, CALLING)
