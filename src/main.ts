@@ -27,7 +27,7 @@ const wifiDown = () => mqttDown('WiFi is down')
 startWatchdog()
 const boots = reportBoot()
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-let id = S.id
+let id = __TABLECALL__.id
 if (!id) {
   const serial = serialNumber()
   let h = 0
@@ -45,14 +45,15 @@ S.state = S.state.map(p => (p as unknown as string[]).join(id))
 // the CA certificate as DER bytes, in place too
 if (S.ca) S.ca = atob(S.ca)
 // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
-// bundle and esbuild drops the battery code.
+// bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
+// BOOT_ONLY): written in place, they are not kept in memory.
 startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
 startTables(boots)
-log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + BROKER)
-watchButtons(S.pins, S.debounceMs, pressTable)
+log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
+watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
-startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
+startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, __TABLECALL__.powersave, log, mqttUp, wifiDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had
 // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
 // this once, after everything else has started.
