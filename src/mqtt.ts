@@ -12,7 +12,7 @@
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
-import { retry } from './retry'
+import { retry, retryLater, retryNow, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
@@ -70,7 +70,6 @@ let pingTimer: number | undefined
 let deadTimer: number | undefined
 let ackTimer: number | undefined
 let upAt = 0
-const reconnect = retry('mqtt: connecting', log, () => connect())
 
 function stop (t: number | undefined) {
   if (t !== undefined) clearTimeout(t)
@@ -123,7 +122,7 @@ function lost (why: string) {
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
   // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
   // broker when the other connects, take turns about once a second forever.
-  if (up && Date.now() - upAt >= STABLE_MS) reconnect.reset()
+  if (up && Date.now() - upAt >= STABLE_MS) reconnect.n = 0
   state = OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
@@ -134,7 +133,7 @@ function lost (why: string) {
   } catch (e) {
     // already closed
   }
-  if (networkUp) reconnect.later()
+  if (networkUp) retryLater(reconnect)
 }
 
 function send (m: Message) {
@@ -212,7 +211,7 @@ function connect () {
   } catch (e) {
     state = OFFLINE
     log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
-    reconnect.later()
+    retryLater(reconnect)
     return
   }
   sock = s
@@ -231,6 +230,9 @@ function connect () {
   })
 }
 
+// (after connect: Espruino does not hoist function declarations)
+const reconnect = retry('mqtt: connecting', connect)
+
 export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message
   onConnected = connected
@@ -245,7 +247,7 @@ export function mqttUp () {
 /** The network is gone (or the program stops): drop the connection, keep the messages. */
 export function mqttDown (why: string) {
   networkUp = false
-  reconnect.cancel()
+  retryCancel(reconnect)
   lost(why)
 }
 
@@ -269,7 +271,7 @@ export function publish (m: Message) {
   }
   if (state === CONNECTED) send(m)
   // A guest is waiting: try the broker now rather than at the end of a long backoff.
-  else reconnect.now()
+  else retryNow(reconnect)
 }
 
 /** The message with key `k` waiting in the store for the broker, if any. */

@@ -4,7 +4,7 @@
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
 // (startWatchdog says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
-import { retry } from '../retry'
+import { retry, retryLater } from '../retry'
 
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
@@ -179,7 +179,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
   const wifi = new (require('wifi').WiFi)()
   log('wifi: power save "' + powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
   let up = false
-  const rejoin = retry('wifi: joining', log, () => join())
+  const rejoin = retry('wifi: joining', () => join())
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
   // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
@@ -188,11 +188,11 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
     wifi.connect({ ssid, password, security: password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
-        rejoin.later()
+        retryLater(rejoin)
         return
       }
       up = true
-      rejoin.reset()
+      rejoin.n = 0
       log('wifi: joined "' + ssid + '"')
       onUp()
     })
@@ -205,7 +205,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
         up = false
         log('wifi: link lost')
         onDown()
-        rejoin.later()
+        retryLater(rejoin)
       })
     }
   }, LINK_POLL_MS)
