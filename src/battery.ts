@@ -38,7 +38,7 @@ function report (always: boolean) {
   if (!always && Math.abs(cv - last) < STEP && checks < HOURLY) return
   const payload = (cv / 100).toFixed(2)
   // A latest-value message: at most one voltage waits in the store, the newest.
-  publish({ p: packet + payload, at: B.idAt, id: 0, k: KEY })
+  publish({ p: packet + payload, at: B.idAt, k: KEY })
   last = cv
   checks = 0
   log('battery: ' + payload + ' V')

@@ -21,8 +21,8 @@ export interface Message {
   p: string
   /** offset of the 2-byte packet id in `p` (QoS 1), 0 for QoS 0 */
   at: number
-  /** the packet id once sent, else 0 */
-  id: number
+  /** the packet id once sent (unset before: one property fewer per waiting message) */
+  id?: number
   /** a press: when it was made */
   t?: number
   /**
@@ -142,9 +142,9 @@ function send (m: Message) {
     return
   }
   // A message sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
-  const dup = m.id !== 0
+  const dup = !!m.id
   if (!dup) m.id = lastId = lastId % 65534 + 1
-  if (write(withPacketId(m.p, m.at, m.id, dup)) && ackTimer === undefined) awaitPuback()
+  if (write(withPacketId(m.p, m.at, m.id!, dup)) && ackTimer === undefined) awaitPuback()
 }
 
 // MQTT resends only on a new connection, so a message the broker does not acknowledge in time means

@@ -46,7 +46,7 @@ function publishState (i: number) {
   const c = payload(i)
   const t = S.state[i]
   const p = t[0] + String.fromCharCode(t.charCodeAt(1) + c.length) + t.slice(2) + c
-  publish({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
+  publish({ p, at: 4 + p.charCodeAt(3), k: i })
 }
 
 // A new call on table `i`, its first press at `at`.
@@ -80,7 +80,7 @@ export function startTables (boots: number) {
 /** A press on button (-1 - k) % 16, `k` its key in the store. */
 export function press (k: number) {
   const i = (-1 - k) % 16
-  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k, t: Date.now() })
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
