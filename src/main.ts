@@ -41,7 +41,6 @@ S.connect = pieces.connect.join(id)
 S.online = pieces.online.join(id)
 S.subscribe = pieces.subscribe.join(id)
 S.press = S.press.map(p => (p as unknown as string[]).join(id))
-S.state = S.state.map(p => (p as unknown as string[]).join(id))
 // the CA certificate as DER bytes, in place too
 if (S.ca) S.ca = atob(S.ca)
 // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the

@@ -19,7 +19,7 @@ const PER_BOOT = 1000000
 // opened one is -1 - i.
 const JOINED = -17
 
-// The settings: per button its state packet (idle: retained, QoS 1, no payload) and its light's pin or ''.
+// The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics.
 const S = __TABLECALL__
 // Per button: the open call's id, 0 when idle; unset until a press or the broker tells.
 export const open: number[] = []
@@ -40,13 +40,15 @@ const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? N
 
 const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
-// Table `i`'s state, a latest-value message: the payload appended to the packet, its length added to
-// the one-byte remaining length; the packet id after the topic.
+// Table `i`'s state, a latest-value message: a PUBLISH (QoS 1, retained: 0x33) made from the state
+// topic's entry in the SUBSCRIBE (its length byte, the topic, QoS 1; each entry follows a NUL, see
+// tableMessage). One-byte remaining length (the build checks), then the topic, the packet id (zeros
+// until sent) and the payload. Made at each publish, so no packet per table is kept in memory.
 function publishState (i: number) {
   const c = payload(i)
-  const t = S.state[i]
-  const p = t[0] + String.fromCharCode(t.charCodeAt(1) + c.length) + t.slice(2) + c
-  publish({ p, at: 4 + p.charCodeAt(3), k: i })
+  const e = S.subscribe.split('\0')[1 + 2 * i]
+  const n = e.charCodeAt(0)
+  publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
 }
 
 // A new call on table `i`, its first press at `at`.
@@ -67,7 +69,7 @@ export function lights () {
 /** `boots`: this start's number, kept in flash by the platform. */
 export function startTables (boots: number) {
   base = boots * PER_BOOT
-  S.state.forEach((_, i) => { top[i] = 0 })
+  S.tables.forEach((_, i) => { top[i] = 0 })
   lights()
   if (S.leds.length) {
     setInterval(() => {
@@ -146,7 +148,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
 
 /** After CONNACK: the state of every table the device knows, so the broker holds the truth. */
 export function publishTables () {
-  S.state.forEach((_, i) => {
+  S.tables.forEach((_, i) => {
     old[i] = !waiting(i)
     if (open[i] !== undefined) publishState(i)
   })
