@@ -168,7 +168,7 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
   } else if (type === SUBACK) {
     if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
     state = CONNECTED
-    log('mqtt: connected to ' + BROKER + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
+    log('mqtt: connected to ' + BROKER)
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
