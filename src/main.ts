@@ -1,5 +1,5 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, reportBoot, startWatchdog, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
+import { log, serialNumber, boots, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { startTables, pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { startBattery, batteryConnected } from './battery'
@@ -24,8 +24,6 @@ const wifiDown = () => mqttDown('WiFi is down')
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
 // (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
 // of a running program, so 'init' (after the save and at power-up) would find it started already.
-startWatchdog()
-const boots = reportBoot()
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
 let id = __TABLECALL__.id
 if (!id) {

@@ -18,34 +18,28 @@ const SAVED = 'tablecall.saved'
 
 const errorFlags = (flags: string[]) => flags.length && log('main: error flags ' + flags.join(', '))
 
-// Says how the last run ended, so a reboot by the watchdog or a flat battery shows in the log.
-export function reportBoot (): number {
-  const storage = require('Storage')
-  // (firmware before call ids kept {n, clean} here: counted from 1 again)
-  const n = (parseInt(storage.read(BOOTS)!) || 0) + 1
-  storage.write(BOOTS, '' + n)
-  log('main: start ' + n + (n > 1 ? storage.read(SAVED) ? ', after a clean stop' : ', after a power loss, reset or watchdog' : ''))
-  errorFlags(E.getErrorFlags())
-  E.on('errorFlag', errorFlags)
-  return n
+// At boot, as top-level code (a function would keep its source text in memory for good): this module
+// runs before the core's. The watchdog: not kicked automatically; only a running event loop kicks it, so a hang reboots the board.
+try {
+  E.enableWatchdog(WATCHDOG_S, false)
+  setInterval(() => E.kickWatchdog(), WATCHDOG_S * 1000 / 3)
+} catch (e) {
+  log('main: no hardware watchdog on this board')
 }
+// This start's number, counted in flash; the log says how the last run ended, so a reboot by the
+// watchdog or a flat battery shows. (firmware before call ids kept {n, clean} here: counted from 1 again)
+const storage = require('Storage')
+export const boots = (parseInt(storage.read(BOOTS)!) || 0) + 1
+storage.write(BOOTS, '' + boots)
+log('main: start ' + boots + (boots > 1 ? storage.read(SAVED) ? ', after a clean stop' : ', after a power loss, reset or watchdog' : ''))
+errorFlags(E.getErrorFlags())
+E.on('errorFlag', errorFlags)
 
-export const loadSaved = () => require('Storage').read(SAVED) || ''
+export const loadSaved = () => storage.read(SAVED) || ''
 
 export function save (text: string) {
-  const storage = require('Storage')
   if (text) storage.write(SAVED, text)
   else storage.erase(SAVED)
-}
-
-export function startWatchdog () {
-  try {
-    // Not kicked automatically: only a running event loop kicks it, so a hang reboots the board.
-    E.enableWatchdog(WATCHDOG_S, false)
-    setInterval(() => E.kickWatchdog(), WATCHDOG_S * 1000 / 3)
-  } catch (e) {
-    log('main: no hardware watchdog on this board')
-  }
 }
 
 /** `fn` runs when the program stops (Espruino's 'kill': reset(), load(), a new upload). */

@@ -9,9 +9,11 @@ export * from './espruino'
 export interface Platform {
   log (line: string): void
   serialNumber (): string
-  /** Logs how the last run ended; returns this start's number (counted in flash, one write per boot). */
-  reportBoot (): number
-  startWatchdog (): void
+  /**
+   * This start's number (counted in flash, one write per boot). At boot the adapter's top-level code
+   * also starts the watchdog and logs how the last run ended.
+   */
+  boots: number
   onStop (fn: () => void): void
   /** What `save` kept in flash, '' if nothing. */
   loadSaved (): string

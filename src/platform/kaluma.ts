@@ -46,18 +46,17 @@ const gpio = (pin: string) => Number(pin.slice(1))
 // The flash chip's unique id (pico_get_unique_board_id_string), in the case Espruino's getSerial() has.
 export const serialNumber = () => board.uid.toLowerCase()
 
-// Kaluma has no event when the program stops, so only the start is counted (one flash write per boot).
-export function reportBoot (): number {
-  try {
-    const n = Number(storage.getItem('tablecall.boot') || 0) + 1
-    storage.setItem('tablecall.boot', String(n))
-    log('main: start ' + n)
-    return n
-  } catch (e) {
-    log('main: cannot count the start (' + e + ')')
-    return 0
-  }
+// At boot, as top-level code (a function would keep its source text in memory for good): this start's
+// number (one flash write per boot; Kaluma has no event when the program stops, so only the start).
+let n = 0
+try {
+  n = Number(storage.getItem('tablecall.boot') || 0) + 1
+  storage.setItem('tablecall.boot', String(n))
+  log('main: start ' + n)
+} catch (e) {
+  log('main: cannot count the start (' + e + ')')
 }
+export const boots = n
 
 // A storage item holds at most 253 bytes with its key: the saved text goes in parts.
 const SAVED_PARTS = 4
@@ -81,9 +80,7 @@ export function save (text: string) {
 // No watchdog on Kaluma: a WiFi join that fails blocks the board for 30 s, longer than the 8.4 s the
 // RP2040's watchdog can wait (and Kaluma cannot stop it), so it would restart the board during every
 // failed rejoin (firmware.test.mjs, "wrong WiFi password..."). restart() uses it only to restart.
-export function startWatchdog () {
-  log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
-}
+log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
 
 // Kaluma has no event when the program stops; the handler runs before a restart on purpose.
 let stopHandler = () => {}
