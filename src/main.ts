@@ -1,7 +1,7 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, boots, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
+import { log, serialNumber, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
-import { startTables, pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
+import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { startBattery, batteryConnected } from './battery'
 
 const S = __TABLECALL__
@@ -45,7 +45,6 @@ if (S.ca) S.ca = atob(S.ca)
 // bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
 // BOOT_ONLY): written in place, they are not kept in memory.
 startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
-startTables(boots)
 log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
 watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)

@@ -6,7 +6,7 @@
 // `calling <c>` with c above every answer seen is a call still open. Each light blinks while the state
 // waits for the broker's PUBACK, is on while calling, off once answered.
 import { publish, waiting } from './mqtt'
-import { writePin, log } from './platform'
+import { writePin, log, boots } from './platform'
 
 // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
 const CLOCK_SET = 1704067200000
@@ -29,7 +29,8 @@ export const since: string[] = []
 export const top: number[] = []
 // Per button: whether the open call's state went to the broker on an earlier connection.
 const old: boolean[] = []
-let base = 0
+// `boots`: this start's number, kept in flash by the platform.
+const base = boots * PER_BOOT
 let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
@@ -66,17 +67,14 @@ export function lights () {
   })
 }
 
-/** `boots`: this start's number, kept in flash by the platform. */
-export function startTables (boots: number) {
-  base = boots * PER_BOOT
-  S.tables.forEach((_, i) => { top[i] = 0 })
-  lights()
-  if (S.leds.length) {
-    setInterval(() => {
-      phase ^= 1
-      lights()
-    }, BLINK_MS)
-  }
+// At boot, as top-level code (a start function would keep its source text in memory for good).
+S.tables.forEach((_, i) => { top[i] = 0 })
+lights()
+if (S.leds.length) {
+  setInterval(() => {
+    phase ^= 1
+    lights()
+  }, BLINK_MS)
 }
 
 /** A press on button (-1 - k) % 16, `k` its key in the store. */
