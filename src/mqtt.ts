@@ -12,7 +12,7 @@
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
-import { retry, retryLater, retryNow, retryCancel } from './retry'
+import { Retry, retryLater, retryNow, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
@@ -231,7 +231,7 @@ function connect () {
 }
 
 // (after connect: Espruino does not hoist function declarations)
-const reconnect = retry('mqtt: connecting', connect)
+const reconnect: Retry = { w: 'mqtt: connecting', a: connect, n: 0, g: false }
 
 export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message

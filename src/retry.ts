@@ -1,7 +1,8 @@
 // Retries an action later, with exponential backoff (1 s doubling to 60 s) and jitter, so a device
 // neither hammers a refusing broker nor retries in step with every other device that lost it.
-// A retry is plain data and these functions act on it (no closures per retry: Espruino keeps each
-// function's source text, so a factory's closures would hold the code once per retry).
+// A retry is plain data, e.g. { w: 'mqtt: connecting', a: connect, n: 0, g: false }, and these
+// functions act on it (no closures per retry: Espruino keeps each function's source text, so a
+// factory's closures would hold the code once per retry).
 import { log } from './platform'
 
 const FIRST_MS = 1000
@@ -20,8 +21,6 @@ export interface Retry {
   /** the pending wait's timer */
   t?: number
 }
-
-export const retry = (what: string, action: () => void): Retry => ({ w: what, a: action, n: 0, g: false })
 
 /** Schedules the action after the next backoff delay, unless one is already scheduled. */
 export function retryLater (r: Retry) {

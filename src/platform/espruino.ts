@@ -1,7 +1,7 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
 // runtime-free core (mqtt.ts, tables.ts, battery.ts, codec.ts, retry.ts) reaches the board only
 // through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
-import { retry, retryLater } from '../retry'
+import { Retry, retryLater } from '../retry'
 
 const S = __TABLECALL__
 const WATCHDOG_S = 30
@@ -110,7 +110,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
   if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
   else log('wifi: no SNTP, so no press times')
   let up = false
-  const rejoin = retry('wifi: joining', () => join())
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   const join = () => {
     wifi.connect(ssid, { password }, err => {
       if (err) {

@@ -4,7 +4,7 @@
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
 // (startWatchdog says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
-import { retry, retryLater } from '../retry'
+import { Retry, retryLater } from '../retry'
 
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
@@ -176,7 +176,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
   const wifi = new (require('wifi').WiFi)()
   log('wifi: power save "' + powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
   let up = false
-  const rejoin = retry('wifi: joining', () => join())
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
   // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
