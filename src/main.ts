@@ -49,7 +49,7 @@ log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKE
 watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
-startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, __TABLECALL__.powersave, log, mqttUp, wifiDown)
+startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, mqttUp, wifiDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had
 // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
 // this once, after everything else has started.

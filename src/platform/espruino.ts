@@ -79,11 +79,18 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
   return (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
 }
 
-// Joins the WiFi network and rejoins it when the link drops. Boards whose Espruino has no Wifi module
+// WiFi at boot, as top-level code: power save and the clock. Boards whose Espruino has no Wifi module
 // (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
 // Modem sleep keeps the link but wakes the radio only for the access point's DTIM beacons: presses
 // leave at once, messages to the device wait for the next beacon. See docs/power.md.
-function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (line: string) => void) {
+const powersave = __TABLECALL__.powersave
+let wifi: WifiModule | undefined
+try {
+  wifi = require('Wifi')
+} catch (e) {
+  log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
+}
+if (wifi) {
   try {
     // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
     // refused or aborts, which would reboot the board at every start.
@@ -94,25 +101,22 @@ function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (
     // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
     log('wifi: power save "' + powersave + '" not applied (' + e + '); see docs/power.md')
   }
-}
-
-export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
-  let wifi: WifiModule
-  try {
-    wifi = require('Wifi')
-  } catch (e) {
-    log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
-    onUp()
-    return
-  }
-  applyPowersave(wifi, powersave, log)
   // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
   if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
   else log('wifi: no SNTP, so no press times')
+}
+
+/** Joins the WiFi network and rejoins it when the link drops (without a Wifi module: up at once). */
+export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
+  if (!wifi) {
+    onUp()
+    return
+  }
+  const w = wifi
   let up = false
   const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   const join = () => {
-    wifi.connect(ssid, { password }, err => {
+    w.connect(ssid, { password }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
         retryLater(rejoin)
@@ -124,7 +128,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
       onUp()
     })
   }
-  wifi.on('disconnected', details => {
+  w.on('disconnected', details => {
     if (up) {
       up = false
       log('wifi: link lost' + (details && details.reason !== undefined ? ' (' + details.reason + ')' : ''))

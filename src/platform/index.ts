@@ -24,7 +24,8 @@ export interface Platform {
   readAdc (pin: string): number
   prepareAdc (pin: string): void
   connectBroker (onOpen: () => void): BrokerSocket
-  startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void
+  /** Joins the WiFi network and rejoins it; power save and the clock are set at boot (`wifi.powersave`). */
+  startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void
 }
 
 // Fails to type-check when an adapter misses a function or gets one wrong.

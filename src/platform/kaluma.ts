@@ -172,9 +172,10 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
   }
 }
 
-export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
+log('wifi: power save "' + __TABLECALL__.powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
+
+export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
   const wifi = new (require('wifi').WiFi)()
-  log('wifi: power save "' + powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
   let up = false
   const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
