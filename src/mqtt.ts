@@ -33,32 +33,38 @@ export interface Message {
   k: number
 }
 
-const QUEUE_MAX = 32
-// how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
-// connection) a QoS 1 PUBLISH
-const ANSWER_MS = 10000
-const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
-// A connection up this long was a good one: the next loss waits the first backoff delay again.
-const STABLE_MS = 30000
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum M {
+  QUEUE_MAX = 32,
+  // how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
+  // connection) a QoS 1 PUBLISH
+  ANSWER_MS = 10000,
+  // A connection up this long was a good one: the next loss waits the first backoff delay again.
+  STABLE_MS = 30000
+}
+const WITHIN = ' within ' + M.ANSWER_MS / 1000 + ' s'
 const CLOSED = 'broker closed the connection'
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
 const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
-// Connection states
-const OFFLINE = 0
-const CONNECTING = 1
-const WAIT_CONNACK = 2
-// CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
-const WAIT_SUBACK = 3
-const CONNECTED = 4
+// Connection states, in order
+const enum State {
+  OFFLINE,
+  CONNECTING,
+  WAIT_CONNACK,
+  // CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
+  WAIT_SUBACK,
+  CONNECTED
+}
 
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
 // validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
 let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
-let state = OFFLINE
+let state = State.OFFLINE
 let networkUp = false
 let sock: BrokerSocket | undefined
 let rx = ''
@@ -93,7 +99,7 @@ function write (data: string): boolean {
 }
 
 function ping () {
-  return state >= WAIT_SUBACK && write(S.ping)
+  return state >= State.WAIT_SUBACK && write(S.ping)
 }
 
 function expectWithin (ms: number, what: string) {
@@ -118,12 +124,12 @@ function lost (why: string) {
   const s = sock
   sock = undefined
   // accepted (CONNACK), whether or not subscribed yet
-  const up = state >= WAIT_SUBACK
+  const up = state >= State.WAIT_SUBACK
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
   // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
   // broker when the other connects, take turns about once a second forever.
-  if (up && Date.now() - upAt >= STABLE_MS) reconnect.n = 0
-  state = OFFLINE
+  if (up && Date.now() - upAt >= M.STABLE_MS) reconnect.n = 0
+  state = State.OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
   deadTimer = stop(deadTimer)
@@ -150,24 +156,24 @@ function send (m: Message) {
 // MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
 // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
 function awaitPuback () {
-  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
+  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), M.ANSWER_MS)
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string, r?: number) {
   heard()
   if (type === CONNACK) {
-    if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
+    if (state !== State.WAIT_CONNACK) return lost('unexpected CONNACK')
     const code = value & 255
     if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
-    state = WAIT_SUBACK
+    state = State.WAIT_SUBACK
     upAt = Date.now()
     write(S.online)
     onConnected()
     write(S.subscribe)
-    expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
+    expectWithin(M.ANSWER_MS, 'no SUBACK' + WITHIN)
   } else if (type === SUBACK) {
-    if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
-    state = CONNECTED
+    if (state !== State.WAIT_SUBACK) return lost('unexpected SUBACK')
+    state = State.CONNECTED
     log('mqtt: connected to ' + BROKER)
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
@@ -199,23 +205,23 @@ function receive (data: string) {
 }
 
 function connect () {
-  if (!networkUp || state !== OFFLINE) return
-  state = CONNECTING
+  if (!networkUp || state !== State.OFFLINE) return
+  state = State.CONNECTING
   let s: BrokerSocket
   try {
     s = connectBroker(() => {
       if (sock !== s) return
-      state = WAIT_CONNACK
+      state = State.WAIT_CONNACK
       write(S.connect)
     })
   } catch (e) {
-    state = OFFLINE
+    state = State.OFFLINE
     log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
     retryLater(reconnect)
     return
   }
   sock = s
-  expectWithin(ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
+  expectWithin(M.ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
   s.on('data', data => {
     if (sock === s) receive(data)
   })
@@ -223,7 +229,7 @@ function connect () {
     const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
     // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
     // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
+    if (sock === s) lost(state >= State.WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
   })
   s.on('close', () => {
     if (sock === s) lost(CLOSED)
@@ -265,11 +271,11 @@ export function publish (m: Message) {
   // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
   // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
   // of them goes.
-  while (store.filter(w => w.k < 0).length > (state >= WAIT_SUBACK ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+  while (store.filter(w => w.k < 0).length > (state >= State.WAIT_SUBACK ? 2 * M.QUEUE_MAX : M.QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
-  if (state === CONNECTED) send(m)
+  if (state === State.CONNECTED) send(m)
   // A guest is waiting: try the broker now rather than at the end of a long backoff.
   else retryNow(reconnect)
 }

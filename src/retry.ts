@@ -5,8 +5,9 @@
 // factory's closures would hold the code once per retry).
 import { log } from './platform'
 
-const FIRST_MS = 1000
-const MAX_MS = 60000
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum R { FIRST_MS = 1000, MAX_MS = 60000 }
 
 // (one-letter fields, as in mqtt.ts's Message: property names are not minified and each costs memory)
 export interface Retry {
@@ -25,8 +26,8 @@ export interface Retry {
 /** Schedules the action after the next backoff delay, unless one is already scheduled. */
 export function retryLater (r: Retry) {
   if (r.t !== undefined) return
-  const base = Math.min(MAX_MS, FIRST_MS * Math.pow(2, r.n))
-  r.g = base < MAX_MS
+  const base = Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n))
+  r.g = base < R.MAX_MS
   if (r.g) r.n++
   const ms = Math.round(base * (0.75 + Math.random() * 0.5))
   log(r.w + ' again in ' + (ms / 1000).toFixed(1) + ' s')

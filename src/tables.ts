@@ -8,16 +8,19 @@
 import { publish, waiting } from './mqtt'
 import { writePin, log, boots } from './platform'
 
-// 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
-const CLOCK_SET = 1704067200000
-const BLINK_MS = 250
-// A call id is the boot count times this plus a sequence per boot: increasing across reboots, and no
-// flash write per press.
-const PER_BOOT = 1000000
-
-// The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
-// opened one is -1 - i.
-const JOINED = -17
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum T {
+  // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
+  CLOCK_SET = 1704067200000,
+  BLINK_MS = 250,
+  // A call id is the boot count times this plus a sequence per boot: increasing across reboots, and
+  // no flash write per press.
+  PER_BOOT = 1000000,
+  // The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
+  // opened one is -1 - i.
+  JOINED = -17
+}
 
 // The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics.
 const S = __TABLECALL__
@@ -30,7 +33,7 @@ export const top: number[] = []
 // Per button: whether the open call's state went to the broker on an earlier connection.
 const old: boolean[] = []
 // `boots`: this start's number, kept in flash by the platform.
-const base = boots * PER_BOOT
+const base = boots * T.PER_BOOT
 let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
@@ -56,7 +59,7 @@ function publishState (i: number) {
 function newCall (i: number, at: number) {
   at = Math.floor(at)
   open[i] = top[i] = Math.max(top[i] + 1, base + ++seq)
-  since[i] = at > CLOCK_SET ? ' ' + at : ''
+  since[i] = at > T.CLOCK_SET ? ' ' + at : ''
   old[i] = false
 }
 
@@ -74,7 +77,7 @@ if (S.leds.length) {
   setInterval(() => {
     phase ^= 1
     lights()
-  }, BLINK_MS)
+  }, T.BLINK_MS)
 }
 
 /** A press on button (-1 - k) % 16, `k` its key in the store. */
@@ -86,7 +89,7 @@ export function press (k: number) {
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
 export function pressTable (i: number) {
   log('btn: table ' + S.tables[i])
-  press(open[i] ? JOINED - i : -1 - i)
+  press(open[i] ? T.JOINED - i : -1 - i)
   if (!open[i]) {
     newCall(i, Date.now())
     publishState(i)
@@ -120,7 +123,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
         open[i] = 0
         // A press that joined the call and still waits for the broker may have come after the answer
         // (it was on its way): it is a new call.
-        const m = waiting(JOINED - i)
+        const m = waiting(T.JOINED - i)
         if (m) newCall(i, m.t!)
       }
       if (was) publishState(i)

@@ -4,7 +4,8 @@
 import { Retry, retryLater } from '../retry'
 
 const S = __TABLECALL__
-const WATCHDOG_S = 30
+// (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
+const enum W { WATCHDOG_S = 30 }
 
 export const log = (line: string) => console.log(line)
 
@@ -21,8 +22,8 @@ const errorFlags = (flags: string[]) => flags.length && log('main: error flags '
 // At boot, as top-level code (a function would keep its source text in memory for good): this module
 // runs before the core's. The watchdog: not kicked automatically; only a running event loop kicks it, so a hang reboots the board.
 try {
-  E.enableWatchdog(WATCHDOG_S, false)
-  setInterval(() => E.kickWatchdog(), WATCHDOG_S * 1000 / 3)
+  E.enableWatchdog(W.WATCHDOG_S, false)
+  setInterval(() => E.kickWatchdog(), W.WATCHDOG_S * 1000 / 3)
 } catch (e) {
   log('main: no hardware watchdog on this board')
 }
