@@ -48,7 +48,6 @@ const CLOSED = 'broker closed the connection'
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
-const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
 // Connection states, in order
 const enum State {
@@ -164,7 +163,9 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
   if (type === CONNACK) {
     if (state !== State.WAIT_CONNACK) return lost('unexpected CONNACK')
     const code = value & 255
-    if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
+    // Named: the refusals a user fixes in the config (MQTT 3.1.1 codes 4 and 5); docs/troubleshooting.md
+    // names the others.
+    if (code) return lost('broker refused the connection: ' + (code === 4 ? 'bad user name or password' : code === 5 ? 'not authorised' : 'code ' + code))
     state = State.WAIT_SUBACK
     upAt = Date.now()
     write(S.online)
