@@ -7,7 +7,8 @@ const S = __TABLECALL__
 // (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
 const enum W { WATCHDOG_S = 30 }
 
-export const log = (line: string) => console.log(line)
+// Espruino's console.log itself (it needs no `this`): no function of ours kept for it.
+export const log: (line: string) => void = console.log
 
 /** The chip's serial number, as hex digits. */
 export const serialNumber = () => String(getSerial())
