@@ -25,6 +25,9 @@ const ESPRUINO_UNSUPPORTED = [
   'optional-chain', 'rest-argument', 'unicode-escapes'
 ]
 
+// Settings src/main.ts reads once, at boot (it names them as __TABLECALL__.<name>, not through S).
+const BOOT_ONLY = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic']
+
 export class BuildError extends Error {}
 
 // The core imports './platform'; this bundles the adapter of the config's runtime, and only it.
@@ -47,8 +50,12 @@ const esbuildOptions = (entry, settings, runtime) => ({
   target: 'es2015',
   supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map(f => [f, false])),
   // The battery settings also on their own, so `if (__TABLECALL__.battery)` folds and esbuild drops
-  // the battery code when there is no battery setting.
-  define: { __TABLECALL__: JSON.stringify({ ...settings, battery: undefined }), '__TABLECALL__.battery': JSON.stringify(settings.battery) },
+  // the battery code when there is no battery setting. The settings read only at boot, too: written
+  // where they are used, they are not kept in memory with the settings object.
+  define: {
+    __TABLECALL__: JSON.stringify({ ...settings, ...Object.fromEntries(['battery', ...BOOT_ONLY].map(k => [k, undefined])) }),
+    ...Object.fromEntries(['battery', ...BOOT_ONLY].map(k => [`__TABLECALL__.${k}`, JSON.stringify(settings[k])]))
+  },
   charset: 'ascii',
   legalComments: 'none',
   write: false,

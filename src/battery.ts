@@ -7,14 +7,18 @@ import { readAdc, prepareAdc } from './platform'
 
 // Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
 const B = __TABLECALL__.battery!
-const SAMPLES = 8
-const CHECK_MS = 600000
-// Checks between reports when the voltage holds still: 6 x 10 minutes = hourly.
-const HOURLY = 6
-// Centivolts: the payload has two decimals.
-const STEP = 2
-// The voltage's key in the outgoing store (tables use their button index, at most 15).
-const KEY = 16
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum N {
+  SAMPLES = 8,
+  CHECK_MS = 600000,
+  // Checks between reports when the voltage holds still: 6 x 10 minutes = hourly.
+  HOURLY = 6,
+  // Centivolts: the payload has two decimals.
+  STEP = 2,
+  // The voltage's key in the outgoing store (tables use their button index, at most 15).
+  KEY = 16
+}
 
 let log: (line: string) => void
 // the retained PUBLISH without its 4-byte payload
@@ -26,8 +30,8 @@ let warned = false
 
 function report (always: boolean) {
   let sum = 0
-  for (let i = 0; i < SAMPLES; i++) sum += readAdc(B.pin)
-  const cv = Math.min(999, Math.round(sum / SAMPLES * B.volts * 100))
+  for (let i = 0; i < N.SAMPLES; i++) sum += readAdc(B.pin)
+  const cv = Math.min(999, Math.round(sum / N.SAMPLES * B.volts * 100))
   // NaN: the pin has no ADC (ESP32 answers NaN rather than throwing).
   if (!(cv >= 0)) {
     if (!warned) log('battery: no reading on ' + B.pin + ' (fix: an ADC pin, see docs/power.md)')
@@ -35,10 +39,10 @@ function report (always: boolean) {
     return
   }
   checks++
-  if (!always && Math.abs(cv - last) < STEP && checks < HOURLY) return
+  if (!always && Math.abs(cv - last) < N.STEP && checks < N.HOURLY) return
   const payload = (cv / 100).toFixed(2)
   // A latest-value message: at most one voltage waits in the store, the newest.
-  publish({ p: packet + payload, at: B.idAt, id: 0, k: KEY })
+  publish({ p: packet + payload, at: B.idAt, k: N.KEY })
   last = cv
   checks = 0
   log('battery: ' + payload + ' V')
@@ -58,6 +62,6 @@ export function startBattery (id: string, logger: typeof log) {
 /** The broker connection is (again) up: report now, and count the checks from here. */
 export function batteryConnected () {
   if (timer !== undefined) clearInterval(timer)
-  timer = setInterval(check, CHECK_MS)
+  timer = setInterval(check, N.CHECK_MS)
   report(true)
 }

@@ -59,7 +59,7 @@ declare const __TABLECALL__: {
   tables: number[]
   debounceMs: number
   /**
-   * The packets (connect, online, subscribe, press, state) come in pieces around the device id
+   * The packets (connect, online, subscribe, press) come in pieces around the device id
    * (string[]); start() joins them with the id in place, so each is kept once, as one string.
    */
   connect: string
@@ -81,8 +81,6 @@ declare const __TABLECALL__: {
   /** Per button its state topic, then its answer topic (src/tables.ts reads the topics from it). */
   subscribe: string
   puback: string
-  /** Per button: its table state packet, idle (no payload). */
-  state: string[]
   /** Per button: its light's pin, or ''; empty when no button has a light. */
   leds: string[]
 }

@@ -1,7 +1,7 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, reportBoot, startWatchdog, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
+import { log, serialNumber, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
-import { startTables, pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
+import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { startBattery, batteryConnected } from './battery'
 
 const S = __TABLECALL__
@@ -25,10 +25,8 @@ const wifiDown = () => mqttDown('WiFi is down')
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
 // (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
 // of a running program, so 'init' (after the save and at power-up) would find it started already.
-startWatchdog()
-const boots = reportBoot()
 // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-let id = S.id
+let id = __TABLECALL__.id
 if (!id) {
   const serial = serialNumber()
   let h = 0
@@ -42,18 +40,17 @@ S.connect = pieces.connect.join(id)
 S.online = pieces.online.join(id)
 S.subscribe = pieces.subscribe.join(id)
 S.press = S.press.map(p => (p as unknown as string[]).join(id))
-S.state = S.state.map(p => (p as unknown as string[]).join(id))
 // the CA certificate as DER bytes, in place too
 if (S.ca) S.ca = atob(S.ca)
 // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
-// bundle and esbuild drops the battery code.
+// bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
+// BOOT_ONLY): written in place, they are not kept in memory.
 startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
-startTables(boots)
-log('mqtt: topic ' + S.topic.split('{id}').join(id) + ' on ' + BROKER)
-watchButtons(S.pins, S.debounceMs, pressTable)
+log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
+watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
-startWifi(S.ssid, S.pass, S.powersave, log, mqttUp, wifiDown)
+startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, mqttUp, wifiDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had
 // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
 // this once, after everything else has started.

@@ -12,7 +12,7 @@
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
-import { retry } from './retry'
+import { Retry, retryLater, retryNow, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
@@ -21,8 +21,8 @@ export interface Message {
   p: string
   /** offset of the 2-byte packet id in `p` (QoS 1), 0 for QoS 0 */
   at: number
-  /** the packet id once sent, else 0 */
-  id: number
+  /** the packet id once sent (unset before: one property fewer per waiting message) */
+  id?: number
   /** a press: when it was made */
   t?: number
   /**
@@ -33,32 +33,37 @@ export interface Message {
   k: number
 }
 
-const QUEUE_MAX = 32
-// how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
-// connection) a QoS 1 PUBLISH
-const ANSWER_MS = 10000
-const WITHIN = ' within ' + ANSWER_MS / 1000 + ' s'
-// A connection up this long was a good one: the next loss waits the first backoff delay again.
-const STABLE_MS = 30000
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum M {
+  QUEUE_MAX = 32,
+  // how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
+  // connection) a QoS 1 PUBLISH
+  ANSWER_MS = 10000,
+  // A connection up this long was a good one: the next loss waits the first backoff delay again.
+  STABLE_MS = 30000
+}
+const WITHIN = ' within ' + M.ANSWER_MS / 1000 + ' s'
 const CLOSED = 'broker closed the connection'
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
-const REFUSED = ['', 'protocol version not accepted', 'client id rejected', 'server unavailable', 'bad user name or password', 'not authorised']
 
-// Connection states
-const OFFLINE = 0
-const CONNECTING = 1
-const WAIT_CONNACK = 2
-// CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
-const WAIT_SUBACK = 3
-const CONNECTED = 4
+// Connection states, in order
+const enum State {
+  OFFLINE,
+  CONNECTING,
+  WAIT_CONNACK,
+  // CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
+  WAIT_SUBACK,
+  CONNECTED
+}
 
 // What the table states need to hear: a PUBLISH on a subscribed topic (hostile input, to be
 // validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
 let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
-let state = OFFLINE
+let state = State.OFFLINE
 let networkUp = false
 let sock: BrokerSocket | undefined
 let rx = ''
@@ -70,7 +75,6 @@ let pingTimer: number | undefined
 let deadTimer: number | undefined
 let ackTimer: number | undefined
 let upAt = 0
-const reconnect = retry('mqtt: connecting', log, () => connect())
 
 function stop (t: number | undefined) {
   if (t !== undefined) clearTimeout(t)
@@ -94,7 +98,7 @@ function write (data: string): boolean {
 }
 
 function ping () {
-  return state >= WAIT_SUBACK && write(S.ping)
+  return state >= State.WAIT_SUBACK && write(S.ping)
 }
 
 function expectWithin (ms: number, what: string) {
@@ -119,12 +123,12 @@ function lost (why: string) {
   const s = sock
   sock = undefined
   // accepted (CONNACK), whether or not subscribed yet
-  const up = state >= WAIT_SUBACK
+  const up = state >= State.WAIT_SUBACK
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
   // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
   // broker when the other connects, take turns about once a second forever.
-  if (up && Date.now() - upAt >= STABLE_MS) reconnect.reset()
-  state = OFFLINE
+  if (up && Date.now() - upAt >= M.STABLE_MS) reconnect.n = 0
+  state = State.OFFLINE
   rx = ''
   pingTimer = stop(pingTimer)
   deadTimer = stop(deadTimer)
@@ -134,7 +138,7 @@ function lost (why: string) {
   } catch (e) {
     // already closed
   }
-  if (networkUp) reconnect.later()
+  if (networkUp) retryLater(reconnect)
 }
 
 function send (m: Message) {
@@ -143,33 +147,35 @@ function send (m: Message) {
     return
   }
   // A message sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
-  const dup = m.id !== 0
+  const dup = !!m.id
   if (!dup) m.id = lastId = lastId % 65534 + 1
-  if (write(withPacketId(m.p, m.at, m.id, dup)) && ackTimer === undefined) awaitPuback()
+  if (write(withPacketId(m.p, m.at, m.id!, dup)) && ackTimer === undefined) awaitPuback()
 }
 
 // MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
 // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
 function awaitPuback () {
-  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), ANSWER_MS)
+  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), M.ANSWER_MS)
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string, r?: number) {
   heard()
   if (type === CONNACK) {
-    if (state !== WAIT_CONNACK) return lost('unexpected CONNACK')
+    if (state !== State.WAIT_CONNACK) return lost('unexpected CONNACK')
     const code = value & 255
-    if (code) return lost('broker refused the connection: ' + (REFUSED[code] || 'code ' + code))
-    state = WAIT_SUBACK
+    // Named: the refusals a user fixes in the config (MQTT 3.1.1 codes 4 and 5); docs/troubleshooting.md
+    // names the others.
+    if (code) return lost('broker refused the connection: ' + (code === 4 ? 'bad user name or password' : code === 5 ? 'not authorised' : 'code ' + code))
+    state = State.WAIT_SUBACK
     upAt = Date.now()
     write(S.online)
     onConnected()
     write(S.subscribe)
-    expectWithin(ANSWER_MS, 'no SUBACK' + WITHIN)
+    expectWithin(M.ANSWER_MS, 'no SUBACK' + WITHIN)
   } else if (type === SUBACK) {
-    if (state !== WAIT_SUBACK) return lost('unexpected SUBACK')
-    state = CONNECTED
-    log('mqtt: connected to ' + BROKER + (store.length ? ', sending ' + store.length + ' waiting message(s)' : ''))
+    if (state !== State.WAIT_SUBACK) return lost('unexpected SUBACK')
+    state = State.CONNECTED
+    log('mqtt: connected to ' + BROKER)
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
@@ -200,23 +206,23 @@ function receive (data: string) {
 }
 
 function connect () {
-  if (!networkUp || state !== OFFLINE) return
-  state = CONNECTING
+  if (!networkUp || state !== State.OFFLINE) return
+  state = State.CONNECTING
   let s: BrokerSocket
   try {
     s = connectBroker(() => {
       if (sock !== s) return
-      state = WAIT_CONNACK
+      state = State.WAIT_CONNACK
       write(S.connect)
     })
   } catch (e) {
-    state = OFFLINE
+    state = State.OFFLINE
     log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
-    reconnect.later()
+    retryLater(reconnect)
     return
   }
   sock = s
-  expectWithin(ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
+  expectWithin(M.ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
   s.on('data', data => {
     if (sock === s) receive(data)
   })
@@ -224,12 +230,15 @@ function connect () {
     const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
     // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
     // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state >= WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
+    if (sock === s) lost(state >= State.WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
   })
   s.on('close', () => {
     if (sock === s) lost(CLOSED)
   })
 }
+
+// (after connect: Espruino does not hoist function declarations)
+const reconnect: Retry = { w: 'mqtt: connecting', a: connect, n: 0, g: false }
 
 export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message
@@ -245,7 +254,7 @@ export function mqttUp () {
 /** The network is gone (or the program stops): drop the connection, keep the messages. */
 export function mqttDown (why: string) {
   networkUp = false
-  reconnect.cancel()
+  retryCancel(reconnect)
   lost(why)
 }
 
@@ -263,13 +272,13 @@ export function publish (m: Message) {
   // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
   // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
   // of them goes.
-  while (store.filter(w => w.k < 0).length > (state >= WAIT_SUBACK ? 2 * QUEUE_MAX : QUEUE_MAX)) {
+  while (store.filter(w => w.k < 0).length > (state >= State.WAIT_SUBACK ? 2 * M.QUEUE_MAX : M.QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
-  if (state === CONNECTED) send(m)
+  if (state === State.CONNECTED) send(m)
   // A guest is waiting: try the broker now rather than at the end of a long backoff.
-  else reconnect.now()
+  else retryNow(reconnect)
 }
 
 /** The message with key `k` waiting in the store for the broker, if any. */

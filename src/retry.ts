@@ -1,49 +1,51 @@
 // Retries an action later, with exponential backoff (1 s doubling to 60 s) and jitter, so a device
 // neither hammers a refusing broker nor retries in step with every other device that lost it.
-const FIRST_MS = 1000
-const MAX_MS = 60000
+// A retry is plain data, e.g. { w: 'mqtt: connecting', a: connect, n: 0, g: false }, and these
+// functions act on it (no closures per retry: Espruino keeps each function's source text, so a
+// factory's closures would hold the code once per retry).
+import { log } from './platform'
 
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum R { FIRST_MS = 1000, MAX_MS = 60000 }
+
+// (one-letter fields, as in mqtt.ts's Message: property names are not minified and each costs memory)
 export interface Retry {
-  /** Schedules the action after the next backoff delay, unless one is already scheduled. */
-  later(): void
-  /** Runs a scheduled action now; if it fails, the next wait is the one just cut short, not longer. */
-  now(): void
-  /** After a good connection: the next failure waits the first delay again. */
-  reset(): void
-  cancel(): void
+  /** what is retried, for the log ('mqtt: connecting') */
+  w: string
+  /** the action */
+  a: () => void
+  /** backoff steps taken; 0 after a good connection, so the next failure waits the first delay */
+  n: number
+  /** whether the pending wait moved the backoff on a step */
+  g: boolean
+  /** the pending wait's timer */
+  t?: number
 }
 
-export function retry (what: string, log: (line: string) => void, action: () => void): Retry {
-  let step = 0
-  // whether the pending wait moved the backoff on a step
-  let grew = false
-  let timer: number | undefined
-  const run = () => {
-    timer = undefined
-    action()
-  }
-  return {
-    later: () => {
-      if (timer !== undefined) return
-      const base = Math.min(MAX_MS, FIRST_MS * Math.pow(2, step))
-      grew = base < MAX_MS
-      if (grew) step++
-      const ms = Math.round(base * (0.75 + Math.random() * 0.5))
-      log(what + ' again in ' + (ms / 1000).toFixed(1) + ' s')
-      timer = setTimeout(run, ms)
-    },
-    now: () => {
-      if (timer === undefined) return
-      clearTimeout(timer)
-      if (grew) step--
-      run()
-    },
-    reset: () => {
-      step = 0
-    },
-    cancel: () => {
-      if (timer !== undefined) clearTimeout(timer)
-      timer = undefined
-    }
-  }
+/** Schedules the action after the next backoff delay, unless one is already scheduled. */
+export function retryLater (r: Retry) {
+  if (r.t !== undefined) return
+  const base = Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n))
+  r.g = base < R.MAX_MS
+  if (r.g) r.n++
+  const ms = Math.round(base * (0.75 + Math.random() * 0.5))
+  log(r.w + ' again in ' + (ms / 1000).toFixed(1) + ' s')
+  r.t = setTimeout(() => {
+    r.t = undefined
+    r.a()
+  }, ms)
+}
+
+/** Runs a scheduled action now; if it fails, the next wait is the one just cut short, not longer. */
+export function retryNow (r: Retry) {
+  if (r.t === undefined) return
+  retryCancel(r)
+  if (r.g) r.n--
+  r.a()
+}
+
+export function retryCancel (r: Retry) {
+  if (r.t !== undefined) clearTimeout(r.t)
+  r.t = undefined
 }

@@ -6,20 +6,23 @@
 // `calling <c>` with c above every answer seen is a call still open. Each light blinks while the state
 // waits for the broker's PUBACK, is on while calling, off once answered.
 import { publish, waiting } from './mqtt'
-import { writePin, log } from './platform'
+import { writePin, log, boots } from './platform'
 
-// 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
-const CLOCK_SET = 1704067200000
-const BLINK_MS = 250
-// A call id is the boot count times this plus a sequence per boot: increasing across reboots, and no
-// flash write per press.
-const PER_BOOT = 1000000
+// (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
+// kept in memory for good)
+const enum T {
+  // 2024-01-01: an earlier clock has not been set (SNTP) and says nothing about the real time.
+  CLOCK_SET = 1704067200000,
+  BLINK_MS = 250,
+  // A call id is the boot count times this plus a sequence per boot: increasing across reboots, and
+  // no flash write per press.
+  PER_BOOT = 1000000,
+  // The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
+  // opened one is -1 - i.
+  JOINED = -17
+}
 
-// The store key of a press that joined an open call on button 0 (button i: JOINED - i); a press that
-// opened one is -1 - i.
-const JOINED = -17
-
-// The settings: per button its state packet (idle: retained, QoS 1, no payload) and its light's pin or ''.
+// The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics.
 const S = __TABLECALL__
 // Per button: the open call's id, 0 when idle; unset until a press or the broker tells.
 export const open: number[] = []
@@ -29,7 +32,8 @@ export const since: string[] = []
 export const top: number[] = []
 // Per button: whether the open call's state went to the broker on an earlier connection.
 const old: boolean[] = []
-let base = 0
+// `boots`: this start's number, kept in flash by the platform.
+const base = boots * T.PER_BOOT
 let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
@@ -40,20 +44,22 @@ const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? N
 
 const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
-// Table `i`'s state, a latest-value message: the payload appended to the packet, its length added to
-// the one-byte remaining length; the packet id after the topic.
+// Table `i`'s state, a latest-value message: a PUBLISH (QoS 1, retained: 0x33) made from the state
+// topic's entry in the SUBSCRIBE (its length byte, the topic, QoS 1; each entry follows a NUL, see
+// tableMessage). One-byte remaining length (the build checks), then the topic, the packet id (zeros
+// until sent) and the payload. Made at each publish, so no packet per table is kept in memory.
 function publishState (i: number) {
   const c = payload(i)
-  const t = S.state[i]
-  const p = t[0] + String.fromCharCode(t.charCodeAt(1) + c.length) + t.slice(2) + c
-  publish({ p, at: 4 + p.charCodeAt(3), id: 0, k: i })
+  const e = S.subscribe.split('\0')[1 + 2 * i]
+  const n = e.charCodeAt(0)
+  publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
 }
 
 // A new call on table `i`, its first press at `at`.
 function newCall (i: number, at: number) {
   at = Math.floor(at)
   open[i] = top[i] = Math.max(top[i] + 1, base + ++seq)
-  since[i] = at > CLOCK_SET ? ' ' + at : ''
+  since[i] = at > T.CLOCK_SET ? ' ' + at : ''
   old[i] = false
 }
 
@@ -64,29 +70,26 @@ export function lights () {
   })
 }
 
-/** `boots`: this start's number, kept in flash by the platform. */
-export function startTables (boots: number) {
-  base = boots * PER_BOOT
-  S.state.forEach((_, i) => { top[i] = 0 })
-  lights()
-  if (S.leds.length) {
-    setInterval(() => {
-      phase ^= 1
-      lights()
-    }, BLINK_MS)
-  }
+// At boot, as top-level code (a start function would keep its source text in memory for good).
+S.tables.forEach((_, i) => { top[i] = 0 })
+lights()
+if (S.leds.length) {
+  setInterval(() => {
+    phase ^= 1
+    lights()
+  }, T.BLINK_MS)
 }
 
 /** A press on button (-1 - k) % 16, `k` its key in the store. */
 export function press (k: number) {
   const i = (-1 - k) % 16
-  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, id: 0, k, t: Date.now() })
+  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
 export function pressTable (i: number) {
   log('btn: table ' + S.tables[i])
-  press(open[i] ? JOINED - i : -1 - i)
+  press(open[i] ? T.JOINED - i : -1 - i)
   if (!open[i]) {
     newCall(i, Date.now())
     publishState(i)
@@ -120,7 +123,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
         open[i] = 0
         // A press that joined the call and still waits for the broker may have come after the answer
         // (it was on its way): it is a new call.
-        const m = waiting(JOINED - i)
+        const m = waiting(T.JOINED - i)
         if (m) newCall(i, m.t!)
       }
       if (was) publishState(i)
@@ -146,7 +149,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
 
 /** After CONNACK: the state of every table the device knows, so the broker holds the truth. */
 export function publishTables () {
-  S.state.forEach((_, i) => {
+  S.tables.forEach((_, i) => {
     old[i] = !waiting(i)
     if (open[i] !== undefined) publishState(i)
   })

@@ -209,8 +209,8 @@ test('embedded packets are byte-identical to mqtt-packet.generate()', async () =
   const tableTopic = n => fill(`tablecall/{id}/table/${n}`)
   const answerTopic = n => fill(`tablecall/{id}/table/${n}/answer`)
   assert.equal(joinId(s.subscribe), gen({ cmd: 'subscribe', messageId: 65535, subscriptions: config.buttons.flatMap(b => [tableTopic(b.table), answerTopic(b.table)]).map(topic => ({ topic, qos: 1 })) }))
-  // the idle state; the device appends `calling <call>[ <ms>]` and adds its length (test/calls.test.mjs)
-  config.buttons.forEach((b, i) => assert.equal(joinId(s.state[i]), gen({ cmd: 'publish', topic: tableTopic(b.table), payload: '', qos: 1, messageId: 0, retain: true })))
+  // (the device makes its table states from the SUBSCRIBE's entries: brokers parse them in test/calls.test.mjs)
+  assert.equal(s.state, undefined)
   assert.equal(s.ping, gen({ cmd: 'pingreq' }))
   const { withPacketId } = await importSrc('src/codec.ts')
   config.buttons.forEach((b, i) => {

@@ -1,12 +1,14 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
 // runtime-free core (mqtt.ts, tables.ts, battery.ts, codec.ts, retry.ts) reaches the board only
 // through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
-import { retry } from '../retry'
+import { Retry, retryLater } from '../retry'
 
 const S = __TABLECALL__
-const WATCHDOG_S = 30
+// (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
+const enum W { WATCHDOG_S = 30 }
 
-export const log = (line: string) => console.log(line)
+// Espruino's console.log itself (it needs no `this`): no function of ours kept for it.
+export const log: (line: string) => void = console.log
 
 /** The chip's serial number, as hex digits. */
 export const serialNumber = () => String(getSerial())
@@ -18,34 +20,28 @@ const SAVED = 'tablecall.saved'
 
 const errorFlags = (flags: string[]) => flags.length && log('main: error flags ' + flags.join(', '))
 
-// Says how the last run ended, so a reboot by the watchdog or a flat battery shows in the log.
-export function reportBoot (): number {
-  const storage = require('Storage')
-  // (firmware before call ids kept {n, clean} here: counted from 1 again)
-  const n = (parseInt(storage.read(BOOTS)!) || 0) + 1
-  storage.write(BOOTS, '' + n)
-  log('main: start ' + n + (n > 1 ? storage.read(SAVED) ? ', after a clean stop' : ', after a power loss, reset or watchdog' : ''))
-  errorFlags(E.getErrorFlags())
-  E.on('errorFlag', errorFlags)
-  return n
+// At boot, as top-level code (a function would keep its source text in memory for good): this module
+// runs before the core's. The watchdog: not kicked automatically; only a running event loop kicks it, so a hang reboots the board.
+try {
+  E.enableWatchdog(W.WATCHDOG_S, false)
+  setInterval(() => E.kickWatchdog(), W.WATCHDOG_S * 1000 / 3)
+} catch (e) {
+  log('main: no hardware watchdog on this board')
 }
+// This start's number, counted in flash; the log says how the last run ended, so a reboot by the
+// watchdog or a flat battery shows. (firmware before call ids kept {n, clean} here: counted from 1 again)
+const storage = require('Storage')
+export const boots = (parseInt(storage.read(BOOTS)!) || 0) + 1
+storage.write(BOOTS, '' + boots)
+log('main: start ' + boots + (boots > 1 ? storage.read(SAVED) ? ', after a clean stop' : ', after a power loss, reset or watchdog' : ''))
+errorFlags(E.getErrorFlags())
+E.on('errorFlag', errorFlags)
 
-export const loadSaved = () => require('Storage').read(SAVED) || ''
+export const loadSaved = () => storage.read(SAVED) || ''
 
 export function save (text: string) {
-  const storage = require('Storage')
   if (text) storage.write(SAVED, text)
   else storage.erase(SAVED)
-}
-
-export function startWatchdog () {
-  try {
-    // Not kicked automatically: only a running event loop kicks it, so a hang reboots the board.
-    E.enableWatchdog(WATCHDOG_S, false)
-    setInterval(() => E.kickWatchdog(), WATCHDOG_S * 1000 / 3)
-  } catch (e) {
-    log('main: no hardware watchdog on this board')
-  }
 }
 
 /** `fn` runs when the program stops (Espruino's 'kill': reset(), load(), a new upload). */
@@ -85,11 +81,18 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
   return (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
 }
 
-// Joins the WiFi network and rejoins it when the link drops. Boards whose Espruino has no Wifi module
+// WiFi at boot, as top-level code: power save and the clock. Boards whose Espruino has no Wifi module
 // (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
 // Modem sleep keeps the link but wakes the radio only for the access point's DTIM beacons: presses
 // leave at once, messages to the device wait for the next beacon. See docs/power.md.
-function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (line: string) => void) {
+const powersave = __TABLECALL__.powersave
+let wifi: WifiModule | undefined
+try {
+  wifi = require('Wifi')
+} catch (e) {
+  log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
+}
+if (wifi) {
   try {
     // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
     // refused or aborts, which would reboot the board at every start.
@@ -100,43 +103,40 @@ function applyPowersave (wifi: WifiModule, powersave: 'none' | 'ps-poll', log: (
     // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
     log('wifi: power save "' + powersave + '" not applied (' + e + '); see docs/power.md')
   }
-}
-
-export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
-  let wifi: WifiModule
-  try {
-    wifi = require('Wifi')
-  } catch (e) {
-    log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
-    onUp()
-    return
-  }
-  applyPowersave(wifi, powersave, log)
   // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
   if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
   else log('wifi: no SNTP, so no press times')
+}
+
+/** Joins the WiFi network and rejoins it when the link drops (without a Wifi module: up at once). */
+export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
+  if (!wifi) {
+    onUp()
+    return
+  }
+  const w = wifi
   let up = false
-  const rejoin = retry('wifi: joining', log, () => join())
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   const join = () => {
-    wifi.connect(ssid, { password }, err => {
+    w.connect(ssid, { password }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
-        rejoin.later()
+        retryLater(rejoin)
         return
       }
       up = true
-      rejoin.reset()
+      rejoin.n = 0
       log('wifi: joined "' + ssid + '"')
       onUp()
     })
   }
-  wifi.on('disconnected', details => {
+  w.on('disconnected', details => {
     if (up) {
       up = false
       log('wifi: link lost' + (details && details.reason !== undefined ? ' (' + details.reason + ')' : ''))
       onDown()
     }
-    rejoin.later()
+    retryLater(rejoin)
   })
   join()
 }

@@ -9,9 +9,11 @@ export * from './espruino'
 export interface Platform {
   log (line: string): void
   serialNumber (): string
-  /** Logs how the last run ended; returns this start's number (counted in flash, one write per boot). */
-  reportBoot (): number
-  startWatchdog (): void
+  /**
+   * This start's number (counted in flash, one write per boot). At boot the adapter's top-level code
+   * also starts the watchdog and logs how the last run ended.
+   */
+  boots: number
   onStop (fn: () => void): void
   /** What `save` kept in flash, '' if nothing. */
   loadSaved (): string
@@ -22,7 +24,8 @@ export interface Platform {
   readAdc (pin: string): number
   prepareAdc (pin: string): void
   connectBroker (onOpen: () => void): BrokerSocket
-  startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void
+  /** Joins the WiFi network and rejoins it; power save and the clock are set at boot (`wifi.powersave`). */
+  startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void
 }
 
 // Fails to type-check when an adapter misses a function or gets one wrong.

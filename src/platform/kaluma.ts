@@ -4,7 +4,7 @@
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
 // (startWatchdog says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
-import { retry } from '../retry'
+import { Retry, retryLater } from '../retry'
 
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
@@ -46,18 +46,17 @@ const gpio = (pin: string) => Number(pin.slice(1))
 // The flash chip's unique id (pico_get_unique_board_id_string), in the case Espruino's getSerial() has.
 export const serialNumber = () => board.uid.toLowerCase()
 
-// Kaluma has no event when the program stops, so only the start is counted (one flash write per boot).
-export function reportBoot (): number {
-  try {
-    const n = Number(storage.getItem('tablecall.boot') || 0) + 1
-    storage.setItem('tablecall.boot', String(n))
-    log('main: start ' + n)
-    return n
-  } catch (e) {
-    log('main: cannot count the start (' + e + ')')
-    return 0
-  }
+// At boot, as top-level code (a function would keep its source text in memory for good): this start's
+// number (one flash write per boot; Kaluma has no event when the program stops, so only the start).
+let n = 0
+try {
+  n = Number(storage.getItem('tablecall.boot') || 0) + 1
+  storage.setItem('tablecall.boot', String(n))
+  log('main: start ' + n)
+} catch (e) {
+  log('main: cannot count the start (' + e + ')')
 }
+export const boots = n
 
 // A storage item holds at most 253 bytes with its key: the saved text goes in parts.
 const SAVED_PARTS = 4
@@ -81,9 +80,7 @@ export function save (text: string) {
 // No watchdog on Kaluma: a WiFi join that fails blocks the board for 30 s, longer than the 8.4 s the
 // RP2040's watchdog can wait (and Kaluma cannot stop it), so it would restart the board during every
 // failed rejoin (firmware.test.mjs, "wrong WiFi password..."). restart() uses it only to restart.
-export function startWatchdog () {
-  log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
-}
+log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
 
 // Kaluma has no event when the program stops; the handler runs before a restart on purpose.
 let stopHandler = () => {}
@@ -175,11 +172,12 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
   }
 }
 
-export function startWifi (ssid: string, password: string, powersave: 'none' | 'ps-poll', log: (line: string) => void, onUp: () => void, onDown: () => void): void {
+log('wifi: power save "' + __TABLECALL__.powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
+
+export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
   const wifi = new (require('wifi').WiFi)()
-  log('wifi: power save "' + powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
   let up = false
-  const rejoin = retry('wifi: joining', log, () => join())
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
   // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
@@ -188,11 +186,11 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
     wifi.connect({ ssid, password, security: password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, err => {
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
-        rejoin.later()
+        retryLater(rejoin)
         return
       }
       up = true
-      rejoin.reset()
+      rejoin.n = 0
       log('wifi: joined "' + ssid + '"')
       onUp()
     })
@@ -205,7 +203,7 @@ export function startWifi (ssid: string, password: string, powersave: 'none' | '
         up = false
         log('wifi: link lost')
         onDown()
-        rejoin.later()
+        retryLater(rejoin)
       })
     }
   }, LINK_POLL_MS)

@@ -60,12 +60,11 @@ function fits (mqtt, field, table, payloadMax) {
   if (Buffer.byteLength(topic) > most) throw new ConfigError([`mqtt.${field}: ${Buffer.byteLength(topic)} bytes for table ${table}, longer than the ${most} bytes the device accepts (fix: shorten it)`])
 }
 
-// A table state: retained, QoS 1, without a payload (idle). The device appends `calling <call>[ <ms>]`
-// and adds its length to the one-byte remaining length (src/tables.ts).
-function tableState (mqtt, table) {
+// A table state (retained, QoS 1, `calling <call>[ <ms>]` or empty) has a one-byte remaining length:
+// the device makes it from the state topic's entry in the SUBSCRIBE (src/tables.ts publishState).
+function checkTableTopics (mqtt, table) {
   fits(mqtt, 'tableTopic', table, STATE_MAX)
   fits(mqtt, 'answerTopic', table, ANSWER_MAX)
-  return pieces(publishPacket({ topic: messageFor(mqtt.tableTopic, table), payload: '', qos: 1, retain: true }))
 }
 
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
@@ -95,6 +94,7 @@ function batterySettings (battery, mqtt) {
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
 export function deviceSettings (config) {
   const { mqtt } = config
+  config.buttons.forEach(b => checkTableTopics(mqtt, b.table))
   const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
   return {
     // set: the device uses it for {id} instead of deriving one from its serial
@@ -122,8 +122,7 @@ export function deviceSettings (config) {
     subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) })),
     // The device writes the id of the PUBLISH it acknowledges over these zeros.
     puback: encode({ cmd: 'puback', messageId: 0 }),
-    // Per button: its table state packet (idle) and its light (when any has one).
-    state: config.buttons.map(b => tableState(mqtt, b.table)),
+    // Per button: its light (when any has one).
     leds: config.buttons.some(b => b.led) ? config.buttons.map(b => b.led || '') : [],
     powersave: (config.wifi && config.wifi.powersave) || schema.properties.wifi.properties.powersave.default,
     battery: batterySettings(config.battery, mqtt)
