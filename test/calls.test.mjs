@@ -188,14 +188,15 @@ for (const [name, start] of Object.entries(brokers)) {
       await staff.answer(d.answer(1), call)
       await logged(d, connected, { from: gone })
       await lit(d, 'D12', 0)
+      // After reconnecting the device publishes the states it holds, table 1's idle last: its call again
+      // first where the kept answer came after the SUBACK (MQTT does not fix that order). Once a
+      // subscriber has the idle state, the broker holds it.
+      await until(d, () => states.messages.some(m => m.topic === d.table(1) && !m.retain && m.payload === ''), { what: 'table 1\'s idle state' })
       await steady(d, 'D15', 1)
       assert.deepEqual(Object.keys(await lateView(broker.url, d.all)), [d.table(4)])
-      // After reconnecting the device published the states it holds, table 1's idle last (its call again
-      // only where the answer came after the SUBACK, as a retained message: on Kaluma).
-      await until(d, () => states.messages.some(m => m.topic === d.table(1) && !m.retain), { what: 'table 1\'s state' })
       const table1 = states.messages.filter(m => m.topic === d.table(1) && !m.retain).map(m => m.payload)
       assert.equal(table1.at(-1), '')
-      if (RUNTIME !== 'kaluma') assert.deepEqual(table1, [''])
+      assert.deepEqual(table1.filter(p => p !== '' && callId(p) !== call), [], 'no call but the answered one')
     })
 
     test('rebooted while table 3 calls: its light comes back on with the same call, and nothing is published again', async () => {
