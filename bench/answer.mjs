@@ -3,6 +3,7 @@
 // light's pin low and to the device's idle state reaching a subscriber, on loopback (real timers,
 // in-process aedes); beside them, in the same run, the answer itself reaching that subscriber.
 import mqtt from 'mqtt'
+import { parseState } from '../board/model.js'
 import { openDevice, until, sleep } from './harness.mjs'
 import { summary } from './stats.mjs'
 
@@ -11,7 +12,6 @@ const LEDS = ['D12', 'D13', 'D14', 'D15']
 const WAIT_MS = 5000
 // Longer than a blink phase (250 ms): once the broker has the call, the light is steady on.
 const STEADY_MS = 300
-const CALLING = /^calling ([1-9][0-9]{0,14})(?: [0-9]{13})?$/
 
 export async function answer ({ answers } = ANSWER) {
   const buttons = [1, 2, 3, 4].map((table, i) => ({ pin: `D${15 + table}`, table, led: LEDS[i] }))
@@ -37,13 +37,15 @@ export async function answer ({ answers } = ANSWER) {
       const state = topicOf(s.config.mqtt.tableTopic, table)
       const answerTopic = topicOf(s.config.mqtt.answerTopic, table)
       await s.press(table)
-      const calling = await until(s.device, 'output', () => s.device.output(led) === 1 && CALLING.test(seen.get(state)?.[0]), WAIT_MS)
+      // the device's state, read as the staff board reads it: { call } while calling
+      const callOf = () => parseState(seen.get(state)?.[0] ?? 'none', Date.now())?.call
+      const calling = await until(s.device, 'output', () => s.device.output(led) === 1 && callOf() !== undefined, WAIT_MS)
       if (!calling) {
         missed++
         continue
       }
-      const call = CALLING.exec(seen.get(state)[0])[1]
-      if (lastCall.has(table) && BigInt(call) <= BigInt(lastCall.get(table))) reused++
+      const call = String(callOf())
+      if (lastCall.has(table) && Number(call) <= Number(lastCall.get(table))) reused++
       lastCall.set(table, call)
       await sleep(STEADY_MS)
       offAt.delete(led)
