@@ -1,5 +1,6 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, onStop, watchButtons, startWifi, loadSaved, save } from './platform'
+import { log, serialNumber, onStop, watchButtons, loadSaved, save } from './platform'
+import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { startBattery, batteryConnected } from './battery'
@@ -18,8 +19,6 @@ function stopping () {
   mqttDown('the program is stopping')
   save(JSON.stringify([S.tables, open, since, store.filter(m => m.k < 0).map(m => m.k), top]))
 }
-
-const wifiDown = () => mqttDown('WiFi is down')
 
 // What follows runs once per boot, as top-level code (Espruino keeps no source text of it, where a
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
@@ -50,7 +49,7 @@ log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKE
 watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
-startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, mqttUp, wifiDown)
+startWifi(mqttUp, mqttDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had
 // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
 // this once, after everything else has started.

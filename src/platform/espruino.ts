@@ -1,8 +1,6 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
-// runtime-free core (mqtt.ts, tables.ts, battery.ts, codec.ts, retry.ts) reaches the board only
-// through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
-import { Retry, retryLater } from '../retry'
-
+// runtime-free core (main, wifi, mqtt, tables, battery, codec, retry) reaches the board only through
+// this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
 const S = __TABLECALL__
 // (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
 const enum W { WATCHDOG_S = 30 }
@@ -108,35 +106,12 @@ if (wifi) {
   else log('wifi: no SNTP, so no press times')
 }
 
-/** Joins the WiFi network and rejoins it when the link drops (without a Wifi module: up at once). */
-export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
-  if (!wifi) {
-    onUp()
-    return
-  }
-  const w = wifi
-  let up = false
-  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
-  const join = () => {
-    w.connect(ssid, { password }, err => {
-      if (err) {
-        log('wifi: cannot join "' + ssid + '": ' + err)
-        retryLater(rejoin)
-        return
-      }
-      up = true
-      rejoin.n = 0
-      log('wifi: joined "' + ssid + '"')
-      onUp()
-    })
-  }
-  w.on('disconnected', details => {
-    if (up) {
-      up = false
-      log('wifi: link lost' + (details && details.reason !== undefined ? ' (' + details.reason + ')' : ''))
-      onDown()
-    }
-    retryLater(rejoin)
-  })
-  join()
-}
+/**
+ * Joins the WiFi network once: Wifi.connect itself (a static method: it needs no `this`); the callback
+ * gets null when joined (Espruino 2v29 on ESP32 never calls it on failure: 'disconnected' says so).
+ * None without a Wifi module.
+ */
+export const joinWifi = wifi && wifi.connect
+
+/** `fn(why)` when the link is lost or a join fails ('disconnected' {ssid, mac, reason, msg}: ESP-IDF's code). */
+export const onLinkLost = (fn: (why: string) => void) => wifi!.on('disconnected', details => fn(' (' + details.reason + ')'))

@@ -24,8 +24,14 @@ export interface Platform {
   readAdc (pin: string): number
   prepareAdc (pin: string): void
   connectBroker (onOpen: () => void): BrokerSocket
-  /** Joins the WiFi network and rejoins it; power save and the clock are set at boot (`wifi.powersave`). */
-  startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void
+  /**
+   * Joins the WiFi network once, in the shape of Espruino's Wifi.connect: `done(err)`, err falsy when
+   * joined. Undefined on a board whose network needs no joining. Power save and the clock are set at
+   * boot (`wifi.powersave`).
+   */
+  joinWifi: ((ssid: string, options: { password: string }, done: (err: unknown) => void) => void) | undefined
+  /** `fn(why)` when the link is lost (on Espruino also when a join fails); why: ' (the reason)' or ''. */
+  onLinkLost (fn: (why: string) => void): void
 }
 
 // Fails to type-check when an adapter misses a function or gets one wrong.

@@ -2,10 +2,8 @@
 // Kaluma's API, designed around what Kaluma lacks (docs/kaluma.md: each behaviour, its source at tag
 // 1.2.1 and its test): WiFi polled (no link event) and joined with enforce (a blocking call), socket
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
-// (startWatchdog says why). A dead connection gives no event on Kaluma: the core's own answer
+// (the log line at boot says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
-import { Retry, retryLater } from '../retry'
-
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
 declare const board: { uid: string }
@@ -174,38 +172,15 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
 
 log('wifi: power save "' + __TABLECALL__.powersave + '" is the chip\'s own on Kaluma; no SNTP, so no press times')
 
-export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
-  const wifi = new (require('wifi').WiFi)()
-  let up = false
-  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
-  // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
-  // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
-  const join = () => {
-    // security always given: Kaluma's wifi.js replaces an empty one (and an empty password) with the
-    // WIFI_SECURITY (WIFI_PASSWORD) its own setup stored on the board; 'OPEN' then still joins open.
-    wifi.connect({ ssid, password, security: password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, err => {
-      if (err) {
-        log('wifi: cannot join "' + ssid + '": ' + err)
-        retryLater(rejoin)
-        return
-      }
-      up = true
-      rejoin.n = 0
-      log('wifi: joined "' + ssid + '"')
-      onUp()
-    })
-  }
-  // No link-loss event on Kaluma: ask.
-  setInterval(() => {
-    if (up) {
-      wifi.getConnection(err => {
-        if (!err || !up) return
-        up = false
-        log('wifi: link lost')
-        onDown()
-        retryLater(rejoin)
-      })
-    }
-  }, LINK_POLL_MS)
-  join()
-}
+const wifi = new (require('wifi').WiFi)()
+
+/**
+ * Joins the WiFi network once, in the shape of Espruino's Wifi.connect. Blocks the board until joined,
+ * up to 30 s when it fails; `done` runs before connect() returns. security always given: Kaluma's
+ * wifi.js replaces an empty one (and an empty password) with the WIFI_SECURITY (WIFI_PASSWORD) its own
+ * setup stored on the board; 'OPEN' then still joins open.
+ */
+export const joinWifi = (ssid: string, options: { password: string }, done: (err: unknown) => void) => wifi.connect({ ssid, password: options.password, security: options.password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, done)
+
+/** No link-loss event on Kaluma: asked every 5 s (also while down, when the policy ignores it). */
+export const onLinkLost = (fn: (why: string) => void) => setInterval(() => wifi.getConnection(err => err && fn('')), LINK_POLL_MS)
