@@ -30,11 +30,17 @@ declare function require (name: 'wifi'): { WiFi: new () => KalumaWifi }
 declare function require (name: 'wdt'): { WDT: new (ms: number) => unknown }
 
 const S = __TABLECALL__
-const LINK_POLL_MS = 5000
-// KM_MAX_SOCKET_NO: Kaluma's socket slots
-const SOCKETS = 16
-// String.fromCharCode.apply takes this many bytes at a time safely
-const SLICE = 512
+// (a const enum: esbuild writes the numbers in place, where a const would be a variable kept in memory)
+const enum K {
+  LINK_POLL_MS = 5000,
+  /** KM_MAX_SOCKET_NO: Kaluma's socket slots */
+  SOCKETS = 16,
+  /** String.fromCharCode.apply takes this many bytes at a time safely */
+  SLICE = 512,
+  /** A storage item holds at most 253 bytes with its key: the saved text goes in parts. */
+  SAVED_PARTS = 4,
+  PART = 230
+}
 
 export const log = (line: string) => console.log(line)
 
@@ -56,20 +62,17 @@ try {
 }
 export const boots = n
 
-// A storage item holds at most 253 bytes with its key: the saved text goes in parts.
-const SAVED_PARTS = 4
-const PART = 230
 const part = (k: number) => 'tablecall.saved' + k
 
 export function loadSaved () {
   let text = ''
-  for (let k = 0; k < SAVED_PARTS; k++) text += storage.getItem(part(k)) || ''
+  for (let k = 0; k < K.SAVED_PARTS; k++) text += storage.getItem(part(k)) || ''
   return text
 }
 
 export function save (text: string) {
-  for (let k = 0; k < SAVED_PARTS; k++) {
-    const piece = text.substr(k * PART, PART)
+  for (let k = 0; k < K.SAVED_PARTS; k++) {
+    const piece = text.substr(k * K.PART, K.PART)
     if (piece) storage.setItem(part(k), piece)
     else storage.removeItem(part(k))
   }
@@ -132,7 +135,7 @@ export function prepareAdc (_pin: string) {}
 
 const binary = (data: Uint8Array) => {
   let s = ''
-  for (let i = 0; i < data.length; i += SLICE) s += String.fromCharCode.apply(null, data.subarray(i, i + SLICE) as unknown as number[])
+  for (let i = 0; i < data.length; i += K.SLICE) s += String.fromCharCode.apply(null, data.subarray(i, i + K.SLICE) as unknown as number[])
   return s
 }
 
@@ -146,7 +149,7 @@ let held = 0
  * slot until Kaluma closes it on the broker's FIN; when all 16 are held, the board restarts.
  */
 export function connectBroker (onOpen: () => void): BrokerSocket {
-  if (held >= SOCKETS) {
+  if (held >= K.SOCKETS) {
     // after the current callback, so the stop handler sees what it did (a press that asked to connect)
     setTimeout(restart, 0)
     throw new Error('all sockets held by dead connections')
@@ -183,4 +186,4 @@ const wifi = new (require('wifi').WiFi)()
 export const joinWifi = (ssid: string, options: { password: string }, done: (err: unknown) => void) => wifi.connect({ ssid, password: options.password, security: options.password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, done)
 
 /** No link-loss event on Kaluma: asked every 5 s (also while down, when the policy ignores it). */
-export const onLinkLost = (fn: (why: string) => void) => setInterval(() => wifi.getConnection(err => err && fn('')), LINK_POLL_MS)
+export const onLinkLost = (fn: (why: string) => void) => setInterval(() => wifi.getConnection(err => err && fn('')), K.LINK_POLL_MS)
