@@ -82,8 +82,8 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
 // WiFi at boot, as top-level code: power save and the clock. Boards whose Espruino has no Wifi module
 // (Espruino's Linux build, or a board with a wired or built-in network) use their network as it is.
 // Modem sleep keeps the link but wakes the radio only for the access point's DTIM beacons: presses
-// leave at once, messages to the device wait for the next beacon. See docs/power.md.
-const powersave = __TABLECALL__.powersave
+// leave at once, messages to the device wait for the next beacon. See docs/power.md. (The setting
+// written in place, so a bundle without "none" drops the Bluetooth check.)
 let wifi: WifiModule | undefined
 try {
   wifi = require('Wifi')
@@ -94,12 +94,12 @@ if (wifi) {
   try {
     // With Bluetooth on (Espruino's ESP32 default) ESP-IDF needs modem sleep: turning it off is
     // refused or aborts, which would reboot the board at every start.
-    if (powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState!().BLE) throw new Error('Bluetooth is on')
-    wifi.setConfig!({ powersave })
+    if (__TABLECALL__.powersave === 'none' && typeof ESP32 !== 'undefined' && ESP32.getState!().BLE) throw new Error('Bluetooth is on')
+    wifi.setConfig!({ powersave: __TABLECALL__.powersave })
   } catch (e) {
     // No setConfig (only ESP32 and ESP8266 have it), or a name the build does not know: Espruino on
     // ESP-IDF 4 (ESP32-C3, -S3) takes only "none", "min" and "max". The board keeps its own setting.
-    log('wifi: power save "' + powersave + '" not applied (' + e + '); see docs/power.md')
+    log('wifi: power save "' + __TABLECALL__.powersave + '" not applied (' + e + '); see docs/power.md')
   }
   // The clock, for the press time in table states (ESP32 Espruino has SNTP; others stay unset).
   if (wifi.setSNTP) wifi.setSNTP('pool.ntp.org', 0)
