@@ -1,5 +1,6 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, onStop, watchButtons, loadSaved, save } from './platform'
+import { log, serialNumber, onStop, loadSaved, save } from './platform'
+import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
@@ -46,7 +47,7 @@ if (S.ca) S.ca = atob(S.ca)
 // BOOT_ONLY): written in place, they are not kept in memory.
 startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
 log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
-watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
+watchButtons(pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
 startWifi(mqttUp, mqttDown)

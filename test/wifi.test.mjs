@@ -3,36 +3,11 @@
 // kaluma-firmware.test.mjs, calls.test.mjs) run the same policy over each runtime's model.
 import { test, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
-import * as esbuild from 'esbuild'
 import FakeTimers from '@sinonjs/fake-timers'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { importSrc } from './helpers/src-module.mjs'
 
 const SSID = 'Café Rosa'
-
-// src/wifi.ts bundled with `platform` (module source) as its './platform', and its settings inlined.
-async function policy (platform) {
-  const result = await esbuild.build({
-    entryPoints: ['src/wifi.ts'],
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    write: false,
-    define: { '__TABLECALL__.ssid': JSON.stringify(SSID), '__TABLECALL__.pass': '"secret12"' },
-    plugins: [{
-      name: 'platform',
-      setup (b) {
-        b.onResolve({ filter: /^\.\.?\/platform$/ }, () => ({ path: 'platform', namespace: 'double' }))
-        b.onLoad({ filter: /.*/, namespace: 'double' }, () => ({ contents: platform, loader: 'js' }))
-      }
-    }]
-  })
-  const out = join(mkdtempSync(join(tmpdir(), 'tablecall-wifi-')), 'wifi.mjs')
-  writeFileSync(out, result.outputFiles[0].text)
-  return import(pathToFileURL(out).href)
-}
+const policy = platform => importSrc('src/wifi.ts', { platform, define: { '__TABLECALL__.ssid': JSON.stringify(SSID), '__TABLECALL__.pass': '"secret12"' } })
 
 // An adapter whose join answers as the test says: globalThis.wifiDouble holds the calls and the handler.
 const ADAPTER = `

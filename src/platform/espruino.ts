@@ -1,6 +1,6 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
-// runtime-free core (main, wifi, mqtt, tables, battery, codec, retry) reaches the board only through
-// this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
+// runtime-free core (main, wifi, buttons, mqtt, tables, battery, codec, retry) reaches the board only
+// through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
 const S = __TABLECALL__
 // (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
 const enum W { WATCHDOG_S = 30 }
@@ -45,15 +45,13 @@ export function save (text: string) {
 /** `fn` runs when the program stops (Espruino's 'kill': reset(), load(), a new upload). */
 export const onStop = (fn: () => void) => E.on('kill', fn)
 
-// Table buttons: each pin is wired to 3V3 through its button with a 10 kOhm pull-down, so a press is a
-// rising edge. Espruino's debounce waits until the level is stable, so a bouncing contact or a held
-// button is one press.
-export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
-  pins.forEach((pin, index) => {
-    // The internal pull-down backs up the external resistor if it is missing or loose.
-    pinMode(pin, 'input_pulldown')
-    setWatch(() => onPress(index), pin, { repeat: true, edge: 'rising', debounce: debounceMs })
-  })
+/**
+ * `fn` at each press on `pin`, a press as src/buttons.ts defines it: the internal pull-down backs up the
+ * external resistor; Espruino's debounce waits until the level has been stable so long.
+ */
+export function watchPress (pin: string, fn: () => void) {
+  pinMode(pin, 'input_pulldown')
+  setWatch(fn, pin, { repeat: true, edge: 'rising', debounce: __TABLECALL__.debounceMs })
 }
 
 /** Drives a table light. */

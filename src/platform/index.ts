@@ -19,7 +19,8 @@ export interface Platform {
   loadSaved (): string
   /** Keeps `text` in flash over a restart; '' deletes it. */
   save (text: string): void
-  watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void
+  /** `fn` at each press on `pin` (src/buttons.ts says what a press is). */
+  watchPress (pin: string, fn: () => void): void
   writePin (pin: string, level: number): void
   readAdc (pin: string): number
   prepareAdc (pin: string): void

@@ -108,18 +108,16 @@ function restart () {
 // km_io_watch_run), so an idle board runs no JavaScript for its buttons; a 10 ms JavaScript poller ran
 // 100 callbacks a second, missed more short presses while the loop was busy (it samples at most every
 // 10 ms and only between callbacks, as setWatch does), and cost more bytes (docs/kaluma.md, "Buttons").
-export function watchButtons (pins: string[], debounceMs: number, onPress: (index: number) => void): void {
-  pins.forEach((pin, i) => {
-    pinMode(gpio(pin), INPUT_PULLDOWN)
-    setWatch(() => {
-      // A callback that throws loses its watch for good on Kaluma (src/global.c set_watch_cb).
-      try {
-        onPress(i)
-      } catch (e) {
-        log('btn: ' + e)
-      }
-    }, gpio(pin), RISING, debounceMs)
-  })
+export function watchPress (pin: string, fn: () => void) {
+  pinMode(gpio(pin), INPUT_PULLDOWN)
+  setWatch(() => {
+    // A callback that throws loses its watch for good on Kaluma (src/global.c set_watch_cb).
+    try {
+      fn()
+    } catch (e) {
+      log('btn: ' + e)
+    }
+  }, gpio(pin), RISING, __TABLECALL__.debounceMs)
 }
 
 export function writePin (pin: string, level: number) {
