@@ -16,12 +16,12 @@ export function startWifi (onUp: () => void, onDown: (why: string) => void): voi
       if (err) {
         log('wifi: cannot join "' + ssid + '": ' + err)
         retryLater(rejoin)
-        return
+      } else {
+        up = true
+        rejoin.n = 0
+        log('wifi: joined "' + ssid + '"')
+        onUp()
       }
-      up = true
-      rejoin.n = 0
-      log('wifi: joined "' + ssid + '"')
-      onUp()
     }),
     n: 0,
     g: false
