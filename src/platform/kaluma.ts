@@ -81,7 +81,7 @@ export function save (text: string) {
 // No watchdog on Kaluma: a WiFi join that fails blocks the board for 30 s, longer than the 8.4 s the
 // RP2040's watchdog can wait (and Kaluma cannot stop it), so it would restart the board during every
 // failed rejoin (firmware.test.mjs, "wrong WiFi password..."). restart() uses it only to restart.
-log('main: no watchdog on Kaluma (a failed WiFi join blocks 30 s, past its 8.4 s limit): a hang needs a power cycle')
+log('main: no watchdog on Kaluma: a hang needs a power cycle')
 
 // Kaluma has no event when the program stops; the handler runs before a restart on purpose.
 let stopHandler = () => {}
