@@ -105,11 +105,11 @@ if (wifi) {
 }
 
 /**
- * Joins the WiFi network once: Wifi.connect itself (a static method: it needs no `this`); the callback
- * gets null when joined (Espruino 2v29 on ESP32 never calls it on failure: 'disconnected' says so).
- * None without a Wifi module.
+ * Joins the WiFi network once: Wifi.connect itself (jswrap_wifi_connect is a static method, so it needs
+ * no `this`); the callback gets null when joined (2v29 on ESP32 never calls it on failure: a
+ * 'disconnected' event says so). None without a Wifi module.
  */
 export const joinWifi = wifi && wifi.connect
 
-/** `fn(why)` when the link is lost or a join fails ('disconnected' {ssid, mac, reason, msg}: ESP-IDF's code). */
+/** `fn(why)` when the link is lost or a join fails: 'disconnected' {ssid, mac, reason, msg}, the reason ESP-IDF's code. */
 export const onLinkLost = (fn: (why: string) => void) => wifi!.on('disconnected', details => fn(' (' + details.reason + ')'))

@@ -176,12 +176,17 @@ log('wifi: power save "' + __TABLECALL__.powersave + '" is the chip\'s own on Ka
 const wifi = new (require('wifi').WiFi)()
 
 /**
- * Joins the WiFi network once, in the shape of Espruino's Wifi.connect. Blocks the board until joined,
- * up to 30 s when it fails; `done` runs before connect() returns. security always given: Kaluma's
- * wifi.js replaces an empty one (and an empty password) with the WIFI_SECURITY (WIFI_PASSWORD) its own
- * setup stored on the board; 'OPEN' then still joins open.
+ * Joins the WiFi network once, in the shape of Espruino's Wifi.connect. With enforce it blocks the board
+ * until joined, up to 30 s when it fails, and `done` runs before connect() returns (cyw43.c
+ * pico_cyw43_wifi_connect, CONNECT_TIMEOUT). security always given: Kaluma's wifi.js connect replaces an
+ * empty one (and an empty password) with the WIFI_SECURITY (WIFI_PASSWORD) its own setup stored on the
+ * board; 'OPEN' then still joins open. (docs/kaluma.md: tag 1.2.1, each with its test.)
  */
 export const joinWifi = (ssid: string, options: { password: string }, done: (err: unknown) => void) => wifi.connect({ ssid, password: options.password, security: options.password ? 'WPA2_WPA_PSK' : 'OPEN', enforce: true }, done)
 
-/** No link-loss event on Kaluma: asked every 5 s (also while down, when the policy ignores it). */
+/**
+ * No link-loss event on Kaluma (cyw43.c has no link callback; 'disconnected' follows only our own
+ * disconnect()): getConnection, which answers at once, asked every 5 s; also while down, when
+ * src/wifi.ts ignores it.
+ */
 export const onLinkLost = (fn: (why: string) => void) => setInterval(() => wifi.getConnection(err => err && fn('')), K.LINK_POLL_MS)
