@@ -391,6 +391,34 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     assert.deepEqual(broker.received(1, 'publish').filter(p => p.topic === fw.topic).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
   })
 
+  test('a broker that delivers a queued message but never answers the SUBSCRIBE: given up on within 10 s, then a new connection', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker({ suback: false }))
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await until(device, () => broker.received(0, 'subscribe').length === 1, { what: 'the SUBSCRIBE' })
+    const subscribed = device.clock.now
+    // (an answer to no open call: the device has nothing to send back)
+    broker.connections[0].send({ cmd: 'publish', topic: `tablecall/${deviceId(SERIAL)}/table/1/answer`, payload: '5', qos: 0, retain: true })
+    const gaveUp = await logged(device, /^mqtt: connection lost \(no SUBACK within 10 s\)$/, { deviceMs: 12000, stepMs: 100 })
+    assert.ok(device.stampedLogs.find(s => s.line === device.logs[gaveUp]).at - subscribed <= 10000 + 200)
+    await until(device, () => broker.received(1, 'subscribe').length === 1, { what: 'the SUBSCRIBE on a new connection' })
+  })
+
+  test('a broker that keeps talking while the device has nothing to send: the device still writes once a keepalive', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    // QoS 0 messages every 20 s for 3 minutes (answers to no open call: nothing to send back), so the
+    // link is never silent; MQTT still wants a packet from the device every keepalive (60 s).
+    for (let i = 0; i < 9; i++) {
+      await advance(device, 20000, 500)
+      broker.connections[0].send({ cmd: 'publish', topic: `tablecall/${deviceId(SERIAL)}/table/1/answer`, payload: '5', qos: 0 })
+    }
+    assert.equal(broker.connections.length, 1)
+    assert.ok(broker.received(0, 'pingreq').length >= 2, `${broker.received(0, 'pingreq').length} pings in 3 minutes`)
+  })
+
   test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
     const fw = await firmware()
     const broker = track(await scriptedBroker())
@@ -438,10 +466,10 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
 })
 
 /**
- * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK), SUBSCRIBE (SUBACK) and PINGREQ (PINGRESP); the test
- * scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
+ * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK), SUBSCRIBE (SUBACK, unless `suback` is false)
+ * and PINGREQ (PINGRESP); the test scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
  */
-async function scriptedBroker () {
+async function scriptedBroker ({ suback = true } = {}) {
   const broker = { connections: [] }
   const server = net.createServer(socket => {
     const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), end: () => socket.end(), close: () => socket.destroy() }
@@ -451,7 +479,7 @@ async function scriptedBroker () {
       conn.packets.push(p)
       if (p.cmd === 'connect') conn.send({ cmd: 'connack', returnCode: 0, sessionPresent: false })
       if (p.cmd === 'pingreq') conn.send({ cmd: 'pingresp' })
-      if (p.cmd === 'subscribe') conn.send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(sub => sub.qos) })
+      if (p.cmd === 'subscribe' && suback) conn.send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(sub => sub.qos) })
     })
     socket.on('data', chunk => parser.parse(chunk))
     socket.on('error', () => {})

@@ -116,7 +116,7 @@ export function startWifi (ssid: string, password: string, onUp: () => void, onD
   }
   const w = wifi
   let up = false
-  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0 }
   const join = () => {
     w.connect(ssid, { password }, err => {
       if (err) {

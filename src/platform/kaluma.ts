@@ -177,7 +177,7 @@ log('wifi: power save "' + __TABLECALL__.powersave + '" is the chip\'s own on Ka
 export function startWifi (ssid: string, password: string, onUp: () => void, onDown: () => void): void {
   const wifi = new (require('wifi').WiFi)()
   let up = false
-  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0, g: false }
+  const rejoin: Retry = { w: 'wifi: joining', a: () => join(), n: 0 }
   // Blocks the board until joined, up to 30 s when it fails; the callback runs before connect() returns.
   // (The same steps as the Espruino adapter's join; shared, they cost its bundle about 100 bytes.)
   const join = () => {
