@@ -43,7 +43,6 @@ const enum M {
   // A connection up this long was a good one: the next loss waits the first backoff delay again.
   STABLE_MS = 30000
 }
-const CLOSED = 'broker closed the connection'
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
@@ -62,7 +61,6 @@ const enum State {
 let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
 let state = State.CONNECTING
-let networkUp = false
 let sock: BrokerSocket | undefined
 let rx = ''
 /** The outgoing store, oldest first. */
@@ -106,7 +104,8 @@ function write (data: string): boolean {
   return true
 }
 
-function lost (why: string) {
+/** Drops the connection and, unless the network is `down`, tries again after the backoff. */
+function lost (why: string, down?: boolean) {
   if (!sock) return
   const s = sock
   sock = undefined
@@ -123,7 +122,7 @@ function lost (why: string) {
   } catch (e) {
     // already closed
   }
-  if (networkUp) retryLater(reconnect)
+  if (!down) retryLater(reconnect)
 }
 
 function send (m: Message) {
@@ -173,8 +172,9 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
   }
 }
 
+// Called when the network comes up (mqttUp), and by the backoff while it stays up.
 function connect () {
-  if (!networkUp || sock) return
+  if (sock) return
   let s: BrokerSocket
   try {
     s = connectBroker(() => {
@@ -198,15 +198,15 @@ function connect () {
     if (rest === null) lost('malformed data from the broker')
     else if (sock) rx = rest
   })
-  s.on('error', err => {
-    const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
-    // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
-    // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state !== State.CONNECTING ? CLOSED + why : 'cannot reach ' + BROKER + why)
-  })
-  s.on('close', () => {
-    if (sock === s) lost(CLOSED)
-  })
+  // 'error' with its reason, 'close' without. Before CONNACK an error means the broker was not
+  // reached; after it, the broker (or the way to it) dropped the connection, e.g. a reset when it
+  // closes a socket with data unread (another client took this client id).
+  const gone = (err?: { message?: string, code?: number }) => {
+    const why = err ? ' (' + (err.message || 'error ' + err.code) + ')' : ''
+    if (sock === s) lost(err && state === State.CONNECTING ? 'cannot reach ' + BROKER + why : 'broker closed the connection' + why)
+  }
+  s.on('error', gone)
+  s.on('close', () => gone())
 }
 
 // (after connect: Espruino does not hoist function declarations)
@@ -217,17 +217,13 @@ export function startMqtt (message: typeof onMessage, connected: typeof onConnec
   onConnected = connected
 }
 
-/** The network is up: connect. */
-export function mqttUp () {
-  networkUp = true
-  connect()
-}
+// the network is up
+export { connect as mqttUp }
 
 /** The network is gone (or the program stops): drop the connection, keep the messages. */
 export function mqttDown (why: string) {
-  networkUp = false
   retryCancel(reconnect)
-  lost(why)
+  lost(why, true)
 }
 
 /**
