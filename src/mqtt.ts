@@ -12,7 +12,7 @@
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
-import { Retry, retryLater, retryNow, retryCancel } from './retry'
+import { Retry, retryLater, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
@@ -245,8 +245,12 @@ export function publish (m: Message) {
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
   if (state === State.CONNECTED) send(m)
-  // A guest is waiting: try the broker now rather than at the end of a long backoff.
-  else retryNow(reconnect)
+  // A guest is waiting: try the broker now rather than at the end of a long backoff (and if that fails,
+  // wait the step just cut short again, not a longer one).
+  else if (retryCancel(reconnect)) {
+    reconnect.n--
+    connect()
+  }
 }
 
 /** The message with key `k` waiting in the store for the broker, if any. */

@@ -27,7 +27,7 @@ export interface Retry {
 /** Schedules the action after the next backoff delay, unless one is already scheduled. */
 export function retryLater (r: Retry) {
   if (r.t !== undefined) return
-  const ms = Math.round(Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n++)) * (0.75 + Math.random() * 0.5))
+  const ms = Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n++)) * (0.75 + Math.random() * 0.5)
   log(r.w + ' again in ' + (ms / 1000).toFixed(1) + ' s')
   r.t = setTimeout(() => {
     r.t = undefined
@@ -35,15 +35,10 @@ export function retryLater (r: Retry) {
   }, ms)
 }
 
-/** Runs a scheduled action now; if it fails, the next wait is the one just cut short, not longer. */
-export function retryNow (r: Retry) {
-  if (r.t === undefined) return
-  retryCancel(r)
-  r.n--
-  r.a()
-}
-
-export function retryCancel (r: Retry) {
+/** Cancels the scheduled action; whether there was one. */
+export function retryCancel (r: Retry): boolean {
+  const pending = r.t !== undefined
   if (r.t !== undefined) clearTimeout(r.t)
   r.t = undefined
+  return pending
 }

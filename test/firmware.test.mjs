@@ -245,6 +245,17 @@ describe('against aedes, with a breakable link', () => {
     assert.deepEqual(calls(staff, fw.topic), [press(3)])
   })
 
+  test('a press cuts a backoff wait short; if the broker still refuses, the next wait is that one again', async () => {
+    const fw = await firmware()
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+    const third = await logged(device, /^mqtt: connecting again/, { count: 3, stepMs: 200 })
+    await tap(device, 'D18')
+    await logged(device, /^mqtt: connecting again/, { from: third + 1, count: 2, stepMs: 200 })
+    assert.deepEqual(backoffs(device).slice(0, 5).map(bucket), [1, 2, 4, 4, 8])
+  })
+
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
