@@ -19,8 +19,6 @@ function stopping () {
   save(JSON.stringify([S.tables, open, since, store.filter(m => m.k < 0).map(m => m.k), top]))
 }
 
-const wifiDown = () => mqttDown('WiFi is down')
-
 // What follows runs once per boot, as top-level code (Espruino keeps no source text of it, where a
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
 // (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
@@ -50,7 +48,7 @@ log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKE
 watchButtons(__TABLECALL__.pins, __TABLECALL__.debounceMs, pressTable)
 if (__TABLECALL__.battery) startBattery(id, log)
 onStop(stopping)
-startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, mqttUp, wifiDown)
+startWifi(__TABLECALL__.ssid, __TABLECALL__.pass, mqttUp, mqttDown)
 // Last (the connection it may have started answers later): what the last program kept, once, if it had
 // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
 // this once, after everything else has started.

@@ -220,10 +220,10 @@ export function startMqtt (message: typeof onMessage, connected: typeof onConnec
 // the network is up
 export { connect as mqttUp }
 
-/** The network is gone (or the program stops): drop the connection, keep the messages. */
-export function mqttDown (why: string) {
+/** The network is gone (or the program stops: `why`): drop the connection, keep the messages. */
+export function mqttDown (why?: string) {
   retryCancel(reconnect)
-  lost(why, true)
+  lost(why || 'WiFi is down', true)
 }
 
 /**
