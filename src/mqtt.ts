@@ -198,15 +198,16 @@ function connect () {
     if (rest === null) lost('malformed data from the broker')
     else if (sock) rx = rest
   })
-  // 'error' with its reason, 'close' without. Before CONNACK an error means the broker was not
-  // reached; after it, the broker (or the way to it) dropped the connection, e.g. a reset when it
-  // closes a socket with data unread (another client took this client id).
-  const gone = (err?: { message?: string, code?: number }) => {
-    const why = err ? ' (' + (err.message || 'error ' + err.code) + ')' : ''
-    if (sock === s) lost(err && state === State.CONNECTING ? 'cannot reach ' + BROKER + why : 'broker closed the connection' + why)
+  // 'error' passes the error; 'close' nothing or (Espruino) whether an error came first. Before
+  // CONNACK an error means the broker was not reached; after it, the broker (or the way to it) dropped
+  // the connection, e.g. a reset when it closes a socket with data unread (another client took this
+  // client id).
+  const gone = (err?: { message?: string, code?: number } | boolean) => {
+    const why = typeof err === 'object' ? ' (' + (err.message || 'error ' + err.code) + ')' : ''
+    if (sock === s) lost(why && state === State.CONNECTING ? 'cannot reach ' + BROKER + why : 'broker closed the connection' + why)
   }
   s.on('error', gone)
-  s.on('close', () => gone())
+  s.on('close', gone)
 }
 
 // (after connect: Espruino does not hoist function declarations)

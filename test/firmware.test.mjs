@@ -9,7 +9,7 @@ import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto, espruinoOnly, clockKnown } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto, espruinoOnly, clockKnown, RUNTIME } from './helpers/firmware.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
@@ -428,6 +428,29 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     }
     assert.equal(broker.connections.length, 1)
     assert.ok(broker.received(0, 'pingreq').length >= 2, `${broker.received(0, 'pingreq').length} pings in 3 minutes`)
+  })
+
+  test('the log says why a connection went: a port nobody listens on cannot be reached; a broker that ends the connection, before CONNACK or after, closed it', async () => {
+    const fw = await firmware()
+    const nobody = net.createServer()
+    await new Promise(resolve => nobody.listen(0, '127.0.0.1', resolve))
+    const port = nobody.address().port
+    await new Promise(resolve => nobody.close(resolve))
+    const unreached = running(boot({ code: fw.code, port, fakeTimers: true }))
+    // (Kaluma hears nothing of a refused connection: the CONNACK timeout finds it, see docs/kaluma.md)
+    const line = await logged(unreached, RUNTIME === 'kaluma' ? /^mqtt: no CONNACK/ : /^mqtt: cannot reach/, { stepMs: 100 })
+    if (RUNTIME !== 'kaluma') assert.match(unreached.logs[line], /^mqtt: cannot reach broker\.hivemq\.com:1883 \(.+\)$/)
+    // accepted, then closed at once, before any CONNACK
+    const refusing = track(await startLink({ port }))
+    refusing.setMode('refuse')
+    const closedEarly = running(boot({ code: fw.code, port: refusing.port, fakeTimers: true }))
+    await logged(closedEarly, /^mqtt: broker closed the connection$/, { stepMs: 100 })
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    broker.connections[0].end()
+    const lost = await logged(device, /^mqtt: connection lost/, { stepMs: 100 })
+    assert.equal(device.logs[lost], 'mqtt: connection lost (broker closed the connection)')
   })
 
   test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
