@@ -62,7 +62,6 @@ let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
 let state = State.CONNECTING
 let sock: BrokerSocket | undefined
-let rx = ''
 /** The outgoing store, oldest first. */
 export const store: Message[] = []
 let lastId = 0
@@ -81,13 +80,14 @@ setInterval(() => {
   if (!sock) return
   // what the device waits for in each state
   if (wait && !--wait) return lost('no ' + ['CONNACK from ' + BROKER, 'SUBACK', 'PUBACK'][state] + ' within ' + M.ANSWER_S + ' s')
-  if (state === State.CONNECTING || !S.keepalive) return
+  const keepalive = S.keepalive
+  if (state === State.CONNECTING || !keepalive) return
   // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
   // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
   // and one still silent half a period later is dead. MQTT's own side: the device sends something at
   // least once a period.
-  if (++quiet >= S.keepalive * 1.5) lost('no answer to ping within 1.5 x keepalive')
-  else if (quiet === S.keepalive || ++idle >= S.keepalive) write(S.ping)
+  if (++quiet >= keepalive * 1.5) lost('no answer to ping within 1.5 x keepalive')
+  else if (quiet === keepalive || ++idle >= keepalive) write(S.ping)
 }, 1000)
 
 /** Whether the data was handed to the socket. */
@@ -116,7 +116,6 @@ function lost (why: string, down?: boolean) {
   // broker when the other connects, take turns about once a second forever.
   if (up && Date.now() - upAt >= M.STABLE_MS) reconnect.n = 0
   state = State.CONNECTING
-  rx = ''
   try {
     s.end()
   } catch (e) {
@@ -187,6 +186,8 @@ function connect () {
   }
   sock = s
   wait = M.ANSWER_S
+  // the start of a packet still to come
+  let rx = ''
   s.on('data', data => {
     if (sock !== s) return
     let rest: string | null = null
