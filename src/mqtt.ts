@@ -12,7 +12,7 @@
 // All the device's code and state live at module level: Espruino keeps a function's source text as
 // long as the function exists, so closures made by a long-lived factory would store the code twice.
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
-import { Retry, retryLater, retryNow, retryCancel } from './retry'
+import { Retry, retryLater, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 
 /** A message in the outgoing store. */
@@ -38,24 +38,21 @@ export interface Message {
 const enum M {
   QUEUE_MAX = 32,
   // how long the broker may take to answer a CONNECT, a SUBSCRIBE or (MQTT resends only on a new
-  // connection) a QoS 1 PUBLISH
-  ANSWER_MS = 10000,
+  // connection) a QoS 1 PUBLISH, in seconds
+  ANSWER_S = 10,
   // A connection up this long was a good one: the next loss waits the first backoff delay again.
   STABLE_MS = 30000
 }
-const WITHIN = ' within ' + M.ANSWER_MS / 1000 + ' s'
-const CLOSED = 'broker closed the connection'
 // The settings, with the device id in the packets (src/main.ts).
 const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
 
-// Connection states, in order
+// Where the connection is, once it has a socket (without one it is offline)
 const enum State {
-  OFFLINE,
+  // the socket opening, or the CONNECT waiting for its CONNACK
   CONNECTING,
-  WAIT_CONNACK,
   // CONNACK came; the store waits for the SUBACK (the broker first delivers what it kept for the session)
-  WAIT_SUBACK,
+  SUBSCRIBING,
   CONNECTED
 }
 
@@ -63,23 +60,35 @@ const enum State {
 // validated; retained: 1 when sent because of the SUBSCRIBE), and CONNACK.
 let onMessage: (topic: string, payload: string, retained: number) => void
 let onConnected: () => void
-let state = State.OFFLINE
-let networkUp = false
+let state = State.CONNECTING
 let sock: BrokerSocket | undefined
-let rx = ''
 /** The outgoing store, oldest first. */
 export const store: Message[] = []
 let lastId = 0
 let dropped = 0
-let pingTimer: number | undefined
-let deadTimer: number | undefined
-let ackTimer: number | undefined
 let upAt = 0
+// The connection's clocks, in seconds, counted by the one timer below: since the broker last sent a
+// packet, since the device last wrote one, and what is left of the wait for the answer the device
+// expects (CONNACK, SUBACK or a PUBACK; 0: none).
+let quiet = 0
+let idle = 0
+let wait = 0
 
-function stop (t: number | undefined) {
-  if (t !== undefined) clearTimeout(t)
-  return undefined
-}
+// One timer for every deadline of the connection, checked once a second (a timer per deadline costs
+// more code than it saves in precision).
+setInterval(() => {
+  if (!sock) return
+  // what the device waits for in each state
+  if (wait && !--wait) return lost('no ' + ['CONNACK from ' + BROKER, 'SUBACK', 'PUBACK'][state] + ' within ' + M.ANSWER_S + ' s')
+  const keepalive = S.keepalive
+  if (state === State.CONNECTING || !keepalive) return
+  // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
+  // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
+  // and one still silent half a period later is dead. MQTT's own side: the device sends something at
+  // least once a period.
+  if (++quiet >= keepalive * 1.5) lost('no answer to ping within 1.5 x keepalive')
+  else if (quiet === keepalive || ++idle >= keepalive) write(S.ping)
+}, 1000)
 
 /** Whether the data was handed to the socket. */
 function write (data: string): boolean {
@@ -91,54 +100,28 @@ function write (data: string): boolean {
     lost('connection closed while sending')
     return false
   }
-  // Keepalive (MQTT's side): send something at least once a period (and never before CONNACK).
-  pingTimer = stop(pingTimer)
-  if (S.keepalive) pingTimer = setTimeout(ping, S.keepalive * 1000)
+  idle = 0
   return true
 }
 
-function ping () {
-  return state >= State.WAIT_SUBACK && write(S.ping)
-}
-
-function expectWithin (ms: number, what: string) {
-  deadTimer = stop(deadTimer)
-  deadTimer = setTimeout(() => lost(what), ms)
-}
-
-// Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
-// so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
-// and one still silent half a period later is dead.
-function heard () {
-  deadTimer = stop(deadTimer)
-  if (S.keepalive) {
-    deadTimer = setTimeout(() => {
-      if (ping()) expectWithin(S.keepalive * 500, 'no answer to ping within 1.5 x keepalive')
-    }, S.keepalive * 1000)
-  }
-}
-
-function lost (why: string) {
+/** Drops the connection and, unless the network is `down`, tries again after the backoff. */
+function lost (why: string, down?: boolean) {
   if (!sock) return
   const s = sock
   sock = undefined
   // accepted (CONNACK), whether or not subscribed yet
-  const up = state >= State.WAIT_SUBACK
+  const up = state !== State.CONNECTING
   log(up ? 'mqtt: connection lost (' + why + ')' : 'mqtt: ' + why)
   // Resetting the backoff at CONNACK would let two clients with one client id, each closed by the
   // broker when the other connects, take turns about once a second forever.
   if (up && Date.now() - upAt >= M.STABLE_MS) reconnect.n = 0
-  state = State.OFFLINE
-  rx = ''
-  pingTimer = stop(pingTimer)
-  deadTimer = stop(deadTimer)
-  ackTimer = stop(ackTimer)
+  state = State.CONNECTING
   try {
     s.end()
   } catch (e) {
     // already closed
   }
-  if (networkUp) retryLater(reconnect)
+  if (!down) retryLater(reconnect)
 }
 
 function send (m: Message) {
@@ -149,32 +132,29 @@ function send (m: Message) {
   // A message sent before (an earlier connection, or no PUBACK in time) goes again with DUP set.
   const dup = !!m.id
   if (!dup) m.id = lastId = lastId % 65534 + 1
-  if (write(withPacketId(m.p, m.at, m.id!, dup)) && ackTimer === undefined) awaitPuback()
-}
-
-// MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
-// the link is broken: reconnect, and everything unacknowledged goes again with DUP.
-function awaitPuback () {
-  ackTimer = setTimeout(() => lost('no PUBACK' + WITHIN), M.ANSWER_MS)
+  // MQTT resends only on a new connection, so a message the broker does not acknowledge in time means
+  // the link is broken: reconnect, and everything unacknowledged goes again with DUP.
+  if (write(withPacketId(m.p, m.at, m.id!, dup)) && !wait) wait = M.ANSWER_S
 }
 
 function onPacket (type: number, value: number, a?: string, b?: string, r?: number) {
-  heard()
+  quiet = 0
   if (type === CONNACK) {
-    if (state !== State.WAIT_CONNACK) return lost('unexpected CONNACK')
+    if (state !== State.CONNECTING) return lost('unexpected CONNACK')
     const code = value & 255
     // Named: the refusals a user fixes in the config (MQTT 3.1.1 codes 4 and 5); docs/troubleshooting.md
     // names the others.
     if (code) return lost('broker refused the connection: ' + (code === 4 ? 'bad user name or password' : code === 5 ? 'not authorised' : 'code ' + code))
-    state = State.WAIT_SUBACK
+    state = State.SUBSCRIBING
     upAt = Date.now()
     write(S.online)
     onConnected()
     write(S.subscribe)
-    expectWithin(M.ANSWER_MS, 'no SUBACK' + WITHIN)
+    wait = M.ANSWER_S
   } else if (type === SUBACK) {
-    if (state !== State.WAIT_SUBACK) return lost('unexpected SUBACK')
+    if (state !== State.SUBSCRIBING) return lost('unexpected SUBACK')
     state = State.CONNECTED
+    wait = 0
     log('mqtt: connected to ' + BROKER)
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
@@ -182,80 +162,70 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
     if (value) write(withPacketId(S.puback, 2, value, false))
     onMessage(a!, b!, r!)
   } else if (type === PUBACK) {
-    for (let i = 0; i < store.length; i++) {
-      if (store[i].id === value) {
-        store.splice(i, 1)
-        // The broker is acknowledging: only a stall of ANSWER_MS since the last PUBACK is a broken link.
-        ackTimer = stop(ackTimer)
-        if (store.length) awaitPuback()
-        break
-      }
+    const i = store.findIndex(m => m.id === value)
+    if (i >= 0) {
+      store.splice(i, 1)
+      // The broker is acknowledging: only a stall of ANSWER_S since the last PUBACK is a broken link.
+      if (state === State.CONNECTED) wait = store.length ? M.ANSWER_S : 0
     }
   }
 }
 
-function receive (data: string) {
-  let rest: string | null = null
-  try {
-    rest = decode(rx + data, onPacket)
-  } catch (e) {
-    // decode never throws; this only keeps a surprise (in a handler) from escaping into the event loop
-  }
-  if (rest === null) lost('malformed data from the broker')
-  else if (sock) rx = rest
-}
-
+// Called when the network comes up (mqttUp), and by the backoff while it stays up.
 function connect () {
-  if (!networkUp || state !== State.OFFLINE) return
-  state = State.CONNECTING
+  if (sock) return
   let s: BrokerSocket
   try {
     s = connectBroker(() => {
-      if (sock !== s) return
-      state = State.WAIT_CONNACK
-      write(S.connect)
+      if (sock === s) write(S.connect)
     })
   } catch (e) {
-    state = State.OFFLINE
     log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')
     retryLater(reconnect)
     return
   }
   sock = s
-  expectWithin(M.ANSWER_MS, 'no CONNACK from ' + BROKER + WITHIN)
+  wait = M.ANSWER_S
+  // the start of a packet still to come
+  let rx = ''
   s.on('data', data => {
-    if (sock === s) receive(data)
+    if (sock !== s) return
+    let rest: string | null = null
+    try {
+      rest = decode(rx + data, onPacket)
+    } catch (e) {
+      // decode never throws; this only keeps a surprise (in a handler) from escaping into the event loop
+    }
+    if (rest === null) lost('malformed data from the broker')
+    else if (sock) rx = rest
   })
-  s.on('error', err => {
-    const why = ' (' + (err && (err.message || 'error ' + err.code)) + ')'
-    // After CONNACK an error is the broker (or the way to it) dropping the connection, e.g. a reset
-    // when it closes a socket with data unread (another client took this client id).
-    if (sock === s) lost(state >= State.WAIT_SUBACK ? CLOSED + why : 'cannot reach ' + BROKER + why)
-  })
-  s.on('close', () => {
-    if (sock === s) lost(CLOSED)
-  })
+  // 'error' passes the error; 'close' nothing or (Espruino) whether an error came first. Before
+  // CONNACK an error means the broker was not reached; after it, the broker (or the way to it) dropped
+  // the connection, e.g. a reset when it closes a socket with data unread (another client took this
+  // client id).
+  const gone = (err?: { message?: string, code?: number } | boolean) => {
+    const why = typeof err === 'object' ? ' (' + (err.message || 'error ' + err.code) + ')' : ''
+    if (sock === s) lost(why && state === State.CONNECTING ? 'cannot reach ' + BROKER + why : 'broker closed the connection' + why)
+  }
+  s.on('error', gone)
+  s.on('close', gone)
 }
 
 // (after connect: Espruino does not hoist function declarations)
-const reconnect: Retry = { w: 'mqtt: connecting', a: connect, n: 0, g: false }
+const reconnect: Retry = { w: 'mqtt: connecting', a: connect, n: 0 }
 
 export function startMqtt (message: typeof onMessage, connected: typeof onConnected) {
   onMessage = message
   onConnected = connected
 }
 
-/** The network is up: connect. */
-export function mqttUp () {
-  networkUp = true
-  connect()
-}
+// the network is up
+export { connect as mqttUp }
 
-/** The network is gone (or the program stops): drop the connection, keep the messages. */
+/** The network is gone (or the program stops: `why`): drop the connection, keep the messages. */
 export function mqttDown (why: string) {
-  networkUp = false
   retryCancel(reconnect)
-  lost(why)
+  lost(why, true)
 }
 
 /**
@@ -272,13 +242,17 @@ export function publish (m: Message) {
   // trip; the bound is for messages waiting on a dead link, with a hard cap in case the link only looks
   // alive. Latest-value messages are bounded by their keys; the bound counts the others, and the oldest
   // of them goes.
-  while (store.filter(w => w.k < 0).length > (state >= State.WAIT_SUBACK ? 2 * M.QUEUE_MAX : M.QUEUE_MAX)) {
+  while (store.filter(w => w.k < 0).length > (state !== State.CONNECTING ? 2 * M.QUEUE_MAX : M.QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
     log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
   }
   if (state === State.CONNECTED) send(m)
-  // A guest is waiting: try the broker now rather than at the end of a long backoff.
-  else retryNow(reconnect)
+  // A guest is waiting: try the broker now rather than at the end of a long backoff (and if that fails,
+  // wait the step just cut short again, not a longer one).
+  else if (retryCancel(reconnect)) {
+    reconnect.n--
+    connect()
+  }
 }
 
 /** The message with key `k` waiting in the store for the broker, if any. */

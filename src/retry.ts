@@ -1,6 +1,6 @@
 // Retries an action later, with exponential backoff (1 s doubling to 60 s) and jitter, so a device
 // neither hammers a refusing broker nor retries in step with every other device that lost it.
-// A retry is plain data, e.g. { w: 'mqtt: connecting', a: connect, n: 0, g: false }, and these
+// A retry is plain data, e.g. { w: 'mqtt: connecting', a: connect, n: 0 }, and these
 // functions act on it (no closures per retry: Espruino keeps each function's source text, so a
 // factory's closures would hold the code once per retry).
 import { log } from './platform'
@@ -15,10 +15,11 @@ export interface Retry {
   w: string
   /** the action */
   a: () => void
-  /** backoff steps taken; 0 after a good connection, so the next failure waits the first delay */
+  /**
+   * backoff steps taken (counting on past the longest delay, so a cut-short step is undone by one
+   * less); 0 after a good connection, so the next failure waits the first delay
+   */
   n: number
-  /** whether the pending wait moved the backoff on a step */
-  g: boolean
   /** the pending wait's timer */
   t?: number
 }
@@ -26,10 +27,7 @@ export interface Retry {
 /** Schedules the action after the next backoff delay, unless one is already scheduled. */
 export function retryLater (r: Retry) {
   if (r.t !== undefined) return
-  const base = Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n))
-  r.g = base < R.MAX_MS
-  if (r.g) r.n++
-  const ms = Math.round(base * (0.75 + Math.random() * 0.5))
+  const ms = Math.min(R.MAX_MS, R.FIRST_MS * Math.pow(2, r.n++)) * (0.75 + Math.random() * 0.5)
   log(r.w + ' again in ' + (ms / 1000).toFixed(1) + ' s')
   r.t = setTimeout(() => {
     r.t = undefined
@@ -37,15 +35,10 @@ export function retryLater (r: Retry) {
   }, ms)
 }
 
-/** Runs a scheduled action now; if it fails, the next wait is the one just cut short, not longer. */
-export function retryNow (r: Retry) {
-  if (r.t === undefined) return
-  retryCancel(r)
-  if (r.g) r.n--
-  r.a()
-}
-
-export function retryCancel (r: Retry) {
+/** Cancels the scheduled action; whether there was one. */
+export function retryCancel (r: Retry): boolean {
+  const pending = r.t !== undefined
   if (r.t !== undefined) clearTimeout(r.t)
   r.t = undefined
+  return pending
 }

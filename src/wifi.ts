@@ -23,8 +23,7 @@ export function startWifi (onUp: () => void, onDown: (why: string) => void): voi
         onUp()
       }
     }),
-    n: 0,
-    g: false
+    n: 0
   }
   // Also after a join that failed without calling back (Espruino 2v29 on ESP32): the rejoin is due
   // either way (retryLater keeps one pending at most).

@@ -9,7 +9,7 @@ import { startMosquitto } from '../host/mosquitto.mjs'
 import { startLink } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { deviceId } from '../host/device-id.mjs'
-import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto, espruinoOnly, clockKnown } from './helpers/firmware.mjs'
+import { firmware, boot, until, advance, tap, logged, connected, SERIAL, WIFI, tracker, brokers, noMosquitto, espruinoOnly, clockKnown, RUNTIME } from './helpers/firmware.mjs'
 
 const calls = (staff, topic) => staff.messages.filter(m => m.topic === topic).map(m => m.payload)
 const press = table => `button ${table} is pressed`
@@ -245,6 +245,17 @@ describe('against aedes, with a breakable link', () => {
     assert.deepEqual(calls(staff, fw.topic), [press(3)])
   })
 
+  test('a press cuts a backoff wait short; if the broker still refuses, the next wait is that one again', async () => {
+    const fw = await firmware()
+    const link = track(await startLink({ port: broker.port }))
+    link.setMode('refuse')
+    const device = running(boot({ code: fw.code, port: link.port, fakeTimers: true }))
+    const third = await logged(device, /^mqtt: connecting again/, { count: 3, stepMs: 200 })
+    await tap(device, 'D18')
+    await logged(device, /^mqtt: connecting again/, { from: third + 1, count: 2, stepMs: 200 })
+    assert.deepEqual(backoffs(device).slice(0, 5).map(bucket), [1, 2, 4, 4, 8])
+  })
+
   test('garbage from the broker: the device drops the connection and reconnects, nothing thrown', async () => {
     const fw = await firmware()
     let answers = ['HTTP/1.1 400 Bad Request\r\n\r\n', '\x20\x02\x00\x00\xff\xff\xff\xff\xff']
@@ -391,6 +402,57 @@ describe('against a scripted broker (raw MQTT over TCP, answers chosen by the te
     assert.deepEqual(broker.received(1, 'publish').filter(p => p.topic === fw.topic).map(p => [p.payload.toString(), p.messageId, p.dup]), [[press(2), 1, true]])
   })
 
+  test('a broker that delivers a queued message but never answers the SUBSCRIBE: given up on within 10 s, then a new connection', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker({ suback: false }))
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await until(device, () => broker.received(0, 'subscribe').length === 1, { what: 'the SUBSCRIBE' })
+    const subscribed = device.clock.now
+    // (an answer to no open call: the device has nothing to send back)
+    broker.connections[0].send({ cmd: 'publish', topic: `tablecall/${deviceId(SERIAL)}/table/1/answer`, payload: '5', qos: 0, retain: true })
+    const gaveUp = await logged(device, /^mqtt: connection lost \(no SUBACK within 10 s\)$/, { deviceMs: 12000, stepMs: 100 })
+    assert.ok(device.stampedLogs.find(s => s.line === device.logs[gaveUp]).at - subscribed <= 10000 + 200)
+    await until(device, () => broker.received(1, 'subscribe').length === 1, { what: 'the SUBSCRIBE on a new connection' })
+  })
+
+  test('a broker that keeps talking while the device has nothing to send: the device still writes once a keepalive', async () => {
+    const fw = await firmware()
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    // QoS 0 messages every 20 s for 3 minutes (answers to no open call: nothing to send back), so the
+    // link is never silent; MQTT still wants a packet from the device every keepalive (60 s).
+    for (let i = 0; i < 9; i++) {
+      await advance(device, 20000, 500)
+      broker.connections[0].send({ cmd: 'publish', topic: `tablecall/${deviceId(SERIAL)}/table/1/answer`, payload: '5', qos: 0 })
+    }
+    assert.equal(broker.connections.length, 1)
+    assert.ok(broker.received(0, 'pingreq').length >= 2, `${broker.received(0, 'pingreq').length} pings in 3 minutes`)
+  })
+
+  test('the log says why a connection went: a port nobody listens on cannot be reached; a broker that ends the connection, before CONNACK or after, closed it', async () => {
+    const fw = await firmware()
+    const nobody = net.createServer()
+    await new Promise(resolve => nobody.listen(0, '127.0.0.1', resolve))
+    const port = nobody.address().port
+    await new Promise(resolve => nobody.close(resolve))
+    const unreached = running(boot({ code: fw.code, port, fakeTimers: true }))
+    // (Kaluma hears nothing of a refused connection: the CONNACK timeout finds it, see docs/kaluma.md)
+    const line = await logged(unreached, RUNTIME === 'kaluma' ? /^mqtt: no CONNACK/ : /^mqtt: cannot reach/, { stepMs: 100 })
+    if (RUNTIME !== 'kaluma') assert.match(unreached.logs[line], /^mqtt: cannot reach broker\.hivemq\.com:1883 \(.+\)$/)
+    // accepted, then closed at once, before any CONNACK
+    const refusing = track(await startLink({ port }))
+    refusing.setMode('refuse')
+    const closedEarly = running(boot({ code: fw.code, port: refusing.port, fakeTimers: true }))
+    await logged(closedEarly, /^mqtt: broker closed the connection$/, { stepMs: 100 })
+    const broker = track(await scriptedBroker())
+    const device = running(boot({ code: fw.code, port: broker.port, fakeTimers: true }))
+    await logged(device, connected)
+    broker.connections[0].end()
+    const lost = await logged(device, /^mqtt: connection lost/, { stepMs: 100 })
+    assert.equal(device.logs[lost], 'mqtt: connection lost (broker closed the connection)')
+  })
+
   test('PUBACKs out of order, twice, and for unknown ids: each removes only the press with its id', async () => {
     const fw = await firmware()
     const broker = track(await scriptedBroker())
@@ -438,10 +500,10 @@ describe('against mosquitto with a password file', { skip: noMosquitto }, () => 
 })
 
 /**
- * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK), SUBSCRIBE (SUBACK) and PINGREQ (PINGRESP); the test
- * scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
+ * A raw MQTT server on 127.0.0.1 that answers only CONNECT (CONNACK), SUBSCRIBE (SUBACK, unless `suback` is false)
+ * and PINGREQ (PINGRESP); the test scripts everything else. connections[i].send(packet) writes an mqtt-packet object to the device.
  */
-async function scriptedBroker () {
+async function scriptedBroker ({ suback = true } = {}) {
   const broker = { connections: [] }
   const server = net.createServer(socket => {
     const conn = { packets: [], send: p => socket.write(mqttPacket.generate(p)), end: () => socket.end(), close: () => socket.destroy() }
@@ -451,7 +513,7 @@ async function scriptedBroker () {
       conn.packets.push(p)
       if (p.cmd === 'connect') conn.send({ cmd: 'connack', returnCode: 0, sessionPresent: false })
       if (p.cmd === 'pingreq') conn.send({ cmd: 'pingresp' })
-      if (p.cmd === 'subscribe') conn.send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(sub => sub.qos) })
+      if (p.cmd === 'subscribe' && suback) conn.send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(sub => sub.qos) })
     })
     socket.on('data', chunk => parser.parse(chunk))
     socket.on('error', () => {})
