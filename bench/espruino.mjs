@@ -128,10 +128,18 @@ export const ACCOUNT = `(function () {
 })();
 `
 
+/**
+ * Espruino's stdio for the Linux build: stdin a pipe left open and never written. Its input thread
+ * (targets/linux/jshardware.c jshInputThread) reads stdin whenever select() says readable; at EOF
+ * (/dev/null, 'ignore') that is always, and each empty read() becomes a character event, so the event
+ * queue fills and the log says "error flags FIFO_FULL" for something no board does.
+ */
+export const ESPRUINO_STDIO = ['pipe', 'pipe', 'pipe']
+
 /** Runs `args` in `cwd` (the Linux build keeps its flash in espruino.flash there); stdout without the banner, prompts and ESC[J. */
 function runEspruino (bin, cwd, args, timeoutS) {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutS * 1000 })
+    const child = spawn(bin, args, { cwd, stdio: ESPRUINO_STDIO, timeout: timeoutS * 1000 })
     let out = ''
     child.stdout.on('data', d => { out += d })
     child.stderr.on('data', d => { out += d })

@@ -20,7 +20,7 @@ import { own } from '../host/children.mjs'
 import { ensureCerts } from '../tools/broker/certs.mjs'
 import { freePort, supervise } from '../host/mosquitto.mjs'
 import { createDevice } from '../host/espruino/runtime.mjs'
-import { prelude } from '../bench/espruino.mjs'
+import { prelude, ESPRUINO_STDIO } from '../bench/espruino.mjs'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { boot, tap, logged, until, connected } from './helpers/firmware.mjs'
 import { CHROMIUM, noMosquitto, skipWithout } from './helpers/tools.mjs'
@@ -369,7 +369,7 @@ describe('a broker made by init --tls', { skip: noMosquitto }, () => {
     const dir = scratch()
     // The Linux build has no GPIO: the bench's prelude presses the buttons once the firmware is connected.
     writeFileSync(join(dir, 'fw.js'), prelude({ presses: 3, gapMs: 100, settleMs: 1000 }) + code)
-    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }))
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ESPRUINO_STDIO }))
     let out = ''
     espruino.stdout.on('data', d => { out += d })
     espruino.stderr.on('data', d => { out += d })

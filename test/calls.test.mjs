@@ -14,7 +14,7 @@ import mqttPacket from 'mqtt-packet'
 import { startBroker } from '../host/broker.mjs'
 import { startMosquitto } from '../host/mosquitto.mjs'
 import { own } from '../host/children.mjs'
-import { prelude } from '../bench/espruino.mjs'
+import { prelude, ESPRUINO_STDIO } from '../bench/espruino.mjs'
 import { startLink, packetLength } from '../host/link.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { fillId } from '../host/device-id.mjs'
@@ -399,7 +399,7 @@ describe('the call lifecycle on the real interpreter', { skip: (RUNTIME === 'kal
     const staff = await staffScreen(broker.url)
     const dir = mkdtempSync(join(tmpdir(), 'tablecall-real-'))
     writeFileSync(join(dir, 'fw.js'), prelude({ presses: 5, gapMs: 2000, settleMs: 2000 }) + fw.code)
-    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }))
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['fw.js'], { cwd: dir, stdio: ESPRUINO_STDIO }))
     let out = ''
     espruino.stdout.on('data', d => { out += d })
     espruino.stderr.on('data', d => { out += d })
