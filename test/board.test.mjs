@@ -389,6 +389,37 @@ describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout
   })
 })
 
+describe('the simulator\'s staff view (host/sim/staff.mjs)', () => {
+  test('as the page does: a broker restart lost its answer, the device still calls that call: the view sends the answer again', async () => {
+    const broker = await startBroker()
+    let view
+    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 100 })
+    try {
+      const id = newId()
+      const t = topicsOf(id)
+      const config = { mqtt: MQTT, buttons: [{ table: 1 }], message: 'button {n} is pressed' }
+      view = await startStaffView({ url: broker.url, config, devices: [id], onChange: () => {} })
+      await device.publishAsync(t.table(1), 'calling 5', { qos: 1, retain: true })
+      await waitUntil(() => view.staff.board.lead(1), 'the call on the view')
+      await view.answer(1)
+      assert.equal(view.staff.board.tile(1, Date.now(), 120_000).state, 'answered')
+      // The broker restarts before the device got the answer: no session, nothing retained.
+      const back = new Promise((resolve) => device.once('connect', resolve))
+      await broker.restart()
+      await back
+      await device.subscribeAsync(t.answer(1), { qos: 1 })
+      const again = nextMessage(device, t.answer(1), MARGIN)
+      // as the device does at every CONNACK: its state (the view has subscribed again by then or gets it retained)
+      await device.publishAsync(t.table(1), 'calling 5', { qos: 1, retain: true })
+      assert.equal((await again).payload, '5')
+    } finally {
+      await view?.close()
+      await device.endAsync(true)
+      await broker.close()
+    }
+  })
+})
+
 /** Resolves with the first message on `topic` at `client` ({ payload, packet }), or rejects after `ms`. */
 function nextMessage (client, topic, ms) {
   return new Promise((resolve, reject) => {
