@@ -158,8 +158,8 @@ async function connect () {
   const on = (event, fn) => self.on(event, (...args) => self === client && fn(...args))
   on('connect', (connack) => {
     setState('connected', null)
-    // Answers a broker crash may have lost go again; without a session, calls ended meanwhile go.
-    for (const { topic, payload, options } of staff.connected(connack.sessionPresent)) self.publish(topic, payload, options)
+    // Without a session, calls ended meanwhile go (the retained states bring back the others).
+    staff.board.connected(connack.sessionPresent)
     for (const table of settings.tables) dirty.tables.add(table)
     schedule()
     // The persistent session remembers filters of earlier settings: drop those.
@@ -187,6 +187,8 @@ async function connect () {
   })
   on('message', (topic, payload, packet) => {
     const change = staff.receive(topic, payload, packet.retain, Date.now())
+    // An answer a broker crash may have lost goes again (retained: a second copy changes nothing).
+    for (const { topic, payload, options } of change?.answers ?? []) self.publish(topic, payload, options)
     if (change?.table !== undefined) {
       dirty.tables.add(change.table)
       if (change.change === 'new') alertNewCall(change.table)

@@ -162,7 +162,10 @@ export class CallBoard {
     return call.events > 1 ? 'repeat' : null
   }
 
-  /** A table state message: 'new', 'update', 'cleared', or null when nothing changed. */
+  /**
+   * A table state message: 'new', 'update', 'cleared', 'resend' (the state of a call this screen
+   * answered: publish its answer again), or null when nothing changed.
+   */
   state (device, table, text, now) {
     if (!this.known(table)) return null
     const state = parseState(text, now)
@@ -192,6 +195,9 @@ export class CallBoard {
       this.open(table, device, state.call, since, exact, 0)
       return 'new'
     }
+    // The device (or the broker's retained state) still shows a call this screen answered: a broker
+    // crash may have lost the answer, and the device would call for good while this screen waits.
+    if (call.answered) return 'resend'
     if (state.pressedAt === null || (call.exact && call.since === state.pressedAt)) return null
     // The device's press time beats when this screen heard of it.
     call.since = state.pressedAt
@@ -218,25 +224,23 @@ export class CallBoard {
   }
 
   /**
-   * At every connection (CONNACK): returns [{ device, table, call }], the answers this screen gave to
-   * calls still marked answered, to publish again: a broker crash may have lost them, and the device
-   * would call for good while this screen waits (retained, so a second copy changes nothing).
-   * Without a session (`sessionPresent` false) the messages sent meanwhile are lost, among them an
-   * ended call's idle state: every call with an id is forgotten (away), and the retained states bring
-   * back the live ones as they were (their first-seen times, their answers).
+   * At every connection (CONNACK), `sessionPresent` from it. Without a session the messages sent
+   * meanwhile are lost, among them an ended call's idle state: every call with an id is forgotten
+   * (away), and the retained states bring back the live ones as they were (their first-seen times,
+   * their answers). No answer goes again here: another screen may have answered a newer call
+   * meanwhile, whose retained answer an older one would replace; a state of the answered call says
+   * the answer is still needed (state() returns 'resend').
    */
   connected (sessionPresent) {
+    if (sessionPresent) return
     for (const [table, calls] of this.calls) {
       for (const [device, call] of calls) {
-        if (sessionPresent || call.id === null) continue // a call of an event (old firmware) has no state to come back
+        if (call.id === null) continue // a call of an event (old firmware) has no state to come back
         calls.delete(device)
         this.away.set(`${device}/${table}`, { table, device, call })
       }
       if (!calls.size) this.calls.delete(table)
     }
-    const answers = [...this.away.values()].filter(({ call }) => call.answered).map(({ table, device, call }) => ({ device, table, call: call.id }))
-    for (const [table, calls] of this.calls) for (const [device, call] of calls) if (call.answered) answers.push({ device, table, call: call.id })
-    return answers
   }
 
   /**

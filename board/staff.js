@@ -52,8 +52,9 @@ export class Staff {
   }
 
   /**
-   * One received message; returns { kind, device, table?, change? } for what it changed, or null when
-   * it was ignored (counted in board.ignored).
+   * One received message; returns { kind, device, table?, change?, answers? } for what it changed, or
+   * null when it was ignored (counted in board.ignored). `answers`: the publishes to make, the answer
+   * of a call this screen answered whose state still says calling (a broker crash may have lost it).
    */
   receive (topic, payload, retain, now) {
     const { board } = this
@@ -66,21 +67,18 @@ export class Staff {
       if (table === null) return board.invalid()
       return { kind, device, table, change: board.event(device, table, now) }
     }
-    if (kind === 'table') return { kind, device, table: where.table, change: board.state(device, where.table, text, now) }
+    if (kind === 'table') {
+      const { table } = where
+      const change = board.state(device, table, text, now)
+      if (change !== 'resend') return { kind, device, table, change }
+      return { kind, device, table, change, answers: [this.answerOf(device, table, board.calls.get(table).get(device).id)] }
+    }
     return board[kind](device, text) && { kind, device } // status or battery
   }
 
   /** Answers `table`: the publishes to make (each waiting call's id to its device), or []. */
   answer (table) {
     return this.board.answer(table).map(({ device, call }) => this.answerOf(device, table, call))
-  }
-
-  /**
-   * At every CONNACK (`sessionPresent` from it): the answers to publish again, the calls this screen
-   * answered that may still wait (CallBoard.connected), or [].
-   */
-  connected (sessionPresent) {
-    return this.board.connected(sessionPresent).map(({ device, table, call }) => this.answerOf(device, table, call))
   }
 
   answerOf (device, table, call) {

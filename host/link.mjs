@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events'
  * @param {{port: number, host?: string}} target the broker
  * @returns link: {port, mode, recorded, connections, setMode(mode), cutNextPublish(), close()}
  *   mode 'pass' forwards both ways; 'silent' forwards nothing from the broker (and, for new
- *   connections, never opens one to it); 'refuse' closes new connections at once.
+ *   connections, never opens one to it); 'deaf' forwards nothing from the device (what it sends is
+ *   lost on the way, as to a broker about to crash); 'refuse' closes new connections at once.
  *   recorded: per connection, what the device sent (data) and what the broker sent it (received), as
  *   binary strings.
  */
@@ -38,7 +39,7 @@ export async function startLink (target) {
       const data = chunk.toString('latin1')
       sent.data += data
       link.emit('data', data)
-      if (!broker) return
+      if (!broker || link.mode === 'deaf') return
       // The device writes one packet per write, so a chunk starts with a packet's first byte (TCP
       // may join the next ones to it): half of that packet gets through.
       if (cutPublish && chunk[0] >> 4 === 3) {
@@ -51,7 +52,7 @@ export async function startLink (target) {
     })
     if (broker) {
       broker.on('data', chunk => {
-        if (link.mode !== 'pass') return
+        if (link.mode !== 'pass' && link.mode !== 'deaf') return
         sent.received += chunk.toString('latin1')
         device.write(chunk)
       })

@@ -153,7 +153,7 @@ function screenBoard (config) {
       return call && { id: call.id, answered: call.answered }
     },
     answer: n => staff.answer(n),
-    connected: sessionPresent => staff.connected(sessionPresent)
+    connected: sessionPresent => staff.board.connected(sessionPresent)
   }
 }
 
@@ -419,13 +419,17 @@ export async function runWorld (world) {
       const client = new mqtt.MqttClient(() => noDelay(screenLinks[name].port), { clientId: `screen-${name}`, clean: false, reconnectPeriod: 2 ** 31 - 1, connectTimeout: 3000, keepalive: 0 })
       client.on('error', () => {})
       client.on('close', () => { screens[name].down = true })
-      // as the page does (board/app.js): answers a crash may have lost go again; without a session,
-      // calls ended meanwhile go
+      // as the page does (board/app.js): without a session, calls ended meanwhile go; the state of a
+      // call the screen answered sends its answer again (a crash may have lost it)
       client.on('connect', connack => {
         screens[name].down = false
-        for (const { topic, payload, options } of board.connected(connack.sessionPresent)) client.publish(topic, payload, options, () => {})
+        board.connected(connack.sessionPresent)
       })
-      client.on('message', (topic, payload, packet) => { activity(); board.receive(topic, payload, packet.retain, wall()) })
+      client.on('message', (topic, payload, packet) => {
+        activity()
+        const change = board.receive(topic, payload, packet.retain, wall())
+        for (const answer of change?.answers ?? []) client.publish(answer.topic, answer.payload, answer.options, () => {})
+      })
       screens[name] = { board, client, down: false }
       await new Promise(resolve => client.once('connect', resolve))
       await client.subscribeAsync(board.filters, { qos: 1 })

@@ -59,12 +59,13 @@ if (saved) {
   save('')
   const kept = JSON.parse(saved)
   if ('' + kept[0] === '' + S.tables) {
+    // Every table's state, idle ones too (null: one the last program never learnt): the device knows
+    // them as before and publishes them at its next CONNACK, so an idle state the broker never got
+    // (lost with the connection, or the broker crashed first) still reaches it and every screen.
     kept[4].forEach((t: number, i: number) => {
       top[i] = t
-      if (kept[1][i]) {
-        open[i] = kept[1][i]
-        since[i] = kept[2][i]
-      }
+      open[i] = kept[1][i]
+      since[i] = kept[2][i]
     })
     kept[3].forEach(press)
   }

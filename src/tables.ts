@@ -24,7 +24,7 @@ const enum T {
 
 // The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics.
 const S = __TABLECALL__
-// Per button: the open call's id, 0 when idle; unset until a press or the broker tells.
+// Per button: the open call's id, 0 when idle; unset (or null, restored) until a press or the broker tells.
 export const open: number[] = []
 // Per button: ' <ms>' of the open call's first press, or ''.
 export const since: string[] = []
@@ -140,7 +140,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
       since[i] = w[2] ? ' ' + w[2] : ''
     }
     top[i] = Math.max(top[i], c)
-    if (open[i] === undefined) open[i] = 0
+    if (open[i] == null) open[i] = 0
     // The device's state is the truth: a different one on the broker is corrected.
     if (text !== payload(i) || waiting(i)) publishState(i)
   }
@@ -151,6 +151,6 @@ export function tableMessage (topic: string, text: string, retained: number) {
 export function publishTables () {
   S.tables.forEach((_, i) => {
     old[i] = !waiting(i)
-    if (open[i] !== undefined) publishState(i)
+    if (open[i] != null) publishState(i)
   })
 }

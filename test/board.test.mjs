@@ -144,7 +144,7 @@ describe('board model', () => {
     assert.equal(tileLabel(board.tile(1, NOW, 120_000)), 'Table 1, answered, waiting for the table')
     assert.deepEqual(board.answer(1), [], 'answered once')
     assert.deepEqual(board.queue(NOW), [], 'not waiting for staff any more')
-    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 1000), null, 'the device republishing its state (a reconnect): still answered')
+    assert.equal(board.state('a', 1, `calling 5 ${NOW}`, NOW + 1000), 'resend', 'the device republishing its state (a reconnect): still answered, the answer goes again')
     assert.equal(board.event('a', 1, NOW + 1000), null, 'a press the device joins to the answered call')
     assert.equal(board.state('a', 1, `calling 3 ${NOW}`, NOW + 1000), null, 'an older call\'s state')
     assert.equal(board.tile(1, NOW, 120_000).state, 'answered')
@@ -180,17 +180,24 @@ describe('board model', () => {
     assert.equal(board.state('a', 1, `calling 4 ${NOW}`, NOW + 2000), null, 'an older call stays ended')
   })
 
-  test('at every connection a screen publishes again the answers of calls it shows as answered: a broker crash may have lost them (schedules seeds 10, 14, 15)', () => {
+  test('an answer goes again when the state of the call it answered still says calling (a broker crash may have lost it), never just because the screen connects: another screen may have answered a newer call meanwhile (schedules seeds 10, 14, 15)', () => {
     const staff = new Staff({ templates: TEMPLATES, settings: { devices: ['1a2b3c4d'], tables: [1, 2] }, message: 'button {n} is pressed' })
     const got = (n, text) => staff.receive(`tablecall/1a2b3c4d/table/${n}`, Buffer.from(text), false, NOW)
-    got(1, 'calling 5')
+    assert.equal(got(1, 'calling 5').answers, undefined, 'not answered: nothing to send')
     got(2, 'calling 6')
-    assert.deepEqual(staff.connected(true), [], 'nothing answered')
     const answer = staff.answer(1)
-    assert.deepEqual(staff.connected(true), answer, 'answered, waiting for the device: the same answer, retained, again')
-    assert.deepEqual(staff.connected(false), answer)
-    got(1, '')
-    assert.deepEqual(staff.connected(true), [], 'the device ended it')
+    assert.deepEqual(got(1, 'calling 5').answers, answer, 'the device still calls: the same answer, retained, again')
+    assert.equal(staff.board.tile(1, NOW, 120_000).state, 'answered', 'still answered, waiting for the device')
+    // The screen is away; the device takes the answer, the guest calls again, another screen answers
+    // call 7 (the broker's retained answer is 7). Back with its session, this screen gets the queued states.
+    staff.board.connected(true)
+    for (const text of ['', 'calling 7', '']) assert.equal(got(1, text).answers, undefined, `${JSON.stringify(text)}: no answer again, 5 would replace 7`)
+    // Without a session: the answered call is away until its retained state brings it back, answered.
+    got(2, 'calling 8')
+    const eight = staff.answer(2)
+    staff.board.connected(false)
+    assert.deepEqual(got(2, 'calling 8').answers, eight)
+    assert.equal(got(2, '').answers, undefined)
   })
 
   test('a connection without a session forgets the calls: one that ended meanwhile (its idle state lost with the session) is gone, the retained states bring back the others as they were (bench schedules seed 1009)', () => {
@@ -201,14 +208,14 @@ describe('board model', () => {
     board.state('a', 3, `calling 9 ${NOW}`, NOW)
     board.answer(3)
     board.event('old', 1, NOW) // old firmware: no state brings its call back
-    assert.deepEqual(board.connected(true), [{ device: 'a', table: 3, call: 9 }], 'a session: everything kept')
-    assert.deepEqual(board.connected(false), [{ device: 'a', table: 3, call: 9 }], 'the answer goes again')
+    board.connected(true) // a session: everything kept
+    board.connected(false)
     assert.equal(board.tile(2, NOW, 120_000).state, 'idle', 'table 2 ended while the screen was away: nothing brings it back')
     assert.deepEqual(board.calls.get(1).get('old').id, null, 'the call of an event stays')
     assert.equal(board.state('a', 1, 'calling 4', NOW + 60_000), null, 'an older call than one the screen knew')
     assert.equal(board.state('a', 1, 'calling 5', NOW + 60_000), null, 'table 1\'s retained state: the same call')
     assert.equal(board.tile(1, NOW + 60_000, 120_000).waitMs, 60_000, 'with its wait')
-    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW + 60_000), null)
+    assert.equal(board.state('a', 3, `calling 9 ${NOW}`, NOW + 60_000), 'resend', 'its answer goes again')
     assert.equal(board.tile(3, NOW + 60_000, 120_000).state, 'answered', 'answered still')
     board.prune()
     assert.equal(board.tile(2, NOW + 60_000, 120_000).state, 'idle')
@@ -376,6 +383,37 @@ describe('staff session on mosquitto (the broker keeps it)', { skip: skipWithout
       assert.equal(later.staff.board.calls.has(2), false, 'nothing retained for table 2')
     } finally {
       for (const view of views) await view.close().catch(() => {})
+      await device.endAsync(true)
+      await broker.close()
+    }
+  })
+})
+
+describe('the simulator\'s staff view (host/sim/staff.mjs)', () => {
+  test('as the page does: a broker restart lost its answer, the device still calls that call: the view sends the answer again', async () => {
+    const broker = await startBroker()
+    let view
+    const device = await mqtt.connectAsync(broker.url, { reconnectPeriod: 100 })
+    try {
+      const id = newId()
+      const t = topicsOf(id)
+      const config = { mqtt: MQTT, buttons: [{ table: 1 }], message: 'button {n} is pressed' }
+      view = await startStaffView({ url: broker.url, config, devices: [id], onChange: () => {} })
+      await device.publishAsync(t.table(1), 'calling 5', { qos: 1, retain: true })
+      await waitUntil(() => view.staff.board.lead(1), 'the call on the view')
+      await view.answer(1)
+      assert.equal(view.staff.board.tile(1, Date.now(), 120_000).state, 'answered')
+      // The broker restarts before the device got the answer: no session, nothing retained.
+      const back = new Promise((resolve) => device.once('connect', resolve))
+      await broker.restart()
+      await back
+      await device.subscribeAsync(t.answer(1), { qos: 1 })
+      const again = nextMessage(device, t.answer(1), MARGIN)
+      // as the device does at every CONNACK: its state (the view has subscribed again by then or gets it retained)
+      await device.publishAsync(t.table(1), 'calling 5', { qos: 1, retain: true })
+      assert.equal((await again).payload, '5')
+    } finally {
+      await view?.close()
       await device.endAsync(true)
       await broker.close()
     }
@@ -890,6 +928,56 @@ describe('staff board in headless Chromium', { skip }, () => {
       assert.equal(await tile(b, 3).getAttribute('data-state'), 'calling')
       assert.equal(await tile(a, 3).getAttribute('data-state'), 'calling')
     } finally {
+      await link.close()
+    }
+  })
+
+  test('a screen back with its session sends no answer again: another screen answered a newer call meanwhile, whose retained answer an older one would replace', async () => {
+    const id = newId()
+    const t = topicsOf(id)
+    byHand.add(id) // the test plays the device: it ends the calls
+    const end = () => {
+      openCalls.delete(`${id}/2`)
+      return tester.publishAsync(t.table(2), '', { qos: 1, retain: true })
+    }
+    const link = await relay(broker.wsPort)
+    try {
+      const a = await openBoard(await newContext(), boardUrl([id], '', link.url))
+      const b = await openBoard(await newContext(), boardUrl([id]))
+      const first = await press(id, 2)
+      await Promise.all([waitTile(a, 2, 'calling'), waitTile(b, 2, 'calling')])
+      const fromA = answerOn(t.answer(2))
+      await tile(a, 2).click()
+      assert.equal((await fromA).payload, String(first))
+      // A loses the broker with the call shown answered; the device takes the answer, the guest calls
+      // again, and screen B answers the new call.
+      link.cut()
+      await a.waitForSelector('body[data-mqtt="disconnected"]', { state: 'attached', timeout: MARGIN })
+      await end()
+      const second = await press(id, 2)
+      await waitTile(b, 2, 'calling')
+      const fromB = answerOn(t.answer(2))
+      await tile(b, 2).click()
+      assert.equal((await fromB).payload, String(second))
+      await end()
+      await waitTile(b, 2, 'idle')
+      const idA = await a.evaluate(() => JSON.parse(localStorage.getItem('tablecall.board.client')))
+      const sent = []
+      const record = (packet, client) => client?.id === idA && packet.topic.endsWith('/answer') && sent.push(String(packet.payload))
+      broker.aedes.on('publish', record)
+      await link.resume()
+      await subscribed(a)
+      await waitTile(a, 2, 'idle')
+      await new Promise((resolve) => setTimeout(resolve, 2000)) // room for an answer to go out
+      broker.aedes.off('publish', record)
+      assert.deepEqual(sent, [], 'screen A sent no answer again')
+      const late = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
+      const retained = nextMessage(late, t.answer(2), MARGIN)
+      await late.subscribeAsync(t.answer(2), { qos: 1 })
+      assert.equal((await retained).payload, String(second), 'the broker keeps the newer answer')
+      await late.endAsync(true)
+    } finally {
+      byHand.delete(id)
       await link.close()
     }
   })

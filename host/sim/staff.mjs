@@ -18,9 +18,14 @@ export async function startStaffView ({ url, config, devices, clientId = `tablec
   })
   // Reconnects faster than a screen: the simulator restarts its broker in well under a second.
   const client = mqtt.connect(url, { ...sessionOptions(clientId), reconnectPeriod: 200 })
+  // As the page does (board/app.js): at every CONNACK without a session the calls go, until the
+  // retained states bring back those still open; a state of a call this view answered sends its
+  // answer again (a broker crash may have lost it).
+  client.on('connect', connack => staff.board.connected(connack.sessionPresent))
   // Listening before the CONNACK: a resumed session's messages follow it at once.
   client.on('message', (topic, payload, packet) => {
     const change = staff.receive(topic, payload, packet.retain, Date.now())
+    for (const { topic, payload, options } of change?.answers ?? []) client.publish(topic, payload, options)
     if (change) onChange(change, packet, staff)
   })
   try {
