@@ -37,12 +37,10 @@ const wifiDown = () => mqttDown('WiFi is down')
     id = ('0000000' + h.toString(16)).slice(-8)
   }
   // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
-  // (no helper function for it: a function would stay in memory for good)
-  const pieces = S as unknown as { [packet: string]: string[] }
-  S.connect = pieces.connect.join(id)
-  S.online = pieces.online.join(id)
-  S.subscribe = pieces.subscribe.join(id)
-  S.call = pieces.call.join(id)
+  // (the arrow goes with this block, where a helper function would stay in memory for good)
+  const pieces = S as unknown as { [packet: string]: string[] | string }
+  const packets = ['connect', 'online', 'subscribe', 'call']
+  packets.forEach(k => { pieces[k] = (pieces[k] as string[]).join(id) })
   if (__TABLECALL__.battery) {
     __TABLECALL__.battery.packet = (__TABLECALL__.battery.packet as unknown as string[]).join(id)
     prepareAdc(__TABLECALL__.battery.pin)
