@@ -46,8 +46,8 @@ const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
 // A PUBLISH made when sent, so none is kept in memory: its first byte (0x30 | QoS << 1 | RETAIN), the
 // remaining length in one byte (the build checks), `v` (the topic with its 2-byte length, then for
-// QoS 1 the packet id: zeros until sent, at offset v.length) and the payload `text`.
-const packet = (head: number, v: string, text: string) => String.fromCharCode(head, v.length + text.length) + v + text
+// QoS 1 the packet id: zeros until sent, at offset v.length) and the payload.
+const packet = (head: number, v: string, payload: string) => String.fromCharCode(head, v.length + payload.length) + v + payload
 
 // Table `i`'s state, a latest-value message (QoS 1, retained), on the state topic from its entry in
 // the SUBSCRIBE: its length's low byte, the topic, QoS 1. Each entry follows a NUL, which occurs
