@@ -44,18 +44,17 @@ const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? N
 
 const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
 
-// A PUBLISH made when sent, so none is kept in memory: its first byte (0x30 | QoS << 1 | RETAIN), the
-// remaining length in one byte (the build checks), `v` (the topic with its 2-byte length, then for
-// QoS 1 the packet id: zeros until sent, at offset v.length) and the payload.
-const packet = (head: number, v: string, payload: string) => String.fromCharCode(head, v.length + payload.length) + v + payload
-
-// Table `i`'s state, a latest-value message (QoS 1, retained), on the state topic from its entry in
-// the SUBSCRIBE: its length's low byte, the topic, QoS 1. Each entry follows a NUL, which occurs
-// nowhere else (topics have none and are shorter than 256 bytes: the build checks), so splitting at
-// NULs gives the header, then per button its state and answer topics' entries.
+// Table `i`'s state, a latest-value message: a PUBLISH (QoS 1, retained: 0x33) made from the state
+// topic's entry in the SUBSCRIBE: its length byte, the topic, QoS 1. Each entry follows a NUL, which
+// occurs nowhere else (topics have none and are shorter than 256 bytes: the build checks), so
+// splitting at NULs gives the header, then per button its state and answer topics' entries.
+// One-byte remaining length (the build checks), then the topic, the packet id (zeros until sent) and
+// the payload. Made at each publish, so no packet per table is kept in memory.
 function publishState (i: number) {
-  const v = '\0' + S.subscribe.split('\0')[1 + 2 * i].slice(0, -1) + '\0\0'
-  publish({ p: packet(0x33, v, payload(i)), at: v.length, k: i })
+  const c = payload(i)
+  const e = S.subscribe.split('\0')[1 + 2 * i]
+  const n = e.charCodeAt(0)
+  publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
 }
 
 // A new call on table `i`, its first press at `at`.
@@ -84,12 +83,15 @@ if (S.leds.length) {
 }
 
 /**
- * A press on button (-1 - k) % 16, `k` its key in the store: the message with its table's number on the
- * calls topic (QoS `qos`, not retained).
+ * A press on button (-1 - k) % 16, `k` its key in the store: the message with its table's number, as a
+ * PUBLISH (QoS `qos`, not retained; one-byte remaining length, the build checks) made from `call`, the
+ * calls topic with its length and, for QoS 1, the packet id (zeros until sent). Made at each press, so
+ * no packet per button is kept in memory.
  */
 export function press (k: number) {
-  const m = S.message.join(String(S.tables[(-1 - k) % 16]))
-  publish({ p: packet(0x30 | S.qos << 1, S.call, m), at: S.qos ? S.call.length : 0, k, t: Date.now() })
+  const i = (-1 - k) % 16
+  const m = S.message.join(String(S.tables[i]))
+  publish({ p: String.fromCharCode(0x30 | S.qos << 1, S.call.length + m.length) + S.call + m, at: S.qos ? S.call.length : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
