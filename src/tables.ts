@@ -38,20 +38,17 @@ let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
 
-// A call id: 1 to 15 digits, no leading zero (Espruino's regular expressions have no {m,n} and no
-// optional groups), else 0.
-const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? Number(text) : 0
-
-const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
-
 // Table `i`'s state, a latest-value message: a PUBLISH (QoS 1, retained: 0x33) made from the state
 // topic's entry in the SUBSCRIBE: its length byte, the topic, QoS 1. Each entry follows a NUL, which
 // occurs nowhere else (topics have none and are shorter than 256 bytes: the build checks), so
 // splitting at NULs gives the header, then per button its state and answer topics' entries.
 // One-byte remaining length (the build checks), then the topic, the packet id (zeros until sent) and
-// the payload. Made at each publish, so no packet per table is kept in memory.
-function publishState (i: number) {
-  const c = payload(i)
+// the payload. Made at each publish, so no packet per table is kept in memory. `heard`: the state the
+// broker just said it holds; not sent again when that is the truth and no other is waiting.
+// (Helpers such as the payload's are written in place: each function costs memory for good.)
+function publishState (i: number, heard?: string) {
+  const c = open[i] ? 'calling ' + open[i] + since[i] : ''
+  if (c === heard && !waiting(i)) return
   const e = S.subscribe.split('\0')[1 + 2 * i]
   const n = e.charCodeAt(0)
   publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
@@ -115,12 +112,18 @@ export function tableMessage (topic: string, text: string, retained: number) {
   const j = S.subscribe.split('\0').indexOf(String.fromCharCode(topic.length) + topic + '\x01') - 1
   if (j < 0) return
   const i = j >> 1
+  // An answer is a call id; a state `calling <call>`, `calling <call> <ms: 13 digits>` or empty:
+  // exactly what publishState writes.
+  const w = text.split(' ')
+  const id = j & 1 ? text : w[1]
+  // A call id: 1 to 15 digits, no leading zero (Espruino's regular expressions have no {m,n} and no
+  // optional groups), else 0.
+  const c = /^[1-9]\d*$/.test(id) && id.length < 16 ? Number(id) : 0
   if (j & 1) {
-    const a = callId(text)
-    if (!a) return
+    if (!c) return
     const was = open[i]
-    top[i] = Math.max(top[i], a)
-    if (!(a < was)) {
+    top[i] = Math.max(top[i], c)
+    if (!(c < was)) {
       // The broker's retained answer answers only a call it had before this connection: this one has
       // the id of an older call (the boot count was lost) and gets a new one.
       if (was && retained && !old[i]) open[i] = ++top[i]
@@ -134,9 +137,6 @@ export function tableMessage (topic: string, text: string, retained: number) {
       if (was) publishState(i)
     }
   } else {
-    // `calling <call>`, `calling <call> <ms: 13 digits>` or empty: exactly what publishState writes
-    const w = text.split(' ')
-    const c = callId(w[1])
     const ms = w[2] ? ' ' + w[2] : ''
     if (text && !(c && text === 'calling ' + c + ms && (!ms || (w[2].length === 13 && !/\D/.test(w[2]))))) return
     // A call still open before a reboot, or a later one than the device holds (its boot count lost):
@@ -148,7 +148,7 @@ export function tableMessage (topic: string, text: string, retained: number) {
     top[i] = Math.max(top[i], c)
     if (open[i] === undefined) open[i] = 0
     // The device's state is the truth: a different one on the broker is corrected.
-    if (text !== payload(i) || waiting(i)) publishState(i)
+    publishState(i, text)
   }
   lights()
 }
