@@ -56,14 +56,18 @@ global.setWatch = function (f) { __w.push(f); return __w.length; };
       setTimeout(then, ${settleMs});
     }, ${gapMs});
   }
+  // Named functions that live for the whole run: each mark is taken inside one, so no closure alive
+  // at one mark and gone at the next moves the figures (an inline callback at 'pressed' did: 14 blocks).
+  var first = 0;
   function end() { mark('soak'); quit(); }
+  function pressed() {
+    mark('pressed');${account ? ` eval(require("fs").readFileSync(${JSON.stringify(ACCOUNT_FILE)}));` : ''}
+    if (first < ${presses}) press(first, ${presses}, end); else end();
+  }
   function soak() {
     mark('boot');
-    var first = Math.min(__w.length, ${presses});
-    press(0, first, function () {
-      mark('pressed');${account ? ` eval(require("fs").readFileSync(${JSON.stringify(ACCOUNT_FILE)}));` : ''}
-      if (first < ${presses}) press(first, ${presses}, end); else end();
-    });
+    first = Math.min(__w.length, ${presses});
+    press(0, first, pressed);
   }
   console.log = function (line) {
     log(line);
@@ -282,12 +286,12 @@ export async function reference ({ bin = process.env.ESPRUINO_BIN, name, presses
 }
 
 /** The prelude alone with four buttons that do nothing: what every figure above holds besides the program. */
-export async function preludeAlone ({ bin = process.env.ESPRUINO_BIN, way = 'uploaded', account = true }) {
+export async function preludeAlone ({ bin = process.env.ESPRUINO_BIN, way = 'uploaded', account = true, presses = 4 }) {
   if (!bin) return { skipped: SKIPPED }
   const space = scratch()
   try {
     const program = 'for (var i = 0; i < 4; i++) setWatch(function () {}, i);\nconsole.log("mqtt: connected");\n'
-    writeProgram(space.dir, prelude({ presses: 4, gapMs: 20, settleMs: 200, account }) + program)
+    writeProgram(space.dir, prelude({ presses, gapMs: 20, settleMs: 200, account }) + program)
     const run = await runWay(bin, space.dir, way, 20)
     const r = readRun(run)
     return { way, exit: exitOf(run, 20), memory: r.memory, code: r.code, errors: r.errors }

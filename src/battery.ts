@@ -3,7 +3,7 @@
 // Code and state at module level, as in mqtt.ts: Espruino keeps a function's source text as long as
 // the function exists, so closures from a factory would hold the code twice.
 import { publish } from './mqtt'
-import { readAdc, prepareAdc } from './platform'
+import { readAdc, log } from './platform'
 
 // Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
 const B = __TABLECALL__.battery!
@@ -20,15 +20,13 @@ const enum N {
   KEY = 16
 }
 
-let log: (line: string) => void
-// the retained PUBLISH without its 4-byte payload
-let packet = ''
 let last = -1
 let checks = 0
 let timer: number | undefined
 let warned = false
 
-function report (always: boolean) {
+// A report when the voltage moved or an hour has passed (checks); batteryConnected makes it due.
+function report () {
   let sum = 0
   for (let i = 0; i < N.SAMPLES; i++) sum += readAdc(B.pin)
   const cv = Math.min(999, Math.round(sum / N.SAMPLES * B.volts * 100))
@@ -39,29 +37,19 @@ function report (always: boolean) {
     return
   }
   checks++
-  if (!always && Math.abs(cv - last) < N.STEP && checks < N.HOURLY) return
+  if (Math.abs(cv - last) < N.STEP && checks < N.HOURLY) return
   const payload = (cv / 100).toFixed(2)
   // A latest-value message: at most one voltage waits in the store, the newest.
-  publish({ p: packet + payload, at: B.idAt, k: N.KEY })
+  publish({ p: B.packet + payload, at: B.idAt, k: N.KEY })
   last = cv
   checks = 0
   log('battery: ' + payload + ' V')
 }
 
-function check () {
-  report(false)
-}
-
-/** `id`: the device id, for the packet's topic. */
-export function startBattery (id: string, logger: typeof log) {
-  log = logger
-  packet = B.packet.join(id).slice(0, -4)
-  prepareAdc(B.pin)
-}
-
 /** The broker connection is (again) up: report now, and count the checks from here. */
 export function batteryConnected () {
   if (timer !== undefined) clearInterval(timer)
-  timer = setInterval(check, N.CHECK_MS)
-  report(true)
+  timer = setInterval(report, N.CHECK_MS)
+  checks = N.HOURLY
+  report()
 }

@@ -59,14 +59,18 @@ declare const __TABLECALL__: {
   tables: number[]
   debounceMs: number
   /**
-   * The packets (connect, online, subscribe, press) come in pieces around the device id
-   * (string[]); start() joins them with the id in place, so each is kept once, as one string.
+   * The packets (connect, online, subscribe) and `call` come in pieces around the device id
+   * (string[]); src/main.ts joins them with the id in place, so each is kept once, as one string.
    */
   connect: string
   online: string
-  press: string[]
-  /** Offset of the 2-byte packet id in each press packet (QoS 1 only). */
-  idAt: number[]
+  /**
+   * A press's PUBLISH after its fixed header and before its payload: the calls topic with its 2-byte
+   * length and, for QoS 1, the packet id's two zero bytes (src/tables.ts press).
+   */
+  call: string
+  /** The press message (UTF-8 bytes) around its table number's place: join with the number. */
+  message: string[]
   ping: string
   powersave: 'none' | 'ps-poll'
   /** null without a `battery` setting; build.mjs also defines it on its own, so esbuild drops the battery code then. */
@@ -74,8 +78,8 @@ declare const __TABLECALL__: {
     pin: string
     /** Cell volts at a full-scale reading: 3.3 x divider x scale. */
     volts: number
-    /** The retained QoS 1 PUBLISH with the payload "0.00", in pieces like `online`. */
-    packet: string[]
+    /** The retained QoS 1 PUBLISH made for a 4-byte payload ("0.00"), without it; in pieces like `online`. */
+    packet: string
     idAt: number
   }
   /** Per button its state topic, then its answer topic (src/tables.ts reads the topics from it). */

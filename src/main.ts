@@ -1,10 +1,10 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, onStop, loadSaved, save } from './platform'
+import { log, serialNumber, onStop, loadSaved, save, prepareAdc } from './platform'
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
-import { startBattery, batteryConnected } from './battery'
+import { batteryConnected } from './battery'
 
 const S = __TABLECALL__
 
@@ -25,48 +25,53 @@ function stopping () {
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
 // (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
 // of a running program, so 'init' (after the save and at power-up) would find it started already.
-// 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-let id = __TABLECALL__.id
-if (!id) {
-  const serial = serialNumber()
-  let h = 0
-  for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
-  id = ('0000000' + h.toString(16)).slice(-8)
-}
-// The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
-// (no helper function for it: a function would stay in memory for good)
-const pieces = S as unknown as { [packet: string]: string[] }
-S.connect = pieces.connect.join(id)
-S.online = pieces.online.join(id)
-S.subscribe = pieces.subscribe.join(id)
-S.press = S.press.map(p => (p as unknown as string[]).join(id))
-// the CA certificate as DER bytes, in place too
-if (S.ca) S.ca = atob(S.ca)
-// __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
-// bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
-// BOOT_ONLY): written in place, they are not kept in memory.
-startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
-log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
-watchButtons(pressTable)
-if (__TABLECALL__.battery) startBattery(id, log)
-onStop(stopping)
-startWifi(mqttUp, mqttDown)
-// Last (the connection it may have started answers later): what the last program kept, once, if it had
-// the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
-// this once, after everything else has started.
-const saved = loadSaved()
-if (saved) {
-  save('')
-  const kept = JSON.parse(saved)
-  if ('' + kept[0] === '' + S.tables) {
-    // Every table's state, idle ones too (null: one the last program never learnt): the device knows
-    // them as before and publishes them at its next CONNACK, so an idle state the broker never got
-    // (lost with the connection, or the broker crashed first) still reaches it and every screen.
-    kept[4].forEach((t: number, i: number) => {
-      top[i] = t
-      open[i] = kept[1][i]
-      since[i] = kept[2][i]
-    })
-    kept[3].forEach(press)
+// In a block: its names (the id, the saved text...) are dropped once it has run, where top-level ones
+// would be kept for good.
+{
+  // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
+  let id = __TABLECALL__.id
+  if (!id) {
+    const serial = serialNumber()
+    let h = 0
+    for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
+    id = ('0000000' + h.toString(16)).slice(-8)
+  }
+  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
+  // (the arrow goes with this block, where a helper function would stay in memory for good)
+  const pieces = S as unknown as { [packet: string]: string[] | string }
+  const packets = ['connect', 'online', 'subscribe', 'call']
+  packets.forEach(k => { pieces[k] = (pieces[k] as string[]).join(id) })
+  if (__TABLECALL__.battery) {
+    __TABLECALL__.battery.packet = (__TABLECALL__.battery.packet as unknown as string[]).join(id)
+    prepareAdc(__TABLECALL__.battery.pin)
+  }
+  // the CA certificate as DER bytes, in place too
+  if (S.ca) S.ca = atob(S.ca)
+  // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
+  // bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
+  // BOOT_ONLY): written in place, they are not kept in memory.
+  startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
+  log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
+  watchButtons(pressTable)
+  onStop(stopping)
+  startWifi(mqttUp, mqttDown)
+  // Last (the connection it may have started answers later): what the last program kept, once, if it had
+  // the same buttons (a new upload may have others). Deleted first, so a text that cannot be read stops
+  // this once, after everything else has started.
+  const saved = loadSaved()
+  if (saved) {
+    save('')
+    const kept = JSON.parse(saved)
+    if ('' + kept[0] === '' + S.tables) {
+      // Every table's state, idle ones too (null: one the last program never learnt): the device knows
+      // them as before and publishes them at its next CONNACK, so an idle state the broker never got
+      // (lost with the connection, or the broker crashed first) still reaches it and every screen.
+      kept[4].forEach((t: number, i: number) => {
+        top[i] = t
+        open[i] = kept[1][i]
+        since[i] = kept[2][i]
+      })
+      kept[3].forEach(press)
+    }
   }
 }

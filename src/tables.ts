@@ -22,34 +22,33 @@ const enum T {
   JOINED = -17
 }
 
-// The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics.
+// The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics;
+// what makes a press's PUBLISH.
 const S = __TABLECALL__
 // Per button: the open call's id, 0 when idle; unset (or null, restored) until a press or the broker tells.
 export const open: number[] = []
 // Per button: ' <ms>' of the open call's first press, or ''.
 export const since: string[] = []
 // Per button: the highest call id used, or received in an answer or a state (a new one is above).
-export const top: number[] = []
+export const top = S.tables.map(() => 0)
 // Per button: whether the open call's state went to the broker on an earlier connection.
 const old: boolean[] = []
-// `boots`: this start's number, kept in flash by the platform.
-const base = boots * T.PER_BOOT
+// the call ids' sequence in this start
 let seq = 0
 // the blinking lights' level: 2 Hz
 let phase = 0
 
-// A call id: 1 to 15 digits, no leading zero (Espruino's regular expressions have no {m,n} and no
-// optional groups), else 0.
-const callId = (text: string) => /^[1-9]\d*$/.test(text) && text.length < 16 ? Number(text) : 0
-
-const payload = (i: number) => open[i] ? 'calling ' + open[i] + since[i] : ''
-
 // Table `i`'s state, a latest-value message: a PUBLISH (QoS 1, retained: 0x33) made from the state
-// topic's entry in the SUBSCRIBE (its length byte, the topic, QoS 1; each entry follows a NUL, see
-// tableMessage). One-byte remaining length (the build checks), then the topic, the packet id (zeros
-// until sent) and the payload. Made at each publish, so no packet per table is kept in memory.
-function publishState (i: number) {
-  const c = payload(i)
+// topic's entry in the SUBSCRIBE: its length byte, the topic, QoS 1. Each entry follows a NUL, which
+// occurs nowhere else (topics have none and are shorter than 256 bytes: the build checks), so
+// splitting at NULs gives the header, then per button its state and answer topics' entries.
+// One-byte remaining length (the build checks), then the topic, the packet id (zeros until sent) and
+// the payload. Made at each publish, so no packet per table is kept in memory. `heard`: the state the
+// broker just said it holds; not sent again when that is the truth and no other is waiting.
+// (Helpers such as the payload's are written in place: each function costs memory for good.)
+function publishState (i: number, heard?: string) {
+  const c = open[i] ? 'calling ' + open[i] + since[i] : ''
+  if (c === heard && !waiting(i)) return
   const e = S.subscribe.split('\0')[1 + 2 * i]
   const n = e.charCodeAt(0)
   publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
@@ -58,7 +57,8 @@ function publishState (i: number) {
 // A new call on table `i`, its first press at `at`.
 function newCall (i: number, at: number) {
   at = Math.floor(at)
-  open[i] = top[i] = Math.max(top[i] + 1, base + ++seq)
+  // `boots`: this start's number, kept in flash by the platform
+  open[i] = top[i] = Math.max(top[i] + 1, boots * T.PER_BOOT + ++seq)
   since[i] = at > T.CLOCK_SET ? ' ' + at : ''
   old[i] = false
 }
@@ -71,7 +71,6 @@ export function lights () {
 }
 
 // At boot, as top-level code (a start function would keep its source text in memory for good).
-S.tables.forEach((_, i) => { top[i] = 0 })
 lights()
 if (S.leds.length) {
   setInterval(() => {
@@ -80,10 +79,16 @@ if (S.leds.length) {
   }, T.BLINK_MS)
 }
 
-/** A press on button (-1 - k) % 16, `k` its key in the store. */
+/**
+ * A press on button (-1 - k) % 16, `k` its key in the store: the message with its table's number, as a
+ * PUBLISH (QoS `qos`, not retained; one-byte remaining length, the build checks) made from `call`, the
+ * calls topic with its length and, for QoS 1, the packet id (zeros until sent). Made at each press, so
+ * no packet per button is kept in memory.
+ */
 export function press (k: number) {
   const i = (-1 - k) % 16
-  publish({ p: S.press[i], at: S.qos ? S.idAt[i] : 0, k, t: Date.now() })
+  const m = S.message.join(String(S.tables[i]))
+  publish({ p: String.fromCharCode(0x30 | S.qos << 1, S.call.length + m.length) + S.call + m, at: S.qos ? S.call.length : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
@@ -102,20 +107,23 @@ export function pressTable (i: number) {
  * `retained`: 1 when the broker sent it because of the SUBSCRIBE.
  */
 export function tableMessage (topic: string, text: string, retained: number) {
-  // The topic's entry in the SUBSCRIBE: length, topic, QoS 1. A NUL byte starts each entry and occurs
-  // nowhere else (topics have none and are shorter than 256 bytes: the build checks), so the NULs
-  // before it count the entries.
-  const p = S.subscribe
-  const at = p.indexOf('\0' + String.fromCharCode(topic.length) + topic + '\x01')
-  if (at < 0) return
-  const j = p.slice(0, at).split('\0').length - 1
+  // The topic's entry in the SUBSCRIBE (see publishState): 0 and 1 are button 0's state and answer
+  // topics, 2 and 3 button 1's...
+  const j = S.subscribe.split('\0').indexOf(String.fromCharCode(topic.length) + topic + '\x01') - 1
+  if (j < 0) return
   const i = j >> 1
+  // An answer is a call id; a state `calling <call>`, `calling <call> <ms: 13 digits>` or empty:
+  // exactly what publishState writes.
+  const w = text.split(' ')
+  const id = j & 1 ? text : w[1]
+  // A call id: 1 to 15 digits, no leading zero (Espruino's regular expressions have no {m,n} and no
+  // optional groups), else 0.
+  const c = /^[1-9]\d*$/.test(id) && id.length < 16 ? Number(id) : 0
   if (j & 1) {
-    const a = callId(text)
-    if (!a) return
+    if (!c) return
     const was = open[i]
-    top[i] = Math.max(top[i], a)
-    if (!(a < was)) {
+    top[i] = Math.max(top[i], c)
+    if (!(c < was)) {
       // The broker's retained answer answers only a call it had before this connection: this one has
       // the id of an older call (the boot count was lost) and gets a new one.
       if (was && retained && !old[i]) open[i] = ++top[i]
@@ -129,20 +137,18 @@ export function tableMessage (topic: string, text: string, retained: number) {
       if (was) publishState(i)
     }
   } else {
-    // `calling <call>` or `calling <call> <13 digits>`, or empty
-    const w = text.split(' ')
-    const c = callId(w[1])
-    if (text && !(w[0] === 'calling' && c && (w.length === 2 || (w.length === 3 && w[2].length === 13 && !/\D/.test(w[2]))))) return
+    const ms = w[2] ? ' ' + w[2] : ''
+    if (text && !(c && text === 'calling ' + c + ms && (!ms || (w[2].length === 13 && !/\D/.test(w[2]))))) return
     // A call still open before a reboot, or a later one than the device holds (its boot count lost):
     // above every id seen, so never one that was answered.
     if (c > top[i] && open[i] !== 0) {
       open[i] = c
-      since[i] = w[2] ? ' ' + w[2] : ''
+      since[i] = ms
     }
     top[i] = Math.max(top[i], c)
     if (open[i] == null) open[i] = 0
     // The device's state is the truth: a different one on the broker is corrected.
-    if (text !== payload(i) || waiting(i)) publishState(i)
+    publishState(i, text)
   }
   lights()
 }

@@ -52,19 +52,27 @@ const OFFLINE = 'offline 2'
 const STATE_MAX = 'calling '.length + 15 + 14
 const ANSWER_MAX = 15
 
-// A PUBLISH of `payloadMax` bytes on `field`'s topic for `table` must have a one-byte remaining length
-// (src/codec.ts MAX_REMAINING): the device finds its topic and packet id from its 2-byte fixed header.
+// A PUBLISH with a one-byte remaining length (src/codec.ts MAX_REMAINING) has this much room for its
+// topic and payload, after the topic's length and a packet id: the device finds its topic and packet
+// id from its 2-byte fixed header, and makes its states and presses with it.
+const ROOM = 127 - 2 - 2
+const topicBytes = (mqtt, field, table) => Buffer.byteLength(messageFor(mqtt[field], table).replaceAll(ID_PLACEHOLDER, '00000000'))
+
+// A PUBLISH of `payloadMax` bytes on `field`'s topic for `table`.
 function fits (mqtt, field, table, payloadMax) {
-  const topic = messageFor(mqtt[field], table).replaceAll(ID_PLACEHOLDER, '00000000')
-  const most = 127 - 2 - 2 - payloadMax
-  if (Buffer.byteLength(topic) > most) throw new ConfigError([`mqtt.${field}: ${Buffer.byteLength(topic)} bytes for table ${table}, longer than the ${most} bytes the device accepts (fix: shorten it)`])
+  const most = ROOM - payloadMax
+  if (topicBytes(mqtt, field, table) > most) throw new ConfigError([`mqtt.${field}: ${topicBytes(mqtt, field, table)} bytes for table ${table}, longer than the ${most} bytes the device accepts (fix: shorten it)`])
 }
 
 // A table state (retained, QoS 1, `calling <call>[ <ms>]` or empty) has a one-byte remaining length:
-// the device makes it from the state topic's entry in the SUBSCRIBE (src/tables.ts publishState).
-function checkTableTopics (mqtt, table) {
+// the device makes it from the state topic's entry in the SUBSCRIBE (src/tables.ts publishState). So
+// has a press, made from the calls topic and the message (src/tables.ts press).
+function checkTopics (config, table) {
+  const { mqtt } = config
   fits(mqtt, 'tableTopic', table, STATE_MAX)
   fits(mqtt, 'answerTopic', table, ANSWER_MAX)
+  const press = topicBytes(mqtt, 'topic', table) + Buffer.byteLength(messageFor(config.message, table))
+  if (press > ROOM) throw new ConfigError([`mqtt.topic and message: ${press} bytes together for table ${table}, more than the ${ROOM} bytes a press can hold (fix: shorten them)`])
 }
 
 // Where the 2-byte packet id sits in a QoS 1 PUBLISH: found by encoding two ids and comparing.
@@ -86,7 +94,8 @@ function batterySettings (battery, mqtt) {
   return {
     pin: battery.pin,
     volts: ADC_VOLTS * battery.divider * battery.scale,
-    packet: pieces(publishPacket(fields)),
+    // the device appends the voltage
+    packet: pieces(publishPacket(fields).slice(0, -VOLTS_PLACEHOLDER.length)),
     idAt: packetIdOffset(fields)
   }
 }
@@ -94,8 +103,7 @@ function batterySettings (battery, mqtt) {
 /** Everything the firmware needs, as plain JSON (esbuild inlines it into the bundle). */
 export function deviceSettings (config) {
   const { mqtt } = config
-  config.buttons.forEach(b => checkTableTopics(mqtt, b.table))
-  const press = config.buttons.map(b => ({ topic: mqtt.topic, payload: messageFor(config.message, b.table), qos: mqtt.qos }))
+  config.buttons.forEach(b => checkTopics(config, b.table))
   return {
     // set: the device uses it for {id} instead of deriving one from its serial
     id: config.id || '',
@@ -114,9 +122,9 @@ export function deviceSettings (config) {
     debounceMs: config.debounceMs,
     connect: pieces(connectPacket(mqtt)),
     online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: ONLINE, qos: 0, retain: true })),
-    press: press.map(fields => pieces(publishPacket(fields))),
-    // Offsets are in the joined packet; the id has the marker's length.
-    idAt: mqtt.qos ? press.map(packetIdOffset) : [],
+    // A press's PUBLISH without its 2-byte fixed header (it fits one byte: checkTopics) and payload.
+    call: pieces(publishPacket({ topic: mqtt.topic, payload: '', qos: mqtt.qos }).slice(2)),
+    message: bytes(config.message).split('{n}'),
     ping: encode({ cmd: 'pingreq' }),
     // Per table its state topic (to learn after a reboot which calls are open), then its answer topic.
     subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) })),
