@@ -33,29 +33,31 @@ export function decode (buf: string, onPacket: (type: number, value: number, a?:
     // Refused on the fixed header, before waiting for bytes that would be garbage anyway.
     if (size > MAX_REMAINING || !(head === 0x20 || head === 0x40 ? size === 2 : head === 0xd0 ? !size : head === 0x90 ? size > 2 : (head & 0xf4) === 0x30 && size > 1)) return null
     if (buf.length < 2 + size) break
-    const a = buf.charCodeAt(2)
-    // the packet id, or a PUBLISH's topic length
-    const n = (a << 8) | buf.charCodeAt(3)
-    if (head === 0x20) {
-      if (a > 1) return null
-      onPacket(CONNACK, n)
-    } else if (head === 0x40) {
-      if (!n) return null
-      onPacket(PUBACK, n)
-    } else if (head === 0xd0) onPacket(PINGRESP, 0)
+    const third = buf.charCodeAt(2)
+    // the packet id (CONNACK: its flags and code), or a PUBLISH's topic length
+    const n = (third << 8) | buf.charCodeAt(3)
+    let value = n
+    // SUBACK: its return codes; PUBLISH: its topic, then its payload
+    let a: string | undefined
+    let b: string | undefined
+    // CONNACK: the session-present flag is 0 or 1; PUBACK, SUBACK: a packet id is never 0
+    if (head === 0x20 ? third > 1 : (head === 0x40 || head === 0x90) && !n) return null
+    if (head === 0xd0) value = 0
     else if (head === 0x90) {
       // return codes: 0, 1, 2 (the QoS granted) or 0x80 (refused); bytes, so control characters
-      const codes = buf.slice(4, 2 + size)
+      a = buf.slice(4, 2 + size)
       // eslint-disable-next-line no-control-regex
-      if (!n || /[^\0\x01\x02\x80]/.test(codes)) return null
-      onPacket(SUBACK, n, codes)
-    } else {
+      if (/[^\0\x01\x02\x80]/.test(a)) return null
+    } else if (head !== 0x20 && head !== 0x40) {
       // 0x30 | DUP (tolerated) | QoS 0 or 1 | RETAIN; the topic, then a packet id for QoS 1
       const at = 4 + n + (head & 2)
-      const id = head & 2 ? (buf.charCodeAt(at - 2) << 8) | buf.charCodeAt(at - 1) : 0
-      if (at > 2 + size || ((head & 2) && !id)) return null
-      onPacket(PUBLISH, id, buf.slice(4, 4 + n), buf.slice(at, 2 + size), head & 1)
+      value = head & 2 ? (buf.charCodeAt(at - 2) << 8) | buf.charCodeAt(at - 1) : 0
+      if (at > 2 + size || ((head & 2) && !value)) return null
+      a = buf.slice(4, 4 + n)
+      b = buf.slice(at, 2 + size)
     }
+    // the type: the header's high 4 bits (a PUBLISH's low ones are its flags)
+    onPacket(head >> 4, value, a, b, head & 1)
     buf = buf.slice(2 + size)
   }
   return buf
