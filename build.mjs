@@ -25,8 +25,9 @@ const ESPRUINO_UNSUPPORTED = [
   'optional-chain', 'rest-argument', 'unicode-escapes'
 ]
 
-// Settings src/main.ts reads once, at boot (it names them as __TABLECALL__.<name>, not through S).
-const BOOT_ONLY = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic']
+// Settings written in place instead of kept in the settings object (the code names them as
+// __TABLECALL__.<name>, not through S): read once, at boot, or (tls) choosing code at build time.
+const BOOT_ONLY = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic', 'tls']
 
 export class BuildError extends Error {}
 

@@ -54,7 +54,8 @@ declare const __TABLECALL__: {
   ca: string
   keepalive: number
   qos: 0 | 1
-  topic: string
+  /** the calls topic (for the log), split at {id} */
+  topic: string[]
   pins: string[]
   tables: number[]
   debounceMs: number

@@ -5,8 +5,7 @@ import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { batteryConnected } from './battery'
-
-const S = __TABLECALL__
+import { S } from './settings'
 
 function connected () {
   publishTables()
@@ -51,7 +50,7 @@ function stopping () {
   // bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
   // BOOT_ONLY): written in place, they are not kept in memory.
   startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
-  log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
+  log('mqtt: topic ' + __TABLECALL__.topic.join(id) + ' on ' + BROKER)
   watchButtons(pressTable)
   onStop(stopping)
   startWifi(mqttUp, mqttDown)

@@ -14,6 +14,7 @@
 import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { Retry, retryLater, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
+import { S } from './settings'
 
 /** A message in the outgoing store. */
 export interface Message {
@@ -43,8 +44,6 @@ const enum M {
   // A connection up this long was a good one: the next loss waits the first backoff delay again.
   STABLE_MS = 30000
 }
-// The settings, with the device id in the packets (src/main.ts).
-const S = __TABLECALL__
 export const BROKER = S.host + ':' + S.port
 
 // Where the connection is, once it has a socket (without one it is offline)
@@ -244,7 +243,7 @@ export function publish (m: Message) {
   // of them goes.
   while (store.filter(w => w.k < 0).length > (state !== State.CONNECTING ? 2 * M.QUEUE_MAX : M.QUEUE_MAX)) {
     store.splice(store.findIndex(w => w.k < 0), 1)
-    log('mqtt: queue full, dropped the oldest waiting press (' + ++dropped + ' dropped so far)')
+    log('mqtt: queue full, dropped the oldest press (' + ++dropped + ' so far)')
   }
   if (state === State.CONNECTED) send(m)
   // A guest is waiting: try the broker now rather than at the end of a long backoff (and if that fails,

@@ -7,6 +7,7 @@
 // waits for the broker's PUBACK, is on while calling, off once answered.
 import { publish, waiting } from './mqtt'
 import { writePin, log, boots } from './platform'
+import { S } from './settings'
 
 // (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
 // kept in memory for good)
@@ -22,9 +23,6 @@ const enum T {
   JOINED = -17
 }
 
-// The settings: per button its table and its light's pin or ''; the SUBSCRIBE with the table topics;
-// what makes a press's PUBLISH.
-const S = __TABLECALL__
 // Per button: the open call's id, 0 when idle; unset (or null, restored) until a press or the broker tells.
 export const open: number[] = []
 // Per button: ' <ms>' of the open call's first press, or ''.

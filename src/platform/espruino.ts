@@ -1,15 +1,17 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
 // runtime-free core (main, wifi, buttons, mqtt, tables, battery, codec, retry) reaches the board only
 // through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
-const S = __TABLECALL__
+import { S } from '../settings'
+
 // (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
-const enum W { WATCHDOG_S = 30 }
+// (the watchdog kicked three times a period: one late kick is no reboot)
+const enum W { WATCHDOG_S = 30, KICK_MS = WATCHDOG_S * 1000 / 3 }
 
 // Espruino's console.log itself (it needs no `this`): no function of ours kept for it.
 export const log: (line: string) => void = console.log
 
-/** The chip's serial number, as hex digits. */
-export const serialNumber = () => String(getSerial())
+/** The chip's serial number, as hex digits: Espruino's getSerial itself (a string on every board). */
+export const serialNumber: () => string = getSerial
 
 // The start count, and what the core keeps over a restart: its stop handler saves every time, so a
 // saved text at boot also says the last run stopped cleanly.
@@ -22,7 +24,7 @@ const errorFlags = (flags: string[]) => flags.length && log('main: error flags '
 // runs before the core's. The watchdog: not kicked automatically; only a running event loop kicks it, so a hang reboots the board.
 try {
   E.enableWatchdog(W.WATCHDOG_S, false)
-  setInterval(() => E.kickWatchdog(), W.WATCHDOG_S * 1000 / 3)
+  setInterval(() => E.kickWatchdog(), W.KICK_MS)
 } catch (e) {
   log('main: no hardware watchdog on this board')
 }
@@ -73,8 +75,9 @@ export function prepareAdc (pin: string) {
 
 /** A TCP (or TLS) connection to the broker; `onOpen` once connected. Events: data, error, close. */
 export function connectBroker (onOpen: () => void): BrokerSocket {
-  // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server
-  return (S.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
+  // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server. (The
+  // setting written in place: a bundle without TLS has no TLS branch.)
+  return (__TABLECALL__.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
 }
 
 // WiFi at boot, as top-level code: power save and the clock. Boards whose Espruino has no Wifi module
@@ -86,7 +89,7 @@ let wifi: WifiModule | undefined
 try {
   wifi = require('Wifi')
 } catch (e) {
-  log('wifi: no Wifi module on this board (' + e + '); using its network as it is')
+  log('wifi: no Wifi module on this board; using its network as it is')
 }
 if (wifi) {
   try {

@@ -4,6 +4,8 @@
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
 // (the log line at boot says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
+import { S } from '../settings'
+
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
 declare const board: { uid: string }
@@ -29,7 +31,6 @@ declare function require (name: 'net'): { Socket: new () => KalumaSocket }
 declare function require (name: 'wifi'): { WiFi: new () => KalumaWifi }
 declare function require (name: 'wdt'): { WDT: new (ms: number) => unknown }
 
-const S = __TABLECALL__
 // (a const enum: esbuild writes the numbers in place, where a const would be a variable kept in memory)
 const enum K {
   LINK_POLL_MS = 5000,

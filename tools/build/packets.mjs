@@ -116,7 +116,8 @@ export function deviceSettings (config) {
     ca: mqtt.tls && mqtt.ca ? readCa(mqtt.ca).toString('base64') : '',
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
-    topic: bytes(mqtt.topic),
+    // the calls topic for the boot log line, in pieces around {id} as the packets are
+    topic: bytes(mqtt.topic).split('{id}'),
     pins: config.buttons.map(b => b.pin),
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
