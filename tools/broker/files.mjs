@@ -2,10 +2,11 @@
 // keeps its id and login until `retire` takes it out: its file in D/devices/ (id, password) is its
 // record, broker.json lists every device init made and every one retired, and a device whose file was
 // deleted by hand keeps its line in devices.passwd (it still works; only its password is gone from D).
-import { existsSync, readFileSync, readdirSync, writeFileSync, chmodSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PASSWD } from './conf.mjs'
 import { passwordFile } from './passwords.mjs'
+import { writePrivate } from '../build/private-file.mjs'
 
 export class BrokerError extends Error {}
 
@@ -17,11 +18,6 @@ export const ADMIN = 'admin.json'
 export const ADMIN_USER = 'admin'
 
 export const readJson = path => existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined
-
-export function writeSecret (path, text) {
-  writeFileSync(path, text, { mode: 0o600 })
-  chmodSync(path, 0o600) // also when it existed before with another mode
-}
 
 export const deviceFile = n => `device-${n}.json`
 export const fileNumber = file => Number(/^device-(\d+)\.json$/.exec(file ?? '')?.[1] ?? Infinity)
@@ -65,7 +61,7 @@ export function knownDevices (dir, settings = {}) {
  */
 export function writeDeviceLogins (dir, devices, admin) {
   const lines = devices.map(d => d.password !== undefined ? passwordFile({ [d.id]: d.password }) : d.login ? d.login + '\n' : '')
-  writeSecret(join(dir, PASSWD.devices), lines.join('') + passwordFile({ [admin.username]: admin.password }))
+  writePrivate(join(dir, PASSWD.devices), lines.join('') + passwordFile({ [admin.username]: admin.password }))
 }
 
 /** Writes broker.json: init's settings, the devices (id and file name) and the retired ones. */

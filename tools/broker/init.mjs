@@ -11,7 +11,8 @@ import { ensureCerts, CA } from './certs.mjs'
 import { mosquittoConf, systemdUnit, PASSWD, ACL, DATA } from './conf.mjs'
 import { newId, newPassword, passwordFile } from './passwords.mjs'
 import { MOSQUITTO } from './mosquitto.mjs'
-import { BrokerError, DEVICES, SETTINGS, STAFF, ADMIN, ADMIN_USER, readJson, writeSecret, deviceFile, fileNumber, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
+import { BrokerError, DEVICES, SETTINGS, STAFF, ADMIN, ADMIN_USER, readJson, deviceFile, fileNumber, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
+import { writePrivate } from '../build/private-file.mjs'
 
 const STAFF_USER = 'staff'
 export const UNIT = 'tablecall-broker.service'
@@ -106,19 +107,19 @@ export function init ({ dir, devices, rotate = false, configPath = 'espruino.con
       id: d.id,
       mqtt: { host: s.host, port: s.mqttPort, username: d.id, password: d.password, tls: s.tls, ...(s.tls && { ca: `../${CA}` }) }
     }
-    writeSecret(join(devicesDir, d.file), JSON.stringify(overlay, null, 2) + '\n')
+    writePrivate(join(devicesDir, d.file), JSON.stringify(overlay, null, 2) + '\n')
   }
   const kept = (file, user) => {
     const old = readJson(join(dir, file))
     const login = { username: user, password: old && !rotate ? old.password : newPassword() }
-    writeSecret(join(dir, file), JSON.stringify(login, null, 2) + '\n')
+    writePrivate(join(dir, file), JSON.stringify(login, null, 2) + '\n')
     return { login, state: !old ? 'new' : rotate ? 'new password' : 'kept' }
   }
   const staff = kept(STAFF, STAFF_USER)
   const admin = kept(ADMIN, ADMIN_USER)
 
   writeDeviceLogins(dir, list, admin.login)
-  writeSecret(join(dir, PASSWD.staff), passwordFile({ [STAFF_USER]: staff.login.password }))
+  writePrivate(join(dir, PASSWD.staff), passwordFile({ [STAFF_USER]: staff.login.password }))
   const acl = aclFiles(mqtt, { staff: STAFF_USER, admin: ADMIN_USER })
   for (const who of ['devices', 'staff']) writeFileSync(join(dir, ACL[who]), acl[who])
   rmSync(join(dir, 'acl'), { force: true }) // the single ACL of earlier versions

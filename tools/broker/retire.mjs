@@ -10,7 +10,8 @@ import { loadConfig } from '../build/config.mjs'
 import { fill } from './acl.mjs'
 import { CA } from './certs.mjs'
 import { newPassword } from './passwords.mjs'
-import { BrokerError, DEVICES, SETTINGS, ADMIN, ADMIN_USER, readJson, writeSecret, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
+import { BrokerError, DEVICES, SETTINGS, ADMIN, ADMIN_USER, readJson, knownDevices, writeDeviceLogins, saveSettings } from './files.mjs'
+import { writePrivate } from '../build/private-file.mjs'
 
 const ID = /^[0-9a-f]{8}$/
 // What a device leaves retained; status first: clearing it marks the end of the retained messages.
@@ -108,7 +109,7 @@ export async function retire ({ dir, device, configPath = 'espruino.config.json'
   const remaining = devices.filter(d => d.id !== id)
   // A new admin password: once it logs in, the broker has reloaded, and the device is out.
   const admin = { username: ADMIN_USER, password: newPassword() }
-  writeSecret(join(dir, ADMIN), JSON.stringify(admin, null, 2) + '\n')
+  writePrivate(join(dir, ADMIN), JSON.stringify(admin, null, 2) + '\n')
   writeDeviceLogins(dir, remaining, admin)
   if (file) rmSync(join(dir, DEVICES, file), { force: true })
   saveSettings(dir, { ...settings, devices: remaining, retired: earlier ? settings.retired : [...(settings.retired ?? []), { id, file }] })

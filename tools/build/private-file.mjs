@@ -1,4 +1,4 @@
-// Files that hold a secret (the bundle carries the WiFi and MQTT passwords) are the owner's only.
+// Files that hold a secret (the bundle carries the WiFi and MQTT passwords; the broker folder its logins) are the owner's only.
 import { chmodSync, writeFileSync } from 'node:fs'
 
 /**
