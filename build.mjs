@@ -89,7 +89,7 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const read = readConfig({ configPath: resolve(configPath), overlayPath: overlayPath && resolve(overlayPath), target, env })
   const config = adjust(read.config)
   const { warnings } = read
-  const settings = deviceSettings(config, target)
+  const settings = deviceSettings(config)
   const { runtime } = config
 
   // Readable build first: its source map lets every problem name the TypeScript line.
@@ -107,7 +107,7 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const bytes = Buffer.byteLength(code)
   const inputs = Object.values(minified.metafile.outputs)[0].inputs
   const modules = Object.fromEntries(Object.entries(inputs).map(([file, info]) => [file, info.bytesInOutput]))
-  const tooBig = sizeProblem({ total: bytes, modules, config, target })
+  const tooBig = sizeProblem({ total: bytes, modules, config })
   if (tooBig) throw new BuildError(tooBig)
 
   const out = resolve(outPath)

@@ -126,7 +126,7 @@ describe('the battery packet', () => {
   test('made at build time, filled in on the device: the bytes mqtt-packet makes for the voltage', () => {
     // The project's config, as the build reads it, with a battery.
     const config = { ...loadConfig({ configPath: 'espruino.config.json', target: 'sim', env: {} }), battery: BATTERY }
-    const { battery } = deviceSettings(config, 'device')
+    const { battery } = deviceSettings(config)
     const packet = battery.packet.join('0a1b2c3d') + '3.87'
     const expected = mqttPacket.generate({ cmd: 'publish', topic: 'tablecall/0a1b2c3d/battery', payload: Buffer.from('3.87'), qos: 1, retain: true, dup: false, messageId: 513 })
     assert.equal(withPacketId(packet, battery.idAt, 513, false), expected.toString('latin1'))

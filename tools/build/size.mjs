@@ -29,18 +29,18 @@ function without (config, path) {
 }
 
 /** What each setting adds to the embedded settings, largest first. */
-function settingShares (config, target) {
+function settingShares (config) {
   const paths = ['message', 'buttons']
   for (const [section, value] of Object.entries(config)) {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [key, v] of Object.entries(value)) if (typeof v === 'string') paths.push(`${section}.${key}`)
     }
   }
-  const full = weigh(deviceSettings(config, target))
+  const full = weigh(deviceSettings(config))
   const shares = []
   for (const path of paths) {
     try {
-      const share = full - weigh(deviceSettings(without(config, path), target))
+      const share = full - weigh(deviceSettings(without(config, path)))
       if (share >= 100) shares.push({ path: path === 'buttons' ? `buttons (${config.buttons.length} of them)` : path, share })
     } catch {
       // Without this setting the config makes no packets (e.g. a password without a user name): no share.
@@ -50,9 +50,9 @@ function settingShares (config, target) {
 }
 
 /** Why a bundle of `total` bytes is too big for a board, or null when it fits. */
-export function sizeProblem ({ total, modules, config, target }) {
+export function sizeProblem ({ total, modules, config }) {
   if (total <= BUNDLE_LIMIT) return null
-  const settings = settingShares(config, target).slice(0, 3).map(s => `${s.path} +${bytes(s.share)} bytes`)
+  const settings = settingShares(config).slice(0, 3).map(s => `${s.path} +${bytes(s.share)} bytes`)
   const code = Object.entries(modules).filter(([file]) => file !== SETTINGS_INPUT).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([file, n]) => `${file} ${bytes(n)} bytes`)
   const inSettings = modules[SETTINGS_INPUT] || 0
   return `the bundle is ${bytes(total)} bytes, over the ${bytes(BUNDLE_LIMIT)} bytes (16 KB) a board can hold and still run; ${bytes(inSettings)} of them are settings (fix: shorten the largest settings: ${settings.join(', ') || 'none stands out'}; largest code: ${code.join(', ')})`
