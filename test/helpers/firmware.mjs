@@ -56,9 +56,11 @@ const realPause = ms => new Promise(resolve => setTimeout(resolve, ms))
 
 /**
  * Waits until `done()` is true. With fake timers the device's clock moves `stepMs` at a time (and real
- * time a little, for sockets); bounded by `deviceMs` of device time and `realMs` of real time.
+ * time a little, for sockets); bounded by `deviceMs` of device time and `realMs` of real time. With fake
+ * timers the real-time bound is only a backstop, 30 s: a wait for 10 s of device time (a PUBACK
+ * deadline) takes 200 steps, and on a loaded CI machine 10 s of real time was once not enough for them.
  */
-export async function until (device, done, { deviceMs = 300000, realMs = 10000, stepMs = 50, what = 'condition' } = {}) {
+export async function until (device, done, { deviceMs = 300000, realMs = device.clock ? 30000 : 10000, stepMs = 50, what = 'condition' } = {}) {
   const start = Date.now()
   const clockStart = device.clock ? device.clock.now : 0
   while (!done()) {
