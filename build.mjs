@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { readConfig, ConfigError } from './tools/build/config.mjs'
 import { deviceSettings } from './tools/build/packets.mjs'
-import { checkRuntime, RUNTIMES } from './tools/build/espruino-check.mjs'
+import { checkRuntime, rootClashes, RUNTIMES } from './tools/build/espruino-check.mjs'
 import { sourceLocator } from './tools/build/sourcemap.mjs'
 import { sizeProblem } from './tools/build/size.mjs'
 import { writePrivate } from './tools/build/private-file.mjs'
@@ -26,8 +26,10 @@ const ESPRUINO_UNSUPPORTED = [
 ]
 
 // Settings written in place instead of kept in the settings object (the code names them as
-// __TABLECALL__.<name>, not through S): read once, at boot, or (tls) choosing code at build time.
-const BOOT_ONLY = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic', 'tls']
+// __TABLECALL__.<name>, not through S): the code that reads them runs from flash on a board, so they
+// cost no memory there. Each is a string, number or boolean: esbuild writes those where they are used,
+// but makes an array or object a variable of its own, kept for good.
+export const IN_PLACE = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic', 'tls', 'host', 'port', 'ca', 'keepalive', 'qos', 'message', 'ping', 'puback']
 
 export class BuildError extends Error {}
 
@@ -43,19 +45,21 @@ const esbuildOptions = (entry, settings, runtime) => ({
   entryPoints: [entry],
   bundle: true,
   // cjs keeps require('net') a plain call to Espruino's require (iife would wrap it in a shim using
-  // Proxy); the banner and footer keep every name out of Espruino's global scope, where E, D16... live.
+  // Proxy).
   format: 'cjs',
   platform: 'node',
-  banner: { js: '(function(){' },
-  footer: { js: '})();' },
+  // On Espruino the program runs at the root scope: a function made inside another keeps a link to its
+  // scope (src/jsparse.c jspeiGetScopesAsVar), one memory block for good per function, about 45 in
+  // all. Its minified names are one or two characters; rootClashes refuses one Espruino already has
+  // there (E, a pin). On Kaluma it keeps its own scope, as before.
+  ...(runtime === 'kaluma' && { banner: { js: '(function(){' }, footer: { js: '})();' } }),
   target: 'es2015',
   supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map(f => [f, false])),
   // The battery settings also on their own, so `if (__TABLECALL__.battery)` folds and esbuild drops
-  // the battery code when there is no battery setting. The settings read only at boot, too: written
-  // where they are used, they are not kept in memory with the settings object.
+  // the battery code when there is no battery setting. The settings IN_PLACE, too.
   define: {
-    __TABLECALL__: JSON.stringify({ ...settings, ...Object.fromEntries(['battery', ...BOOT_ONLY].map(k => [k, undefined])) }),
-    ...Object.fromEntries(['battery', ...BOOT_ONLY].map(k => [`__TABLECALL__.${k}`, JSON.stringify(settings[k])]))
+    __TABLECALL__: JSON.stringify({ ...settings, ...Object.fromEntries(['battery', ...IN_PLACE].map(k => [k, undefined])) }),
+    ...Object.fromEntries(['battery', ...IN_PLACE].map(k => [`__TABLECALL__.${k}`, JSON.stringify(settings[k])]))
   },
   charset: 'ascii',
   legalComments: 'none',
@@ -103,6 +107,7 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const code = minified.outputFiles[0].text
   // The minifier rewrites code; check what ships too.
   const late = checkRuntime(code, runtime)
+  if (runtime === 'espruino') late.push(...rootClashes(code))
   if (late.length) throw new BuildError(`the minifier produced code ${RUNTIMES[runtime].name} cannot run:\n${late.join('\n')}`)
   const bytes = Buffer.byteLength(code)
   const inputs = Object.values(minified.metafile.outputs)[0].inputs

@@ -1,4 +1,4 @@
-// The table buttons, the same on every runtime. Button i is on pin __TABLECALL__.pins[i] and calls
+// The table buttons, the same on every runtime. Button i is on the i-th pin of __TABLECALL__.pins and calls
 // table __TABLECALL__.tables[i] (the config's `buttons`). Each pin is wired to 3V3 through its button
 // with a 10 kOhm pull-down (the pin's own pull-down backs it up), so a press is a rising edge; it counts
 // once the level has been stable for `debounceMs`, so a bouncing contact or a held button is one press.
@@ -6,4 +6,4 @@
 import { watchPress } from './platform'
 
 /** `onPress(i)` at each press of button i. */
-export const watchButtons = (onPress: (i: number) => void) => __TABLECALL__.pins.forEach((pin, i) => watchPress(pin, () => onPress(i)))
+export const watchButtons = (onPress: (i: number) => void) => __TABLECALL__.pins.split(' ').forEach((pin, i) => watchPress(pin, () => onPress(i)))

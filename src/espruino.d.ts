@@ -41,7 +41,11 @@ declare function require (name: 'net' | 'tls'): { connect(options: { host: strin
 declare function require (name: 'Wifi'): WifiModule
 declare function require (name: 'Storage'): StorageModule
 
-/** Inlined by build.mjs from the validated config and the packets mqtt-packet generated. */
+/**
+ * Inlined by build.mjs from the validated config and the packets mqtt-packet generated. The settings
+ * build.mjs lists IN_PLACE (strings, numbers, booleans) are written where the code reads them; the
+ * others are kept in one object (src/settings.ts).
+ */
 declare const __TABLECALL__: {
   /** '' = derive the id from getSerial() */
   id: string
@@ -54,9 +58,10 @@ declare const __TABLECALL__: {
   ca: string
   keepalive: number
   qos: 0 | 1
-  /** the calls topic (for the log), split at {id} */
-  topic: string[]
-  pins: string[]
+  /** the calls topic (for the log), with its {id} */
+  topic: string
+  /** the buttons' pins, separated by spaces */
+  pins: string
   tables: number[]
   debounceMs: number
   /**
@@ -70,8 +75,8 @@ declare const __TABLECALL__: {
    * length and, for QoS 1, the packet id's two zero bytes (src/tables.ts press).
    */
   call: string
-  /** The press message (UTF-8 bytes) around its table number's place: join with the number. */
-  message: string[]
+  /** The press message (UTF-8 bytes) with {n} where its table number goes. */
+  message: string
   ping: string
   powersave: 'none' | 'ps-poll'
   /** null without a `battery` setting; build.mjs also defines it on its own, so esbuild drops the battery code then. */

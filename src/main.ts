@@ -44,13 +44,11 @@ function stopping () {
     __TABLECALL__.battery.packet = (__TABLECALL__.battery.packet as unknown as string[]).join(id)
     prepareAdc(__TABLECALL__.battery.pin)
   }
-  // the CA certificate as DER bytes, in place too
-  if (S.ca) S.ca = atob(S.ca)
   // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
   // bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
   // BOOT_ONLY): written in place, they are not kept in memory.
   startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
-  log('mqtt: topic ' + __TABLECALL__.topic.join(id) + ' on ' + BROKER)
+  log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
   watchButtons(pressTable)
   onStop(stopping)
   startWifi(mqttUp, mqttDown)

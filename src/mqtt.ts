@@ -44,7 +44,7 @@ const enum M {
   // A connection up this long was a good one: the next loss waits the first backoff delay again.
   STABLE_MS = 30000
 }
-export const BROKER = S.host + ':' + S.port
+export const BROKER = __TABLECALL__.host + ':' + __TABLECALL__.port
 
 // Where the connection is, once it has a socket (without one it is offline)
 const enum State {
@@ -79,14 +79,14 @@ setInterval(() => {
   if (!sock) return
   // what the device waits for in each state
   if (wait && !--wait) return lost('no ' + ['CONNACK from ' + BROKER, 'SUBACK', 'PUBACK'][state] + ' within ' + M.ANSWER_S + ' s')
-  const keepalive = S.keepalive
+  const keepalive = __TABLECALL__.keepalive
   if (state === State.CONNECTING || !keepalive) return
   // Half-open TCP is common on restaurant WiFi: the broker must answer something within a keepalive,
   // so a link silent for a period gets a ping (sending alone, e.g. QoS 0 presses, brings no answer),
   // and one still silent half a period later is dead. MQTT's own side: the device sends something at
   // least once a period.
   if (++quiet >= keepalive * 1.5) lost('no answer to ping within 1.5 x keepalive')
-  else if (quiet === keepalive || ++idle >= keepalive) write(S.ping)
+  else if (quiet === keepalive || ++idle >= keepalive) write(__TABLECALL__.ping)
 }, 1000)
 
 /** Whether the data was handed to the socket. */
@@ -158,7 +158,7 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
     if (a!.indexOf('\x80') >= 0) log('mqtt: subscription refused')
     store.slice().forEach(send)
   } else if (type === PUBLISH) {
-    if (value) write(withPacketId(S.puback, 2, value, false))
+    if (value) write(withPacketId(__TABLECALL__.puback, 2, value, false))
     onMessage(a!, b!, r!)
   } else if (type === PUBACK) {
     const i = store.findIndex(m => m.id === value)

@@ -85,8 +85,8 @@ if (S.leds.length) {
  */
 export function press (k: number) {
   const i = (-1 - k) % 16
-  const m = S.message.join(String(S.tables[i]))
-  publish({ p: String.fromCharCode(0x30 | S.qos << 1, S.call.length + m.length) + S.call + m, at: S.qos ? S.call.length : 0, k, t: Date.now() })
+  const m = __TABLECALL__.message.split('{n}').join(String(S.tables[i]))
+  publish({ p: String.fromCharCode(0x30 | __TABLECALL__.qos << 1, S.call.length + m.length) + S.call + m, at: __TABLECALL__.qos ? S.call.length : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */

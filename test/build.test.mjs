@@ -8,7 +8,10 @@ import { join } from 'node:path'
 import vm from 'node:vm'
 import { spawnSync } from 'node:child_process'
 import mqttPacket from 'mqtt-packet'
-import { build } from '../build.mjs'
+import { build, IN_PLACE } from '../build.mjs'
+import { rootClashes } from '../tools/build/espruino-check.mjs'
+import { deviceSettings } from '../tools/build/packets.mjs'
+import { readConfig } from '../tools/build/config.mjs'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tablecall-build-'))
 const fixture = name => `test/fixtures/build/${name}.ts`
@@ -215,7 +218,7 @@ test('embedded packets are byte-identical to mqtt-packet.generate()', async () =
   // A press's PUBLISH after its fixed header: the topic and the packet id's place; the device adds the
   // header and the message (its bytes on the wire: test/firmware.test.mjs)
   assert.equal(joinId(s.call), gen({ cmd: 'publish', topic: fill(config.mqtt.topic), payload: '', qos: 1, messageId: 0, retain: false }).slice(2))
-  assert.deepEqual(s.message, ['button ', ' is pressed'])
+  assert.equal(s.message, 'button {n} is pressed')
   assert.equal(s.press, undefined)
 })
 
@@ -227,7 +230,7 @@ test('QoS 0 packets need no id and match mqtt-packet; non-ASCII text survives th
   const s = await embeddedSettingsFromBundle(config)
   const press = mqttPacket.generate({ cmd: 'publish', topic: `café/${SERIAL_ID}/tische`, payload: 'Tisch 3 ruft ☎', qos: 0, retain: false }).toString('latin1')
   // the fixed header, then no packet id: the topic, then the message
-  assert.equal('\x30' + String.fromCharCode(press.length - 2) + joinId(s.call) + s.message.join('3'), press)
+  assert.equal('\x30' + String.fromCharCode(press.length - 2) + joinId(s.call) + s.message.replace('{n}', '3'), press)
 })
 
 // The settings as the bundle carries them: built with a probe entry that prints them.
@@ -238,3 +241,28 @@ async function embeddedSettingsFromBundle (config) {
   vm.runInNewContext(result.code, { print: s => { seen = JSON.parse(s) } })
   return seen
 }
+
+test('Espruino runs the bundle at its root scope, where no minified name replaces E or a pin; Kaluma keeps its function scope', async () => {
+  const espruino = await build({ outPath: join(tmp(), 'e.js'), env, target: 'sim' })
+  assert.match(espruino.code, /^"use strict";var /)
+  // no top-level function wraps the program (each function made inside one would keep a link to its scope)
+  assert.doesNotMatch(espruino.code, /^\(function\(\)\{/)
+  assert.deepEqual(rootClashes(espruino.code), [])
+  const kaluma = structuredClone(base)
+  Object.assign(kaluma, { runtime: 'kaluma', board: 'rp2040' })
+  assert.match((await build({ configPath: configFile(kaluma), outPath: join(tmp(), 'k.js'), env, target: 'sim' })).code, /^\(function\(\)\{/)
+  // what the check refuses: names Espruino has at its root (E, pins such as D16 and P1)
+  const clashes = rootClashes('var E=1,ab=2,D16=3;let x=4;function P1(){}class Ce{}')
+  assert.equal(clashes.length, 3)
+  assert.match(clashes[0], /top-level variable E, which Espruino already has at its root scope/)
+  assert.match(clashes[1], /D16/)
+  assert.match(clashes[2], /P1/)
+})
+
+test('the settings written in place are strings, numbers or booleans (esbuild keeps an array or object as a variable for good)', () => {
+  const raw = structuredClone(base)
+  raw.buttons[0].led = 'D25'
+  raw.battery = { pin: 'D35', divider: 2, scale: 1 }
+  const settings = deviceSettings(readConfig({ configPath: configFile(raw), env }).config)
+  for (const name of IN_PLACE) assert.ok(settings[name] === null || typeof settings[name] !== 'object', `${name}: ${JSON.stringify(settings[name])}`)
+})

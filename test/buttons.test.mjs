@@ -8,7 +8,7 @@ import { importSrc } from './helpers/src-module.mjs'
 const PINS = ['D16', 'D17', 'D18', 'D19']
 const { watchButtons } = await importSrc('src/buttons.ts', {
   platform: 'export const watchPress = (pin, fn) => globalThis.watched.push([pin, fn])',
-  define: { '__TABLECALL__.pins': JSON.stringify(PINS) }
+  define: { '__TABLECALL__.pins': JSON.stringify(PINS.join(' ')) }
 })
 
 test('buttons: each configured pin is watched once, and its press names its button', () => {

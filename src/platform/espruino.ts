@@ -1,7 +1,6 @@
 // The Espruino 2v29 adapter: everything the firmware needs from the board, in Espruino's API. The
 // runtime-free core (main, wifi, buttons, mqtt, tables, battery, codec, retry) reaches the board only
 // through this module or src/platform/kaluma.ts; build.mjs bundles the one `runtime` names.
-import { S } from '../settings'
 
 // (a const enum: esbuild writes the number in place, where a const would be a variable kept in memory)
 // (the watchdog kicked three times a period: one late kick is no reboot)
@@ -75,9 +74,9 @@ export function prepareAdc (pin: string) {
 
 /** A TCP (or TLS) connection to the broker; `onOpen` once connected. Events: data, error, close. */
 export function connectBroker (onOpen: () => void): BrokerSocket {
-  // the CA (DER bytes, src/main.ts): Espruino 2v29 parses it but does not verify the server. (The
-  // setting written in place: a bundle without TLS has no TLS branch.)
-  return (__TABLECALL__.tls ? require('tls') : require('net')).connect({ host: S.host, port: S.port, ca: S.ca || undefined }, onOpen)
+  // the CA as DER bytes: Espruino 2v29 parses it but does not verify the server. (The settings
+  // written in place: a bundle without TLS has no TLS branch, one without a CA no certificate.)
+  return (__TABLECALL__.tls ? require('tls') : require('net')).connect({ host: __TABLECALL__.host, port: __TABLECALL__.port, ca: __TABLECALL__.ca ? atob(__TABLECALL__.ca) : undefined }, onOpen)
 }
 
 // WiFi at boot, as top-level code: power save and the clock. Boards whose Espruino has no Wifi module

@@ -4,7 +4,6 @@
 // data turned from Uint8Array into the binary strings the core speaks, no watchdog while running
 // (the log line at boot says why). A dead connection gives no event on Kaluma: the core's own answer
 // timeouts (CONNACK, SUBACK, PUBACK, ping) find it, and this adapter never touches it again.
-import { S } from '../settings'
 
 // Kaluma's globals and modules as used here (module-local, so Espruino's types stay apart).
 declare const console: { log (text: string): void }
@@ -157,7 +156,7 @@ export function connectBroker (onOpen: () => void): BrokerSocket {
   held++
   s.on('close', () => held--)
   try {
-    s.connect({ host: S.host, port: S.port }, onOpen)
+    s.connect({ host: __TABLECALL__.host, port: __TABLECALL__.port }, onOpen)
   } catch (e) {
     // No pcb was made: closing is safe, and frees the slot a failed DNS lookup keeps.
     s.destroy()

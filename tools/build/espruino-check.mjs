@@ -71,6 +71,25 @@ export function checkRuntime (code, runtime, where = (line, column) => `bundle:$
   return [...new Set(problems)]
 }
 
+// Names Espruino 2v29 already has at the root scope of the boards this firmware runs on (ESP32, and the
+// Linux build the bench uses) that a minified name (one or two characters) could take: the class E
+// and pins (D0 on ESP32; P1 and P3 on the ESP32 CYD, libs/misc/jswrap_esp32_cyd.c: a letter and
+// digits). esbuild never takes a name the bundle itself uses, such as E.
+const ROOT_NAME = /^(E|[A-Z][0-9]+)$/
+
+/**
+ * The bundle's top-level names that would shadow one of Espruino's own at its root scope, where the
+ * minified bundle runs (build.mjs): one message each, empty when there is none.
+ * @param {string} code the minified bundle
+ */
+export function rootClashes (code) {
+  const ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' })
+  const names = ast.body.flatMap(node =>
+    node.type === 'VariableDeclaration' ? node.declarations.flatMap(d => boundNames(d.id)) : node.id ? [node.id] : [])
+  return names.filter(id => ROOT_NAME.test(id.name)).map(id =>
+    `the minifier named a top-level variable ${id.name}, which Espruino already has at its root scope (a pin or E): the program would replace it (fix: report this; renaming a top-level function or variable in src/ changes the names esbuild picks)`)
+}
+
 class Scope {
   constructor (node, parent, isFunction, fnDepth) {
     this.node = node

@@ -116,16 +116,17 @@ export function deviceSettings (config) {
     ca: mqtt.tls && mqtt.ca ? readCa(mqtt.ca).toString('base64') : '',
     keepalive: mqtt.keepalive,
     qos: mqtt.qos,
-    // the calls topic for the boot log line, in pieces around {id} as the packets are
-    topic: bytes(mqtt.topic).split('{id}'),
-    pins: config.buttons.map(b => b.pin),
+    // the calls topic for the boot log line, with its {id}
+    topic: bytes(mqtt.topic),
+    // (a string, as every setting build.mjs writes in place: an array would be a variable kept for good)
+    pins: config.buttons.map(b => b.pin).join(' '),
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
     connect: pieces(connectPacket(mqtt)),
     online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: ONLINE, qos: 0, retain: true })),
     // A press's PUBLISH without its 2-byte fixed header (it fits one byte: checkTopics) and payload.
     call: pieces(publishPacket({ topic: mqtt.topic, payload: '', qos: mqtt.qos }).slice(2)),
-    message: bytes(config.message).split('{n}'),
+    message: bytes(config.message),
     ping: encode({ cmd: 'pingreq' }),
     // Per table its state topic (to learn after a reboot which calls are open), then its answer topic.
     subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) })),
