@@ -41,7 +41,7 @@ const REF_TOPIC = 'tablecall/ref/calls'
  */
 export function prelude ({ presses, gapMs, settleMs, account = false }) {
   return `var __w = [];
-global.setWatch = function (f) { __w.push(f); return __w.length; };
+global.setWatch = function (f, pin) { __w.push([f, pin]); return __w.length; };
 (function () {
   var log = console.log;
   var started = false;
@@ -49,7 +49,9 @@ global.setWatch = function (f) { __w.push(f); return __w.length; };
   function press(from, to, then) {
     var i = from;
     var timer = setInterval(function () {
-      __w[i % __w.length]();
+      // the watch's event, as Espruino passes it: the callback finds its button by the pin
+      var w = __w[i % __w.length];
+      w[0]({ pin: w[1] });
       if (++i === ${Math.floor(presses / 2)}) mark('half');
       if (i < to) return;
       clearInterval(timer);

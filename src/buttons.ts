@@ -6,4 +6,9 @@
 import { watchPress } from './platform'
 
 /** `onPress(i)` at each press of button i. */
-export const watchButtons = (onPress: (i: number) => void) => __TABLECALL__.pins.split(' ').forEach((pin, i) => watchPress(pin, () => onPress(i)))
+export function watchButtons (onPress: (i: number) => void) {
+  // One handler for every button, which finds the button by its pin: a function per button would stay
+  // in memory for good, with the scope it was made in.
+  const pressed = (pin: string) => onPress(__TABLECALL__.pins.split(' ').indexOf(pin))
+  __TABLECALL__.pins.split(' ').forEach(pin => watchPress(pin, pressed))
+}

@@ -99,7 +99,7 @@ declare const __TABLECALL__: {
 declare function pinMode (pin: string, mode: 'input_pulldown' | 'input'): void
 declare function analogRead (pin: string): number
 declare function digitalWrite (pin: string, value: number): void
-declare function setWatch (f: () => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
+declare function setWatch (f: (e: { pin: unknown }) => void, pin: string, options: { repeat: boolean, edge: 'rising', debounce: number }): number
 
 // Espruino's timers take and return plain numbers.
 declare function setTimeout (callback: () => void, ms: number): number

@@ -16,8 +16,13 @@ test('buttons: each configured pin is watched once, and its press names its butt
   const pressed = []
   watchButtons(i => pressed.push(i))
   assert.deepEqual(globalThis.watched.map(([pin]) => pin), PINS)
-  globalThis.watched[2][1]()
-  globalThis.watched[0][1]()
-  globalThis.watched[2][1]()
-  assert.deepEqual(pressed, [2, 0, 2])
+  // The adapter says which pin was pressed (Espruino's watch event names it, Kaluma passes its number).
+  const press = i => globalThis.watched[i][1](PINS[i])
+  press(2)
+  press(0)
+  press(2)
+  press(3)
+  assert.deepEqual(pressed, [2, 0, 2, 3])
+  // one handler for every button: nothing is kept per button (memory, issue #20)
+  assert.equal(new Set(globalThis.watched.map(([, fn]) => fn)).size, 1)
 })

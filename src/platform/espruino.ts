@@ -46,13 +46,20 @@ export function save (text: string) {
 /** `fn` runs when the program stops (Espruino's 'kill': reset(), load(), a new upload). */
 export const onStop = (fn: () => void) => E.on('kill', fn)
 
+// The core's press handler, one for every pin (src/buttons.ts): one callback serves every watch, told
+// the pin by the event Espruino passes (src/jsinteractive.c jsiIdle sets its `pin`, which String()
+// names "D16"), so no function is kept per button.
+let pressed: (pin: string) => void
+const onWatch = (e: { pin: unknown }) => pressed(String(e.pin))
+
 /**
- * `fn` at each press on `pin`, a press as src/buttons.ts defines it: the internal pull-down backs up the
- * external resistor; Espruino's debounce waits until the level has been stable so long.
+ * `fn(pin)` at each press on `pin`, a press as src/buttons.ts defines it: the internal pull-down backs
+ * up the external resistor; Espruino's debounce waits until the level has been stable so long.
  */
-export function watchPress (pin: string, fn: () => void) {
+export function watchPress (pin: string, fn: (pin: string) => void) {
+  pressed = fn
   pinMode(pin, 'input_pulldown')
-  setWatch(fn, pin, { repeat: true, edge: 'rising', debounce: __TABLECALL__.debounceMs })
+  setWatch(onWatch, pin, { repeat: true, edge: 'rising', debounce: __TABLECALL__.debounceMs })
 }
 
 /** Drives a table light. */

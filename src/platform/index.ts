@@ -19,8 +19,8 @@ export interface Platform {
   loadSaved (): string
   /** Keeps `text` in flash over a restart; '' deletes it. */
   save (text: string): void
-  /** `fn` at each press on `pin` (src/buttons.ts says what a press is). */
-  watchPress (pin: string, fn: () => void): void
+  /** `fn(pin)` at each press on `pin` (src/buttons.ts says what a press is); one `fn` may serve every pin. */
+  watchPress (pin: string, fn: (pin: string) => void): void
   writePin (pin: string, level: number): void
   readAdc (pin: string): number
   prepareAdc (pin: string): void

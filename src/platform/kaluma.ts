@@ -11,7 +11,7 @@ declare const board: { uid: string }
 declare const storage: { getItem (key: string): string | null, setItem (key: string, value: string): void, removeItem (key: string): void }
 declare const INPUT_PULLDOWN: number
 declare const RISING: number
-declare function setWatch (fn: () => void, pin: number, events: number, debounce: number): number
+declare function setWatch (fn: (pin: number) => void, pin: number, events: number, debounce: number): number
 declare function delay (ms: number): void
 declare function pinMode (pin: number, mode: number): void
 declare function digitalWrite (pin: number, value: number): void
@@ -108,16 +108,22 @@ function restart () {
 // km_io_watch_run), so an idle board runs no JavaScript for its buttons; a 10 ms JavaScript poller ran
 // 100 callbacks a second, missed more short presses while the loop was busy (it samples at most every
 // 10 ms and only between callbacks, as setWatch does), and cost more bytes (docs/kaluma.md, "Buttons").
-export function watchPress (pin: string, fn: () => void) {
+// The core's press handler, one for every pin (src/buttons.ts): one callback serves every watch, told
+// the GPIO number by Kaluma (src/global.c set_watch_cb passes only the pin).
+let pressed: (pin: string) => void
+const onWatch = (n: number) => {
+  // A callback that throws loses its watch for good on Kaluma (src/global.c set_watch_cb).
+  try {
+    pressed('D' + n)
+  } catch (e) {
+    log('btn: ' + e)
+  }
+}
+
+export function watchPress (pin: string, fn: (pin: string) => void) {
+  pressed = fn
   pinMode(gpio(pin), INPUT_PULLDOWN)
-  setWatch(() => {
-    // A callback that throws loses its watch for good on Kaluma (src/global.c set_watch_cb).
-    try {
-      fn()
-    } catch (e) {
-      log('btn: ' + e)
-    }
-  }, gpio(pin), RISING, __TABLECALL__.debounceMs)
+  setWatch(onWatch, gpio(pin), RISING, __TABLECALL__.debounceMs)
 }
 
 export function writePin (pin: string, level: number) {
