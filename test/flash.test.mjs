@@ -10,7 +10,8 @@ import { BUNDLE, flash, withStandIn } from './helpers/flash-cli.mjs'
 import { build } from '../build.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 import { choosePort } from '../tools/flash/port.mjs'
-import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/flash/upload.mjs'
+import { canSendFast, connectionProblem, dryRun, savedProgram, storedBytes } from '../tools/flash/upload.mjs'
+import { pretokenise } from '../tools/build/pretokenise.mjs'
 
 const withRepl = (options, fn) => withStandIn(startFakeRepl, options, fn)
 
@@ -32,14 +33,18 @@ function assertOneLineError (stderr, re) {
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
 }
 
-test('saves the bundle to .bootcde after probing the board, then load()s and verifies it', () =>
+test('saves the bundle pretokenised to .bootcde after probing the board, then load()s and verifies it', () =>
   withRepl({}, async (repl) => {
     const { code, stdout, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
     assert.equal(code, 0, stderr)
 
-    // Byte for byte what EspruinoTools stores for this file.
-    const expected = storedBytes(await readFile(BUNDLE, 'utf8'))
-    assert.deepEqual(repl.storage.get('.bootcde'), expected)
+    // Byte for byte the bundle pretokenised, each char < 256 one byte (its raw strings keep their
+    // quotes, backslashes and tabs; a string beyond 8 bits stays text, UTF-8).
+    const plain = await readFile(BUNDLE, 'utf8')
+    const saved = repl.storage.get('.bootcde')
+    assert.deepEqual(saved, storedBytes(pretokenise(plain)))
+    assert.ok(saved.length < Buffer.byteLength(plain) * 0.8, `${saved.length} bytes saved of ${Buffer.byteLength(plain)}`)
+    assert.ok(saved.includes('\xD1\x07Storage', 'latin1'), 'string literals are raw strings')
 
     const { lines } = repl
     const probe = indexOfLine(lines, /TABLECALL_PROBE/)
@@ -86,14 +91,16 @@ test('an unreachable port gives a one-line error', async () => {
   assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`))
 })
 
-test('espruino -n -o: the real firmware goes out as built, with no module download', () =>
+test('espruino -n -o: the real firmware goes out pretokenised, byte for byte what is saved, with no module download', () =>
   withTempDir(async (dir) => {
     const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } })
     const out = join(dir, 'sent.js')
     await dryRun(built.outPath, out)
-    const sent = await readFile(out, 'utf8')
-    assert.ok(sent.includes(built.code.trim()), 'the bundle is sent unchanged')
-    assert.doesNotMatch(sent, /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added')
+    const sent = await readFile(out)
+    // EspruinoTools' processors (module scan, E.asm scan, Storage wrapping) pass tokenised code through.
+    assert.deepEqual(sent, storedBytes(pretokenise(built.code)), 'what would be sent is the tokenised bundle')
+    assert.deepEqual(sent, storedBytes(await savedProgram(built.outPath)), 'and what verifySaved expects')
+    assert.doesNotMatch(sent.toString('latin1'), /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added')
     assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module')
   }))
 

@@ -3,10 +3,15 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { tokenizer } from 'acorn'
 import { FlashError } from './errors.mjs'
 import { writePrivate } from '../build/private-file.mjs'
+import { pretokenise } from '../build/pretokenise.mjs'
 import { busyMessage, noDeviceMessage, permissionMessage } from './port.mjs'
 
 const ESPRUINO_CLI = createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js')
@@ -71,11 +76,49 @@ export function failIfNoConnection ({ out, timedOut }, port, seconds) {
   }
 }
 
-/** With MODULE_URL empty, a require() of anything not in board-picow.json's builtin_modules ends here. */
-function failIfModuleMissing (out) {
-  const missing = /Module (\S+) not found/.exec(out)
-  if (missing) {
-    throw new FlashError(`The bundle needs module "${missing[1]}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`)
+const BUILTIN_MODULES = JSON.parse(readFileSync(BOARD_JSON, 'utf8')).info.builtin_modules
+
+/**
+ * A require("X") of anything not in board-picow.json's builtin_modules: EspruinoTools would download
+ * X, but it cannot even see the name in tokenised code (a raw string there), so the plain bundle is
+ * checked here, as its core/modules.js checks `require ( string`.
+ */
+function failIfModuleMissing (code) {
+  const tokens = [...tokenizer(code, { ecmaVersion: 2020 })]
+  for (let i = 2; i < tokens.length; i++) {
+    const [call, paren, name] = tokens.slice(i - 2, i + 1)
+    if (call.value === 'require' && paren.type.label === '(' && name.type.label === 'string' && !BUILTIN_MODULES.includes(name.value)) {
+      throw new FlashError(`The bundle needs module "${name.value}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`)
+    }
+  }
+}
+
+/**
+ * What is saved as .bootcde: the bundle pretokenised as the Web IDE's "Pretokenise" option does, so
+ * its long string literals stay in flash instead of being copied into RAM (docs/flashing.md). Done
+ * here rather than by EspruinoTools (its PRETOKENISE stays off) so that the bytes sent, the bytes
+ * verifySaved expects and --dry-run's file come from one function.
+ */
+export async function savedProgram (bundlePath) {
+  const code = await readFile(bundlePath, 'utf8')
+  failIfModuleMissing(code)
+  return pretokenise(code)
+}
+
+/**
+ * Runs `fn` with the path of a file holding savedProgram(bundlePath) as UTF-8 (EspruinoTools reads
+ * it so, and stores each char < 256 as one byte: storedBytes). It holds the passwords: 0600 in a
+ * private temporary folder, removed afterwards.
+ */
+async function withSavedProgram (bundlePath, fn) {
+  const program = await savedProgram(bundlePath)
+  const dir = await mkdtemp(join(tmpdir(), 'tablecall-flash-'))
+  try {
+    const path = join(dir, 'bootcde.js')
+    writePrivate(path, program)
+    return await fn(path)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -112,9 +155,8 @@ export const canSendFast = (info) =>
 export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) {
   const args = [...OFFLINE_ARGS, '--config', 'SAVE_ON_SEND=1']
   if (fast) args.push('--config', 'SERIAL_THROTTLE_SEND=2')
-  const run = await runEspruino([...args, bundlePath, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
+  const run = await withSavedProgram(bundlePath, (program) => runEspruino([...args, program, '-p', port], { timeoutMs: timeoutSeconds * 1000 }))
   failIfNoConnection(run, port, timeoutSeconds)
-  failIfModuleMissing(run.out)
   if (!/Upload Complete/.test(run.out) || /Disconnected\./.test(run.out)) {
     throw new FlashError(interruptedMessage(port))
   }
@@ -134,7 +176,7 @@ export function storedBytes (code) {
 
 /** Reads back length and CRC32 of .bootcde, so a line lost on the serial link can't pass as success. */
 export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {}) {
-  const expected = storedBytes(await readFile(bundlePath, 'utf8'))
+  const expected = storedBytes(await savedProgram(bundlePath))
   const run = await runEspruino([...OFFLINE_ARGS, '-e', SAVED_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
   failIfNoConnection(run, port, timeoutSeconds)
   const saved = markedJson(run.out, SAVED_MARK)
@@ -144,12 +186,11 @@ export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {
   return run.out
 }
 
-/** What would be sent, without a board (`espruino -n -o`): module resolution only, no Storage wrapping. */
+/** What would be saved, without a board (`espruino -n -o`): the bytes of .bootcde, no Storage wrapping. */
 export async function dryRun (bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
   // It holds what the bundle holds (the passwords): created 0600 here, EspruinoTools writes into it.
   writePrivate(outPath, '')
-  const run = await runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, bundlePath], { timeoutMs: timeoutSeconds * 1000 })
-  failIfModuleMissing(run.out)
+  const run = await withSavedProgram(bundlePath, (program) => runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, program], { timeoutMs: timeoutSeconds * 1000 }))
   if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`)
   return run.out
 }
