@@ -2,15 +2,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { crc32 } from 'node:zlib'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { BUNDLE, flash, withStandIn } from './helpers/flash-cli.mjs'
 import { build } from '../build.mjs'
+import { own } from '../host/children.mjs'
+import { ESPRUINO_STDIO } from '../bench/espruino.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 import { choosePort } from '../tools/flash/port.mjs'
-import { canSendFast, connectionProblem, dryRun, savedProgram, storedBytes } from '../tools/flash/upload.mjs'
+import { canSendFast, connectionProblem, dryRun, savedBytes, storedBytes, uploadBundle, verifySaved } from '../tools/flash/upload.mjs'
 import { pretokenise } from '../tools/build/pretokenise.mjs'
 
 const withRepl = (options, fn) => withStandIn(startFakeRepl, options, fn)
@@ -91,16 +97,14 @@ test('an unreachable port gives a one-line error', async () => {
   assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`))
 })
 
-test('espruino -n -o: the real firmware goes out pretokenised, byte for byte what is saved, with no module download', () =>
+test('--dry-run\'s file is the real firmware pretokenised, byte for byte what is saved and verified', () =>
   withTempDir(async (dir) => {
     const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } })
     const out = join(dir, 'sent.js')
     await dryRun(built.outPath, out)
     const sent = await readFile(out)
-    // EspruinoTools' processors (module scan, E.asm scan, Storage wrapping) pass tokenised code through.
-    assert.deepEqual(sent, storedBytes(pretokenise(built.code)), 'what would be sent is the tokenised bundle')
-    assert.deepEqual(sent, storedBytes(await savedProgram(built.outPath)), 'and what verifySaved expects')
-    assert.doesNotMatch(sent.toString('latin1'), /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added')
+    assert.deepEqual(sent, storedBytes(pretokenise(built.code)))
+    assert.deepEqual(sent, await savedBytes(built.outPath), 'what verifySaved expects')
     assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module')
   }))
 
@@ -134,11 +138,47 @@ test('--dry-run --overlay with WiFi and MQTT passwords: dist/tablecall.js and di
     }
   }))
 
-test('espruino -n -o: a module that is not built in is an error, not a download', () =>
+test('a module that is not built in is an error, not a download', () =>
   withTempDir(async (dir) => {
     const bundle = join(dir, 'needs-mqtt.js')
     await writeFile(bundle, 'var m = require("MQTT");\n')
     await assert.rejects(dryRun(bundle, join(dir, 'sent.js')), (e) => e instanceof FlashError && /needs module "MQTT"/.test(e.message))
+  }))
+
+// The Linux build's telnet console (--telnet) listens on this fixed port (libs/network/telnet).
+const TELNET_PORT = 2323
+const portFree = (port) => new Promise((resolve) => {
+  const server = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+})
+const accepts = (port) => new Promise((resolve) => {
+  const socket = net.connect(port, '127.0.0.1').once('connect', () => { socket.destroy(); resolve(true) }).once('error', () => resolve(false))
+})
+
+// The upload as npm run flash does it (the CLI itself would refuse this board: no Wifi module), to an
+// Espruino 2v29 built for Linux over its telnet console: the saved program must boot from .bootcde.
+test('on the real interpreter (ESPRUINO_BIN): the pretokenised program is saved over telnet, verified, and boots from .bootcde', { skip: !process.env.ESPRUINO_BIN && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux)' }, (t) =>
+  withTempDir(async (dir) => {
+    // Another interpreter there would be flashed instead of ours.
+    if (!await portFree(TELNET_PORT)) return t.skip(`port ${TELNET_PORT} is in use (another Espruino --telnet?): stop it and re-run`)
+    const long = 'a string kept at rest, longer than a block: '.repeat(8)
+    const eightBit = 'quote " apostrophe \' backslash \\ tab \t umlaut \u00fc'
+    const bundle = join(dir, 'bundle.js')
+    await writeFile(bundle, `(function(){var long=${JSON.stringify(long)},s=${JSON.stringify(eightBit)};print("BOOTED "+long.length+" "+E.CRC32(long+s)+" "+[-1,-300,70000].join())})();\n`)
+    // The Linux build keeps its flash in espruino.flash in its working folder: this temporary one.
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['--telnet'], { cwd: dir, stdio: ESPRUINO_STDIO }))
+    try {
+      for (let i = 0; i < 50 && !await accepts(TELNET_PORT); i++) await sleep(100)
+      const port = `tcp://127.0.0.1:${TELNET_PORT}`
+      const out = await uploadBundle(port, bundle, { fast: true, timeoutSeconds: 30 })
+      const expected = `BOOTED ${long.length} ${crc32(Buffer.from(long + eightBit, 'latin1'))} -1,-300,70000`
+      assert.ok(out.includes(expected), `expected "${expected}" in:\n${out}`)
+      await verifySaved(port, bundle)
+    } finally {
+      // It traps SIGTERM and keeps running with its telnet server: only SIGKILL ends it.
+      const exited = once(espruino, 'exit')
+      espruino.kill('SIGKILL')
+      await exited
+    }
   }))
 
 test('port: --port wins, then flash.port, then the only USB serial port', async () => {

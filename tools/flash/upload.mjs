@@ -40,9 +40,9 @@ const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print(
  * Runs a Node CLI script as a child; resolves with everything it printed (stdout and stderr interleaved).
  * @returns {Promise<{ out: string, timedOut: boolean }>}
  */
-export function runNodeCli (script, args, { timeoutMs }) {
+export function runNodeCli (script, args, { timeoutMs, cwd }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     const collect = (d) => { out += d }
     child.stdout.on('data', collect)
@@ -94,29 +94,31 @@ function failIfModuleMissing (code) {
 }
 
 /**
- * What is saved as .bootcde: the bundle pretokenised as the Web IDE's "Pretokenise" option does, so
- * its long string literals stay in flash instead of being copied into RAM (docs/flashing.md). Done
- * here rather than by EspruinoTools (its PRETOKENISE stays off) so that the bytes sent, the bytes
- * verifySaved expects and --dry-run's file come from one function.
+ * The bytes saved as .bootcde: the bundle pretokenised as the Web IDE's "Pretokenise" option does, so
+ * its long string literals stay in flash instead of being copied into RAM (docs/flashing.md), each
+ * char < 256 one byte. Done here, not by EspruinoTools (its PRETOKENISE stays off), so the bytes
+ * sent, those verifySaved expects and --dry-run's file are one value.
  */
-export async function savedProgram (bundlePath) {
+export async function savedBytes (bundlePath) {
   const code = await readFile(bundlePath, 'utf8')
   failIfModuleMissing(code)
-  return pretokenise(code)
+  return storedBytes(pretokenise(code))
 }
 
 /**
- * Runs `fn` with the path of a file holding savedProgram(bundlePath) as UTF-8 (EspruinoTools reads
- * it so, and stores each char < 256 as one byte: storedBytes). It holds the passwords: 0600 in a
- * private temporary folder, removed afterwards.
+ * Runs `fn(dir)` with savedBytes(bundlePath) in `dir`/bootcde.bin and a program `load()` in
+ * `dir`/load.js. The bytes go as a Storage file (`--storage`: base64 chunks, atob() on the board),
+ * not as code: EspruinoTools writes code to a tcp:// port as UTF-8 (core/serial_node_socket.js), so
+ * each byte >= 0x80 of a token would arrive as two. They hold the passwords: 0600 in a private
+ * temporary folder, removed afterwards; names relative to it (`--storage` splits at ':').
  */
 async function withSavedProgram (bundlePath, fn) {
-  const program = await savedProgram(bundlePath)
+  const bytes = await savedBytes(bundlePath)
   const dir = await mkdtemp(join(tmpdir(), 'tablecall-flash-'))
   try {
-    const path = join(dir, 'bootcde.js')
-    writePrivate(path, program)
-    return await fn(path)
+    writePrivate(join(dir, 'bootcde.bin'), bytes)
+    writePrivate(join(dir, 'load.js'), 'load()\n')
+    return await fn(dir)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -149,13 +151,13 @@ export const canSendFast = (info) =>
   parseFloat(String(info.version).replace('v', '.')) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console)
 
 /**
- * Resets the board, writes the bundle to Storage file .bootcde (run at every power-up) and load()s it.
- * SAVE_ON_SEND=1 is "Direct to Flash (execute code at boot)" in plugins/saveOnSend.js.
+ * Resets the board (EspruinoTools' RESET_BEFORE_SEND, on since a program file is sent), writes the
+ * saved bytes to Storage file .bootcde (run at every power-up), then runs load.js: load() boots it.
  */
 export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) {
-  const args = [...OFFLINE_ARGS, '--config', 'SAVE_ON_SEND=1']
+  const args = [...OFFLINE_ARGS, '--storage', '.bootcde:bootcde.bin']
   if (fast) args.push('--config', 'SERIAL_THROTTLE_SEND=2')
-  const run = await withSavedProgram(bundlePath, (program) => runEspruino([...args, program, '-p', port], { timeoutMs: timeoutSeconds * 1000 }))
+  const run = await withSavedProgram(bundlePath, (dir) => runEspruino([...args, 'load.js', '-p', port], { timeoutMs: timeoutSeconds * 1000, cwd: dir }))
   failIfNoConnection(run, port, timeoutSeconds)
   if (!/Upload Complete/.test(run.out) || /Disconnected\./.test(run.out)) {
     throw new FlashError(interruptedMessage(port))
@@ -166,7 +168,7 @@ export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) 
 export const interruptedMessage = (port) =>
   `Upload to ${port} was interrupted: the board may hold an incomplete program, which will not start. Reconnect it and re-run npm run flash`
 
-/** The bytes EspruinoTools stores (core/utils.js asUTF8Bytes): chars < 256 as one byte, others as UTF-8. */
+/** Code as Espruino stores it (as EspruinoTools' core/utils.js asUTF8Bytes): chars < 256 one byte, others UTF-8. */
 export function storedBytes (code) {
   return Buffer.concat(Array.from(code, (ch) => {
     const cp = ch.codePointAt(0)
@@ -176,7 +178,7 @@ export function storedBytes (code) {
 
 /** Reads back length and CRC32 of .bootcde, so a line lost on the serial link can't pass as success. */
 export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {}) {
-  const expected = storedBytes(await savedProgram(bundlePath))
+  const expected = await savedBytes(bundlePath)
   const run = await runEspruino([...OFFLINE_ARGS, '-e', SAVED_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
   failIfNoConnection(run, port, timeoutSeconds)
   const saved = markedJson(run.out, SAVED_MARK)
@@ -186,11 +188,7 @@ export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {
   return run.out
 }
 
-/** What would be saved, without a board (`espruino -n -o`): the bytes of .bootcde, no Storage wrapping. */
-export async function dryRun (bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
-  // It holds what the bundle holds (the passwords): created 0600 here, EspruinoTools writes into it.
-  writePrivate(outPath, '')
-  const run = await withSavedProgram(bundlePath, (program) => runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, program], { timeoutMs: timeoutSeconds * 1000 }))
-  if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`)
-  return run.out
+/** --dry-run: the bytes that would be saved as .bootcde, in `outPath` (0600: it holds the passwords). */
+export async function dryRun (bundlePath, outPath) {
+  writePrivate(outPath, await savedBytes(bundlePath))
 }
