@@ -164,7 +164,7 @@ function runEspruino (bin, cwd, args, timeoutS) {
 const SAVE = 'var s = require("Storage"); s.write(".bootcde", require("fs").readFileSync("bench.bin")); print("SAVED " + s.read(".bootcde").length);'
 
 /** bench.js (prelude and program) and the accounting walker it reads at 'pressed'. */
-function writeProgram (dir, js) {
+export function writeProgram (dir, js) {
   writeFileSync(join(dir, 'bench.js'), js)
   writeFileSync(join(dir, ACCOUNT_FILE), ACCOUNT)
 }
@@ -173,7 +173,7 @@ function writeProgram (dir, js) {
  * Runs `dir`/bench.js one way: 'uploaded' (read into RAM and evaluated: plain text, as code sent to a
  * board's console cannot be tokenised) or 'flash' (pretokenised, booted from .bootcde).
  */
-async function runWay (bin, dir, way, timeoutS) {
+export async function runWay (bin, dir, way, timeoutS) {
   if (way === 'uploaded') return runEspruino(bin, dir, ['bench.js'], timeoutS)
   const bytes = storedBytes(pretokenise(readFileSync(join(dir, 'bench.js'), 'utf8')))
   writeFileSync(join(dir, 'bench.bin'), bytes)
