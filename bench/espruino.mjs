@@ -12,6 +12,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { transform } from 'esbuild'
 import { build } from '../build.mjs'
+import { pretokenise } from '../tools/build/pretokenise.mjs'
+import { storedBytes } from '../tools/flash/upload.mjs'
 import { startBroker } from '../host/broker.mjs'
 import { subscribe } from '../host/subscriber.mjs'
 import { scratch, tapBroker, deliveries } from './harness.mjs'
@@ -158,23 +160,28 @@ function runEspruino (bin, cwd, args, timeoutS) {
   })
 }
 
-// (b): a first run writes bench.js byte for byte into Storage file .bootcde (as `npm run flash`
-// does); `-e` then starts with jsiInit(true), which evaluates .bootcde from flash as at power-up.
-const SAVE = 'var s = require("Storage"); s.write(".bootcde", require("fs").readFileSync("bench.js")); print("SAVED " + s.read(".bootcde").length);'
+// (b): a first run writes bench.js pretokenised (bench.bin) byte for byte into Storage file .bootcde,
+// as `npm run flash` and the Web IDE with Pretokenise save a program; `-e` then starts with
+// jsiInit(true), which evaluates .bootcde from flash as at power-up.
+const SAVE = 'var s = require("Storage"); s.write(".bootcde", require("fs").readFileSync("bench.bin")); print("SAVED " + s.read(".bootcde").length);'
 
 /** bench.js (prelude and program) and the accounting walker it reads at 'pressed'. */
-function writeProgram (dir, js) {
+export function writeProgram (dir, js) {
   writeFileSync(join(dir, 'bench.js'), js)
   writeFileSync(join(dir, ACCOUNT_FILE), ACCOUNT)
 }
 
-/** Runs `dir`/bench.js one way: 'uploaded' (read into RAM and evaluated) or 'flash' (booted from .bootcde). */
-async function runWay (bin, dir, way, timeoutS) {
+/**
+ * Runs `dir`/bench.js one way: 'uploaded' (read into RAM and evaluated: plain text, as code sent to a
+ * board's console cannot be tokenised) or 'flash' (pretokenised, booted from .bootcde).
+ */
+export async function runWay (bin, dir, way, timeoutS) {
   if (way === 'uploaded') return runEspruino(bin, dir, ['bench.js'], timeoutS)
-  const bytes = readFileSync(join(dir, 'bench.js')).length
+  const bytes = storedBytes(pretokenise(readFileSync(join(dir, 'bench.js'), 'utf8')))
+  writeFileSync(join(dir, 'bench.bin'), bytes)
   writeFileSync(join(dir, 'save.js'), SAVE)
   const saved = await runEspruino(bin, dir, ['save.js'], 20)
-  if (!saved.lines.includes(`SAVED ${bytes}`)) throw new Error(`could not write .bootcde (${bytes} bytes) into the interpreter's flash; it printed:\n${saved.lines.join('\n')}`)
+  if (!saved.lines.includes(`SAVED ${bytes.length}`)) throw new Error(`could not write .bootcde (${bytes.length} bytes) into the interpreter's flash; it printed:\n${saved.lines.join('\n')}`)
   return runEspruino(bin, dir, ['-e', '0'], timeoutS)
 }
 

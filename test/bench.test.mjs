@@ -1,8 +1,12 @@
-// npm run bench's verdict on lost presses (its figures are not tested: see BENCHMARKS.md).
+// npm run bench's verdict on lost presses, and how its real section runs programs (its figures are
+// not tested: see BENCHMARKS.md).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { losses } from '../bench/harness.mjs'
-import { preludeAlone } from '../bench/espruino.mjs'
+import { preludeAlone, runWay, writeProgram } from '../bench/espruino.mjs'
 
 const path = (registered, atBroker, atSubscriber) => ({ presses: 100, registered, atBroker: { unique: atBroker }, atSubscriber: { received: atSubscriber } })
 
@@ -31,4 +35,18 @@ test('a bounce registered as an extra press is a loss of accuracy too', () => {
 test('the real section\'s prelude holds the same memory at +4 and after the soak', { skip: !process.env.ESPRUINO_BIN && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux)' }, async () => {
   const { memory } = await preludeAlone({ presses: 40, account: false })
   assert.ok(Math.abs(memory.soak.usage - memory.pressed.usage) <= 1, `+4: ${memory.pressed.usage} blocks, after the soak: ${memory.soak.usage}`)
+})
+
+// (b) must measure what npm run flash saves: the program pretokenised, where a long string literal
+// at rest is a reference into flash (one block) instead of a RAM copy (a block per ~20 chars here).
+test('the real section\'s (b) boots the program pretokenised, (a) as text', { skip: !process.env.ESPRUINO_BIN && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux)' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tablecall-bench-'))
+  try {
+    writeProgram(dir, `var s = "${'x'.repeat(300)}"; print("BLOCKS " + E.getSizeOf(s)); quit();\n`)
+    const blocks = async (way) => Number((await runWay(process.env.ESPRUINO_BIN, dir, way, 20)).lines.find((l) => l.startsWith('BLOCKS ')).slice(7))
+    assert.ok(await blocks('flash') <= 2, 'from .bootcde: one block pointing into flash')
+    assert.ok(await blocks('uploaded') >= 10, 'uploaded: a copy in RAM')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })

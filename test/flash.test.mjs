@@ -2,15 +2,22 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { crc32 } from 'node:zlib'
 import { startFakeRepl } from './fixtures/flash/fake-repl.mjs'
 import { BUNDLE, flash, withStandIn } from './helpers/flash-cli.mjs'
 import { build } from '../build.mjs'
+import { own } from '../host/children.mjs'
+import { ESPRUINO_STDIO } from '../bench/espruino.mjs'
 import { FlashError } from '../tools/flash/errors.mjs'
 import { choosePort } from '../tools/flash/port.mjs'
-import { canSendFast, connectionProblem, dryRun, storedBytes } from '../tools/flash/upload.mjs'
+import { canSendFast, connectionProblem, dryRun, savedBytes, storedBytes, uploadBundle, verifySaved } from '../tools/flash/upload.mjs'
+import { pretokenise } from '../tools/build/pretokenise.mjs'
 
 const withRepl = (options, fn) => withStandIn(startFakeRepl, options, fn)
 
@@ -32,14 +39,18 @@ function assertOneLineError (stderr, re) {
   assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace')
 }
 
-test('saves the bundle to .bootcde after probing the board, then load()s and verifies it', () =>
+test('saves the bundle pretokenised to .bootcde after probing the board, then load()s and verifies it', () =>
   withRepl({}, async (repl) => {
     const { code, stdout, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
     assert.equal(code, 0, stderr)
 
-    // Byte for byte what EspruinoTools stores for this file.
-    const expected = storedBytes(await readFile(BUNDLE, 'utf8'))
-    assert.deepEqual(repl.storage.get('.bootcde'), expected)
+    // Byte for byte the bundle pretokenised, each char < 256 one byte (its raw strings keep their
+    // quotes, backslashes and tabs; a string beyond 8 bits stays text, UTF-8).
+    const plain = await readFile(BUNDLE, 'utf8')
+    const saved = repl.storage.get('.bootcde')
+    assert.deepEqual(saved, storedBytes(pretokenise(plain)))
+    assert.ok(saved.length < Buffer.byteLength(plain) * 0.8, `${saved.length} bytes saved of ${Buffer.byteLength(plain)}`)
+    assert.ok(saved.includes('\xD1\x07Storage', 'latin1'), 'string literals are raw strings')
 
     const { lines } = repl
     const probe = indexOfLine(lines, /TABLECALL_PROBE/)
@@ -86,14 +97,14 @@ test('an unreachable port gives a one-line error', async () => {
   assertOneLineError(stderr, new RegExp(`Cannot connect to tcp://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`))
 })
 
-test('espruino -n -o: the real firmware goes out as built, with no module download', () =>
+test('--dry-run\'s file is the real firmware pretokenised, byte for byte what is saved and verified', () =>
   withTempDir(async (dir) => {
     const built = await build({ outPath: join(dir, 'tablecall.js'), target: 'device', env: { WIFI_SSID: 'test-net' } })
     const out = join(dir, 'sent.js')
     await dryRun(built.outPath, out)
-    const sent = await readFile(out, 'utf8')
-    assert.ok(sent.includes(built.code.trim()), 'the bundle is sent unchanged')
-    assert.doesNotMatch(sent, /Modules\.addCached/, 'Wifi, net and Storage are built in, nothing is added')
+    const sent = await readFile(out)
+    assert.deepEqual(sent, storedBytes(pretokenise(built.code)))
+    assert.deepEqual(sent, await savedBytes(built.outPath), 'what verifySaved expects')
     assert.match(built.code, /require\("Wifi"\)/, 'the firmware does require a built-in module')
   }))
 
@@ -127,11 +138,47 @@ test('--dry-run --overlay with WiFi and MQTT passwords: dist/tablecall.js and di
     }
   }))
 
-test('espruino -n -o: a module that is not built in is an error, not a download', () =>
+test('a module that is not built in is an error, not a download', () =>
   withTempDir(async (dir) => {
     const bundle = join(dir, 'needs-mqtt.js')
     await writeFile(bundle, 'var m = require("MQTT");\n')
     await assert.rejects(dryRun(bundle, join(dir, 'sent.js')), (e) => e instanceof FlashError && /needs module "MQTT"/.test(e.message))
+  }))
+
+// The Linux build's telnet console (--telnet) listens on this fixed port (libs/network/telnet).
+const TELNET_PORT = 2323
+const portFree = (port) => new Promise((resolve) => {
+  const server = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+})
+const accepts = (port) => new Promise((resolve) => {
+  const socket = net.connect(port, '127.0.0.1').once('connect', () => { socket.destroy(); resolve(true) }).once('error', () => resolve(false))
+})
+
+// The upload as npm run flash does it (the CLI itself would refuse this board: no Wifi module), to an
+// Espruino 2v29 built for Linux over its telnet console: the saved program must boot from .bootcde.
+test('on the real interpreter (ESPRUINO_BIN): the pretokenised program is saved over telnet, verified, and boots from .bootcde', { skip: !process.env.ESPRUINO_BIN && 'ESPRUINO_BIN is not set (an Espruino 2v29 built for Linux)' }, (t) =>
+  withTempDir(async (dir) => {
+    // Another interpreter there would be flashed instead of ours.
+    if (!await portFree(TELNET_PORT)) return t.skip(`port ${TELNET_PORT} is in use (another Espruino --telnet?): stop it and re-run`)
+    const long = 'a string kept at rest, longer than a block: '.repeat(8)
+    const eightBit = 'quote " apostrophe \' backslash \\ tab \t umlaut \u00fc'
+    const bundle = join(dir, 'bundle.js')
+    await writeFile(bundle, `(function(){var long=${JSON.stringify(long)},s=${JSON.stringify(eightBit)};print("BOOTED "+long.length+" "+E.CRC32(long+s)+" "+[-1,-300,70000].join())})();\n`)
+    // The Linux build keeps its flash in espruino.flash in its working folder: this temporary one.
+    const espruino = own(spawn(process.env.ESPRUINO_BIN, ['--telnet'], { cwd: dir, stdio: ESPRUINO_STDIO }))
+    try {
+      for (let i = 0; i < 50 && !await accepts(TELNET_PORT); i++) await sleep(100)
+      const port = `tcp://127.0.0.1:${TELNET_PORT}`
+      const out = await uploadBundle(port, bundle, { fast: true, timeoutSeconds: 30 })
+      const expected = `BOOTED ${long.length} ${crc32(Buffer.from(long + eightBit, 'latin1'))} -1,-300,70000`
+      assert.ok(out.includes(expected), `expected "${expected}" in:\n${out}`)
+      await verifySaved(port, bundle)
+    } finally {
+      // It traps SIGTERM and keeps running with its telnet server: only SIGKILL ends it.
+      const exited = once(espruino, 'exit')
+      espruino.kill('SIGKILL')
+      await exited
+    }
   }))
 
 test('port: --port wins, then flash.port, then the only USB serial port', async () => {

@@ -20,7 +20,8 @@ const HELP = `Usage: npm run flash [-- options]
                    credentials \`npm run broker -- init\` wrote: --overlay broker/devices/device-2.json
   --bundle FILE    upload this already built file instead of building (config and flash.port unused)
   --runtime R      with --bundle: espruino (default) or kaluma; otherwise the config's runtime decides
-  --dry-run        build, then write what would be sent to FILE.sent.js (espruino -n -o); no board needed
+  --dry-run        build, then write the bytes that would be saved as .bootcde (the bundle
+                   pretokenised) to FILE.sent.js; no board needed
   --help`
 
 function parse (argv) {
@@ -110,7 +111,7 @@ async function main (argv) {
   if (args['dry-run']) {
     const out = built.outPath.replace(/\.m?js$/, '') + '.sent.js'
     await dryRun(built.outPath, out)
-    console.log(`Wrote what would be sent (before the Storage wrapping) to ${out}; no board was contacted.`)
+    console.log(`Wrote what would be sent: the bytes of .bootcde (the bundle pretokenised) in ${out}; no board was contacted.`)
     return
   }
 

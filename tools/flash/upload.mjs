@@ -3,10 +3,15 @@
 import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
+import { tokenizer } from 'acorn'
 import { FlashError } from './errors.mjs'
 import { writePrivate } from '../build/private-file.mjs'
+import { pretokenise } from '../build/pretokenise.mjs'
 import { busyMessage, noDeviceMessage, permissionMessage } from './port.mjs'
 
 const ESPRUINO_CLI = createRequire(import.meta.url).resolve('espruino/bin/espruino-cli.js')
@@ -35,9 +40,9 @@ const SAVED_EXPR = `(function(){var d=require("Storage").read(".bootcde");print(
  * Runs a Node CLI script as a child; resolves with everything it printed (stdout and stderr interleaved).
  * @returns {Promise<{ out: string, timedOut: boolean }>}
  */
-export function runNodeCli (script, args, { timeoutMs }) {
+export function runNodeCli (script, args, { timeoutMs, cwd }) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [script, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     const collect = (d) => { out += d }
     child.stdout.on('data', collect)
@@ -71,11 +76,51 @@ export function failIfNoConnection ({ out, timedOut }, port, seconds) {
   }
 }
 
-/** With MODULE_URL empty, a require() of anything not in board-picow.json's builtin_modules ends here. */
-function failIfModuleMissing (out) {
-  const missing = /Module (\S+) not found/.exec(out)
-  if (missing) {
-    throw new FlashError(`The bundle needs module "${missing[1]}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`)
+const BUILTIN_MODULES = JSON.parse(readFileSync(BOARD_JSON, 'utf8')).info.builtin_modules
+
+/**
+ * A require("X") of anything not in board-picow.json's builtin_modules: EspruinoTools would download
+ * X, but it cannot even see the name in tokenised code (a raw string there), so the plain bundle is
+ * checked here, as its core/modules.js checks `require ( string`.
+ */
+function failIfModuleMissing (code) {
+  const tokens = [...tokenizer(code, { ecmaVersion: 2020 })]
+  for (let i = 2; i < tokens.length; i++) {
+    const [call, paren, name] = tokens.slice(i - 2, i + 1)
+    if (call.value === 'require' && paren.type.label === '(' && name.type.label === 'string' && !BUILTIN_MODULES.includes(name.value)) {
+      throw new FlashError(`The bundle needs module "${name.value}", which is not built into the firmware: remove that require() (nothing is downloaded during flashing)`)
+    }
+  }
+}
+
+/**
+ * The bytes saved as .bootcde: the bundle pretokenised as the Web IDE's "Pretokenise" option does, so
+ * its long string literals stay in flash instead of being copied into RAM (docs/flashing.md), each
+ * char < 256 one byte. Done here, not by EspruinoTools (its PRETOKENISE stays off), so the bytes
+ * sent, those verifySaved expects and --dry-run's file are one value.
+ */
+export async function savedBytes (bundlePath) {
+  const code = await readFile(bundlePath, 'utf8')
+  failIfModuleMissing(code)
+  return storedBytes(pretokenise(code))
+}
+
+/**
+ * Runs `fn(dir)` with savedBytes(bundlePath) in `dir`/bootcde.bin and a program `load()` in
+ * `dir`/load.js. The bytes go as a Storage file (`--storage`: base64 chunks, atob() on the board),
+ * not as code: EspruinoTools writes code to a tcp:// port as UTF-8 (core/serial_node_socket.js), so
+ * each byte >= 0x80 of a token would arrive as two. They hold the passwords: 0600 in a private
+ * temporary folder, removed afterwards; names relative to it (`--storage` splits at ':').
+ */
+async function withSavedProgram (bundlePath, fn) {
+  const bytes = await savedBytes(bundlePath)
+  const dir = await mkdtemp(join(tmpdir(), 'tablecall-flash-'))
+  try {
+    writePrivate(join(dir, 'bootcde.bin'), bytes)
+    writePrivate(join(dir, 'load.js'), 'load()\n')
+    return await fn(dir)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -106,15 +151,14 @@ export const canSendFast = (info) =>
   parseFloat(String(info.version).replace('v', '.')) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console)
 
 /**
- * Resets the board, writes the bundle to Storage file .bootcde (run at every power-up) and load()s it.
- * SAVE_ON_SEND=1 is "Direct to Flash (execute code at boot)" in plugins/saveOnSend.js.
+ * Resets the board (EspruinoTools' RESET_BEFORE_SEND, on since a program file is sent), writes the
+ * saved bytes to Storage file .bootcde (run at every power-up), then runs load.js: load() boots it.
  */
 export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) {
-  const args = [...OFFLINE_ARGS, '--config', 'SAVE_ON_SEND=1']
+  const args = [...OFFLINE_ARGS, '--storage', '.bootcde:bootcde.bin']
   if (fast) args.push('--config', 'SERIAL_THROTTLE_SEND=2')
-  const run = await runEspruino([...args, bundlePath, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
+  const run = await withSavedProgram(bundlePath, (dir) => runEspruino([...args, 'load.js', '-p', port], { timeoutMs: timeoutSeconds * 1000, cwd: dir }))
   failIfNoConnection(run, port, timeoutSeconds)
-  failIfModuleMissing(run.out)
   if (!/Upload Complete/.test(run.out) || /Disconnected\./.test(run.out)) {
     throw new FlashError(interruptedMessage(port))
   }
@@ -124,7 +168,7 @@ export async function uploadBundle (port, bundlePath, { fast, timeoutSeconds }) 
 export const interruptedMessage = (port) =>
   `Upload to ${port} was interrupted: the board may hold an incomplete program, which will not start. Reconnect it and re-run npm run flash`
 
-/** The bytes EspruinoTools stores (core/utils.js asUTF8Bytes): chars < 256 as one byte, others as UTF-8. */
+/** Code as Espruino stores it (as EspruinoTools' core/utils.js asUTF8Bytes): chars < 256 one byte, others UTF-8. */
 export function storedBytes (code) {
   return Buffer.concat(Array.from(code, (ch) => {
     const cp = ch.codePointAt(0)
@@ -134,7 +178,7 @@ export function storedBytes (code) {
 
 /** Reads back length and CRC32 of .bootcde, so a line lost on the serial link can't pass as success. */
 export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {}) {
-  const expected = storedBytes(await readFile(bundlePath, 'utf8'))
+  const expected = await savedBytes(bundlePath)
   const run = await runEspruino([...OFFLINE_ARGS, '-e', SAVED_EXPR, '-p', port], { timeoutMs: timeoutSeconds * 1000 })
   failIfNoConnection(run, port, timeoutSeconds)
   const saved = markedJson(run.out, SAVED_MARK)
@@ -144,12 +188,7 @@ export async function verifySaved (port, bundlePath, { timeoutSeconds = 20 } = {
   return run.out
 }
 
-/** What would be sent, without a board (`espruino -n -o`): module resolution only, no Storage wrapping. */
-export async function dryRun (bundlePath, outPath, { timeoutSeconds = 30 } = {}) {
-  // It holds what the bundle holds (the passwords): created 0600 here, EspruinoTools writes into it.
-  writePrivate(outPath, '')
-  const run = await runEspruino([...OFFLINE_ARGS, '-n', '-o', outPath, bundlePath], { timeoutMs: timeoutSeconds * 1000 })
-  failIfModuleMissing(run.out)
-  if (run.timedOut) throw new FlashError(`espruino -n -o did not finish within ${timeoutSeconds} s`)
-  return run.out
+/** --dry-run: the bytes that would be saved as .bootcde, in `outPath` (0600: it holds the passwords). */
+export async function dryRun (bundlePath, outPath) {
+  writePrivate(outPath, await savedBytes(bundlePath))
 }
