@@ -4,6 +4,7 @@
 // the function exists, so closures from a factory would hold the code twice.
 import { publish } from './mqtt'
 import { readAdc, log } from './platform'
+import { withId } from './id'
 
 // Only referenced when the battery setting exists (src/main.ts): otherwise esbuild drops this module.
 const B = __TABLECALL__.battery!
@@ -40,7 +41,7 @@ function report () {
   if (Math.abs(cv - last) < N.STEP && checks < N.HOURLY) return
   const payload = (cv / 100).toFixed(2)
   // A latest-value message: at most one voltage waits in the store, the newest.
-  publish({ p: B.packet + payload, at: B.idAt, k: N.KEY })
+  publish({ p: withId(B.packet) + payload, at: B.idAt, k: N.KEY })
   last = cv
   checks = 0
   log('battery: ' + payload + ' V')

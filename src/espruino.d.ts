@@ -65,8 +65,8 @@ declare const __TABLECALL__: {
   tables: number[]
   debounceMs: number
   /**
-   * The packets (connect, online, subscribe) and `call` come in pieces around the device id
-   * (string[]); src/main.ts joins them with the id in place, so each is kept once, as one string.
+   * The packets (connect, online, subscribe, call and the battery's) hold 8 marker bytes where the
+   * device id goes; src/id.ts withId puts it there when a packet is sent.
    */
   connect: string
   online: string
@@ -84,7 +84,7 @@ declare const __TABLECALL__: {
     pin: string
     /** Cell volts at a full-scale reading: 3.3 x divider x scale. */
     volts: number
-    /** The retained QoS 1 PUBLISH made for a 4-byte payload ("0.00"), without it; in pieces like `online`. */
+    /** The retained QoS 1 PUBLISH made for a 4-byte payload ("0.00"), without it; with the id's marker like `online`. */
     packet: string
     idAt: number
   }

@@ -1,11 +1,12 @@
 // Wires the firmware together: config -> wifi -> mqtt <- buttons, tables. Everything else lives in the modules.
-import { log, serialNumber, onStop, loadSaved, save, prepareAdc } from './platform'
+import { log, onStop, loadSaved, save, prepareAdc } from './platform'
 import { watchButtons } from './buttons'
 import { startWifi } from './wifi'
 import { startMqtt, mqttUp, mqttDown, BROKER, store } from './mqtt'
 import { pressTable, tableMessage, publishTables, press, open, since, top } from './tables'
 import { batteryConnected } from './battery'
 import { S } from './settings'
+import { id } from './id'
 
 function connected () {
   publishTables()
@@ -24,29 +25,12 @@ function stopping () {
 // start() function would hold it in memory for good): Espruino runs it at upload and, from .bootcde
 // (npm run flash), at every power-up. No E.on('init') handler: after save() the image holds the state
 // of a running program, so 'init' (after the save and at power-up) would find it started already.
-// In a block: its names (the id, the saved text...) are dropped once it has run, where top-level ones
-// would be kept for good.
+// In a block: its names (the saved text...) are dropped once it has run, where top-level ones would be
+// kept for good.
 {
-  // 8 hex digits from the chip's serial number: unique per device, the same after every reboot.
-  let id = __TABLECALL__.id
-  if (!id) {
-    const serial = serialNumber()
-    let h = 0
-    for (let i = 0; i < serial.length; i++) h = (h * 31 + serial.charCodeAt(i)) % 2147483647
-    id = ('0000000' + h.toString(16)).slice(-8)
-  }
-  // The packets get the id in place, so each is kept once (memory is scarce): see espruino.d.ts.
-  // (the arrow goes with this block, where a helper function would stay in memory for good)
-  const pieces = S as unknown as { [packet: string]: string[] | string }
-  const packets = ['connect', 'online', 'subscribe', 'call']
-  packets.forEach(k => { pieces[k] = (pieces[k] as string[]).join(id) })
-  if (__TABLECALL__.battery) {
-    __TABLECALL__.battery.packet = (__TABLECALL__.battery.packet as unknown as string[]).join(id)
-    prepareAdc(__TABLECALL__.battery.pin)
-  }
+  if (__TABLECALL__.battery) prepareAdc(__TABLECALL__.battery.pin)
   // __TABLECALL__.battery on its own, not through S: without a battery setting it is null in the
-  // bundle and esbuild drops the battery code. So are the settings read only here, at boot (build.mjs
-  // BOOT_ONLY): written in place, they are not kept in memory.
+  // bundle and esbuild drops the battery code.
   startMqtt(tableMessage, __TABLECALL__.battery ? connected : publishTables)
   log('mqtt: topic ' + __TABLECALL__.topic.split('{id}').join(id) + ' on ' + BROKER)
   watchButtons(pressTable)

@@ -15,6 +15,7 @@ import { decode, withPacketId, CONNACK, PUBACK, SUBACK, PUBLISH } from './codec'
 import { Retry, retryLater, retryCancel } from './retry'
 import { connectBroker, log } from './platform'
 import { S } from './settings'
+import { withId } from './id'
 
 /** A message in the outgoing store. */
 export interface Message {
@@ -146,9 +147,9 @@ function onPacket (type: number, value: number, a?: string, b?: string, r?: numb
     if (code) return lost('broker refused the connection: ' + (code === 4 ? 'bad user name or password' : code === 5 ? 'not authorised' : 'code ' + code))
     state = State.SUBSCRIBING
     upAt = Date.now()
-    write(S.online)
+    write(withId(S.online))
     onConnected()
-    write(S.subscribe)
+    write(withId(S.subscribe))
     wait = M.ANSWER_S
   } else if (type === SUBACK) {
     if (state !== State.SUBSCRIBING) return lost('unexpected SUBACK')
@@ -176,7 +177,7 @@ function connect () {
   let s: BrokerSocket
   try {
     s = connectBroker(() => {
-      if (sock === s) write(S.connect)
+      if (sock === s) write(withId(S.connect))
     })
   } catch (e) {
     log('mqtt: cannot reach ' + BROKER + ' (' + e + ')')

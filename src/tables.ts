@@ -8,6 +8,7 @@
 import { publish, waiting } from './mqtt'
 import { writePin, log, boots } from './platform'
 import { S } from './settings'
+import { withId } from './id'
 
 // (a const enum: esbuild writes its numbers in place, where a top-level const would be a variable
 // kept in memory for good)
@@ -47,7 +48,7 @@ let phase = 0
 function publishState (i: number, heard?: string) {
   const c = open[i] ? 'calling ' + open[i] + since[i] : ''
   if (c === heard && !waiting(i)) return
-  const e = S.subscribe.split('\0')[1 + 2 * i]
+  const e = withId(S.subscribe).split('\0')[1 + 2 * i]
   const n = e.charCodeAt(0)
   publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
 }
@@ -86,7 +87,8 @@ if (S.leds.length) {
 export function press (k: number) {
   const i = (-1 - k) % 16
   const m = __TABLECALL__.message.split('{n}').join(String(S.tables[i]))
-  publish({ p: String.fromCharCode(0x30 | __TABLECALL__.qos << 1, S.call.length + m.length) + S.call + m, at: __TABLECALL__.qos ? S.call.length : 0, k, t: Date.now() })
+  const c = withId(S.call)
+  publish({ p: String.fromCharCode(0x30 | __TABLECALL__.qos << 1, c.length + m.length) + c + m, at: __TABLECALL__.qos ? c.length : 0, k, t: Date.now() })
 }
 
 /** Button `i` was pressed: it opens a call, or joins the open one; the press goes out in any case. */
@@ -107,7 +109,7 @@ export function pressTable (i: number) {
 export function tableMessage (topic: string, text: string, retained: number) {
   // The topic's entry in the SUBSCRIBE (see publishState): 0 and 1 are button 0's state and answer
   // topics, 2 and 3 button 1's...
-  const j = S.subscribe.split('\0').indexOf(String.fromCharCode(topic.length) + topic + '\x01') - 1
+  const j = withId(S.subscribe).split('\0').indexOf(String.fromCharCode(topic.length) + topic + '\x01') - 1
   if (j < 0) return
   const i = j >> 1
   // An answer is a call id; a state `calling <call>`, `calling <call> <ms: 13 digits>` or empty:

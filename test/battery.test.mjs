@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fillId } from '../host/device-id.mjs'
-import { deviceSettings } from '../tools/build/packets.mjs'
+import { deviceSettings, ID_MARKER } from '../tools/build/packets.mjs'
 import { loadConfig } from '../tools/build/config.mjs'
 import { importSrc } from './helpers/src-module.mjs'
 import { firmware, boot, advance, logged, connected, until, SERIAL, tracker, brokers, noMosquitto, RUNTIME, espruinoOnly } from './helpers/firmware.mjs'
@@ -127,7 +127,7 @@ describe('the battery packet', () => {
     // The project's config, as the build reads it, with a battery.
     const config = { ...loadConfig({ configPath: 'espruino.config.json', target: 'sim', env: {} }), battery: BATTERY }
     const { battery } = deviceSettings(config)
-    const packet = battery.packet.join('0a1b2c3d') + '3.87'
+    const packet = battery.packet.replaceAll(ID_MARKER, '0a1b2c3d') + '3.87'
     const expected = mqttPacket.generate({ cmd: 'publish', topic: 'tablecall/0a1b2c3d/battery', payload: Buffer.from('3.87'), qos: 1, retain: true, dup: false, messageId: 513 })
     assert.equal(withPacketId(packet, battery.idAt, 513, false), expected.toString('latin1'))
     assert.equal(battery.volts, 3.3 * 2 * 1.1)

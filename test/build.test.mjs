@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import mqttPacket from 'mqtt-packet'
 import { build, IN_PLACE } from '../build.mjs'
 import { rootClashes } from '../tools/build/espruino-check.mjs'
-import { deviceSettings } from '../tools/build/packets.mjs'
+import { deviceSettings, ID_MARKER } from '../tools/build/packets.mjs'
 import { readConfig } from '../tools/build/config.mjs'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tablecall-build-'))
@@ -187,7 +187,8 @@ test('build CLI: a refused config lists every problem, then the warnings, and wr
 })
 
 const SERIAL_ID = 'abcdef01'
-const joinId = pieces => pieces.join(SERIAL_ID)
+// the device puts its id where the build marked its place (src/id.ts withId)
+const joinId = packet => packet.replaceAll(ID_MARKER, SERIAL_ID)
 
 test('embedded packets are byte-identical to mqtt-packet.generate()', async () => {
   const config = structuredClone(base)

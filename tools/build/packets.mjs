@@ -6,15 +6,12 @@ import { ID_PLACEHOLDER, ConfigError, schema } from './config.mjs'
 import { readCa } from './ca.mjs'
 
 // Stands in for the device id while mqtt-packet encodes; the same length as the real id (8 hex digits),
-// so lengths and offsets computed here hold on the device.
-const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
+// so lengths and offsets computed here hold on the device, which puts its id in its place when it
+// sends a packet (src/id.ts withId).
+export const ID_MARKER = '\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008'
 
 const encode = packet => mqttPacket.generate(packet).toString('latin1')
 const mark = text => text.replaceAll(ID_PLACEHOLDER, ID_MARKER)
-
-// The device joins these pieces with its id, in place (src/main.ts); a packet without the id is a
-// single piece.
-const pieces = packet => packet.split(ID_MARKER)
 
 function connectPacket (mqtt) {
   return encode({
@@ -95,7 +92,7 @@ function batterySettings (battery, mqtt) {
     pin: battery.pin,
     volts: ADC_VOLTS * battery.divider * battery.scale,
     // the device appends the voltage
-    packet: pieces(publishPacket(fields).slice(0, -VOLTS_PLACEHOLDER.length)),
+    packet: publishPacket(fields).slice(0, -VOLTS_PLACEHOLDER.length),
     idAt: packetIdOffset(fields)
   }
 }
@@ -122,14 +119,14 @@ export function deviceSettings (config) {
     pins: config.buttons.map(b => b.pin).join(' '),
     tables: config.buttons.map(b => b.table),
     debounceMs: config.debounceMs,
-    connect: pieces(connectPacket(mqtt)),
-    online: pieces(publishPacket({ topic: mqtt.statusTopic, payload: ONLINE, qos: 0, retain: true })),
+    connect: connectPacket(mqtt),
+    online: publishPacket({ topic: mqtt.statusTopic, payload: ONLINE, qos: 0, retain: true }),
     // A press's PUBLISH without its 2-byte fixed header (it fits one byte: checkTopics) and payload.
-    call: pieces(publishPacket({ topic: mqtt.topic, payload: '', qos: mqtt.qos }).slice(2)),
+    call: publishPacket({ topic: mqtt.topic, payload: '', qos: mqtt.qos }).slice(2),
     message: bytes(config.message),
     ping: encode({ cmd: 'pingreq' }),
     // Per table its state topic (to learn after a reboot which calls are open), then its answer topic.
-    subscribe: pieces(encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) })),
+    subscribe: encode({ cmd: 'subscribe', messageId: SUBSCRIBE_ID, subscriptions: config.buttons.flatMap(b => [mqtt.tableTopic, mqtt.answerTopic].map(t => ({ topic: mark(messageFor(t, b.table)), qos: 1 }))) }),
     // The device writes the id of the PUBLISH it acknowledges over these zeros.
     puback: encode({ cmd: 'puback', messageId: 0 }),
     // Per button: its light (when any has one).
