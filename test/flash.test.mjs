@@ -78,6 +78,15 @@ test('a board whose firmware has no Wifi module is refused before anything is wr
     assert.equal(repl.storage.size, 0)
   }))
 
+test('a board with an Espruino older than 2v26 (no raw int tokens) is refused before anything is written', () =>
+  withRepl({ env: { VERSION: '2v21' } }, async (repl) => {
+    const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])
+    assert.equal(code, 1)
+    assertOneLineError(stderr, /ESP32 2v21\) runs an Espruino older than 2v26, which cannot read the program as it is saved: install Espruino 2v29 for ESP32.*Nothing was uploaded/)
+    assert.equal(indexOfLine(repl.lines, /reset\(|Storage/), -1, `sent: ${JSON.stringify(repl.lines)}`)
+    assert.equal(repl.storage.size, 0)
+  }))
+
 test('a connection dropped mid-upload is reported as interrupted, with what to do', () =>
   withRepl({ hangUpOn: STORAGE_WRITE }, async (repl) => {
     const { code, stderr } = await flash(['--bundle', BUNDLE, '--port', repl.url])

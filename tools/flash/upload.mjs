@@ -140,15 +140,24 @@ export async function probeBoard (port, { timeoutSeconds = 20, tls = false } = {
   if (!info.wifi) {
     throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no Wifi module in its Espruino firmware, so it cannot reach MQTT: on a Pico W install Kaluma 1.2.1 and set "runtime": "kaluma", "board": "rp2040"; or use an ESP32 board with Espruino for ESP32 (same pins D16-D19). See docs/flashing.md. Nothing was uploaded.`)
   }
+  // The program is saved pretokenised (docs/flashing.md): raw integer tokens came with 2v26
+  // (EspruinoTools' plugins/pretokenise.js tokenises ints from there), and the firmware is built and
+  // tested for 2v29.
+  if (!(espruinoVersion(info.version) >= 2.26)) {
+    throw new FlashError(`The board on ${port} (${info.board} ${info.version}) runs an Espruino older than 2v26, which cannot read the program as it is saved: install Espruino 2v29 for ESP32 (docs/flashing.md). Nothing was uploaded.`)
+  }
   if (tls && !info.tls) {
     throw new FlashError(`The board on ${port} (${info.board} ${info.version}) has no tls module in its Espruino firmware, but mqtt.tls is on: use Espruino for ESP32, which has it, or a broker without --tls (docs/broker.md). Nothing was uploaded.`)
   }
   return info
 }
 
+/** "2v29" (or "2v29.12", a build after it) as 2.29, as EspruinoTools compares versions; NaN if not a version. */
+const espruinoVersion = (version) => parseFloat(String(version).replace('v', '.'))
+
 /** EspruinoTools' own rule (plugins/versionChecker.js): only these consoles keep up without throttling. */
 export const canSendFast = (info) =>
-  parseFloat(String(info.version).replace('v', '.')) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console)
+  espruinoVersion(info.version) > 1.43 && ['USB', 'Bluetooth', 'Telnet'].includes(info.console)
 
 /**
  * Resets the board (EspruinoTools' RESET_BEFORE_SEND, on since a program file is sent), writes the
