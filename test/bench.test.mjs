@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { losses } from '../bench/harness.mjs'
+import { latencyGoals } from '../bench/latency.mjs'
 import { preludeAlone, runWay, writeProgram } from '../bench/espruino.mjs'
 
 const path = (registered, atBroker, atSubscriber) => ({ presses: 100, registered, atBroker: { unique: atBroker }, atSubscriber: { received: atSubscriber } })
@@ -23,6 +24,15 @@ test('each loss names whose it is: simulator, firmware, or after the broker', ()
     '2 lost by the firmware: registered on the device, never delivered to the broker',
     '1 lost after the broker: delivered there, never received by the staff subscriber'
   ])
+})
+
+test('a latency over its goal is a goal NOT met, which fails the bench like a lost press', () => {
+  // bench/run.mjs exits 1 when a section's goals hold one with met false
+  assert.deepEqual(latencyGoals(4, 5).map(g => g.met), [true, true])
+  const [minus, settled] = latencyGoals(12, 5.3)
+  assert.deepEqual([minus.met, settled.met], [false, false])
+  assert.match(settled.text, /contact settled \+ debounce -> subscriber, p99 <= 5 ms/)
+  assert.equal(settled.value, '5.3 ms')
 })
 
 test('a bounce registered as an extra press is a loss of accuracy too', () => {
