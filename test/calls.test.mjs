@@ -629,14 +629,18 @@ describe('table states, device side', () => {
     const fw = await withLights()
     const serial = nextSerial()
     const pub = (topic, payload) => gen({ cmd: 'publish', topic, payload, qos: 1, messageId: 7, retain: true })
-    // CONNACK + SUBACK, table 1's open call, then its answer; nothing the device publishes is acknowledged.
-    const fake = track(net.createServer(socket => socket.once('data', () => {
-      socket.write('\x20\x02\x01\x00\x90\x0a\xff\xff\x01\x01\x01\x01\x01\x01\x01\x01' + pub(fillId(TABLE_TOPIC.replace('{n}', 1), serial), 'calling 5'), 'latin1')
-      setTimeout(() => socket.write(pub(fillId(ANSWER_TOPIC.replace('{n}', 1), serial), '5'), 'latin1'), 50)
+    // CONNACK + SUBACK and table 1's open call; its answer once the light is seen on (sent a fixed time
+    // later, it raced the test's polling on a loaded machine: both could arrive between two looks).
+    // Nothing the device publishes is acknowledged.
+    let socket
+    const fake = track(net.createServer(s => s.once('data', () => {
+      socket = s
+      s.write('\x20\x02\x01\x00\x90\x0a\xff\xff\x01\x01\x01\x01\x01\x01\x01\x01' + pub(fillId(TABLE_TOPIC.replace('{n}', 1), serial), 'calling 5'), 'latin1')
     })))
     await new Promise(resolve => fake.listen(0, '127.0.0.1', resolve))
     const d = device(fw, fake.address().port, { serial })
     await lit(d, 'D12', 1)
+    socket.write(pub(fillId(ANSWER_TOPIC.replace('{n}', 1), serial), '5'), 'latin1')
     await lit(d, 'D12', 0)
     await steady(d, 'D12', 0, 2000)
   })
