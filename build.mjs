@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { readConfig, ConfigError } from './tools/build/config.mjs'
 import { deviceSettings } from './tools/build/packets.mjs'
-import { checkRuntime, rootClashes, RUNTIMES } from './tools/build/espruino-check.mjs'
+import { checkRuntime, RUNTIMES } from './tools/build/espruino-check.mjs'
 import { sourceLocator } from './tools/build/sourcemap.mjs'
 import { sizeProblem } from './tools/build/size.mjs'
 import { writePrivate } from './tools/build/private-file.mjs'
@@ -29,7 +29,7 @@ const ESPRUINO_UNSUPPORTED = [
 // __TABLECALL__.<name>, not through S): the code that reads them runs from flash on a board, so they
 // cost no memory there. Each is a string, number or boolean: esbuild writes those where they are used,
 // but makes an array or object a variable of its own, kept for good.
-export const IN_PLACE = ['id', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic', 'tls', 'host', 'port', 'ca', 'keepalive', 'qos', 'message', 'ping', 'puback']
+export const IN_PLACE = ['id', 'idMarker', 'ssid', 'pass', 'pins', 'debounceMs', 'powersave', 'topic', 'tls', 'host', 'port', 'ca', 'keepalive', 'qos', 'message', 'ping', 'puback']
 
 export class BuildError extends Error {}
 
@@ -50,7 +50,7 @@ const esbuildOptions = (entry, settings, runtime) => ({
   platform: 'node',
   // On Espruino the program runs at the root scope: a function made inside another keeps a link to its
   // scope (src/jsparse.c jspeiGetScopesAsVar), one memory block for good per function, about 45 in
-  // all. Its minified names are one or two characters; rootClashes refuses one Espruino already has
+  // all. Its minified names are one or two characters; the build refuses one Espruino already has
   // there (E, a pin). On Kaluma it keeps its own scope, as before.
   ...(runtime === 'kaluma' && { banner: { js: '(function(){' }, footer: { js: '})();' } }),
   target: 'es2015',
@@ -107,7 +107,6 @@ export async function build ({ configPath = 'espruino.config.json', overlayPath,
   const code = minified.outputFiles[0].text
   // The minifier rewrites code; check what ships too.
   const late = checkRuntime(code, runtime)
-  if (runtime === 'espruino') late.push(...rootClashes(code))
   if (late.length) throw new BuildError(`the minifier produced code ${RUNTIMES[runtime].name} cannot run:\n${late.join('\n')}`)
   const bytes = Buffer.byteLength(code)
   const inputs = Object.values(minified.metafile.outputs)[0].inputs

@@ -8,7 +8,8 @@ import { watchPress } from './platform'
 /** `onPress(i)` at each press of button i. */
 export function watchButtons (onPress: (i: number) => void) {
   // One handler for every button, which finds the button by its pin: a function per button would stay
-  // in memory for good, with the scope it was made in.
+  // in memory for good, with the scope it was made in. (The pins are split again at each press: a list
+  // the handler kept would stay in memory too.)
   const pressed = (pin: string) => onPress(__TABLECALL__.pins.split(' ').indexOf(pin))
   __TABLECALL__.pins.split(' ').forEach(pin => watchPress(pin, pressed))
 }

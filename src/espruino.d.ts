@@ -49,6 +49,8 @@ declare function require (name: 'Storage'): StorageModule
 declare const __TABLECALL__: {
   /** '' = derive the id from getSerial() */
   id: string
+  /** the 8 bytes that stand for the id in the packets below */
+  idMarker: string
   ssid: string
   pass: string
   host: string

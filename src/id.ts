@@ -12,8 +12,9 @@ if (!id) {
 }
 
 /**
- * A packet from the build with the id in place of the 8 bytes that mark it there (tools/build/packets.mjs
- * ID_MARKER), made when it is sent: the packets are kept as the build wrote them, in the program's
- * text, which a board keeps in flash (a string made here would take memory for good).
+ * A packet (or a part of one) from the build with the id in place of the 8 bytes that mark it there
+ * (tools/build/packets.mjs ID_MARKER), made when it is sent: the packets are kept as the build wrote
+ * them, in the program's text, which a board keeps in flash (a string made here would take memory for
+ * good).
  */
-export const withId = (packet: string) => packet.split('\x01\x02\x03\x04\x05\x06\x07\x08').join(id)
+export const withId = (packet: string) => packet.split(__TABLECALL__.idMarker).join(id)

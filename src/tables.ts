@@ -48,7 +48,7 @@ let phase = 0
 function publishState (i: number, heard?: string) {
   const c = open[i] ? 'calling ' + open[i] + since[i] : ''
   if (c === heard && !waiting(i)) return
-  const e = withId(S.subscribe).split('\0')[1 + 2 * i]
+  const e = withId(S.subscribe.split('\0')[1 + 2 * i])
   const n = e.charCodeAt(0)
   publish({ p: '\x33' + String.fromCharCode(4 + n + c.length) + '\0' + e.slice(0, -1) + '\0\0' + c, at: 4 + n, k: i })
 }

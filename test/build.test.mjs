@@ -9,7 +9,7 @@ import vm from 'node:vm'
 import { spawnSync } from 'node:child_process'
 import mqttPacket from 'mqtt-packet'
 import { build, IN_PLACE } from '../build.mjs'
-import { rootClashes } from '../tools/build/espruino-check.mjs'
+import { checkRuntime } from '../tools/build/espruino-check.mjs'
 import { deviceSettings, ID_MARKER } from '../tools/build/packets.mjs'
 import { readConfig } from '../tools/build/config.mjs'
 
@@ -248,12 +248,12 @@ test('Espruino runs the bundle at its root scope, where no minified name replace
   assert.match(espruino.code, /^"use strict";var /)
   // no top-level function wraps the program (each function made inside one would keep a link to its scope)
   assert.doesNotMatch(espruino.code, /^\(function\(\)\{/)
-  assert.deepEqual(rootClashes(espruino.code), [])
+  assert.deepEqual(checkRuntime(espruino.code, 'espruino'), [])
   const kaluma = structuredClone(base)
   Object.assign(kaluma, { runtime: 'kaluma', board: 'rp2040' })
   assert.match((await build({ configPath: configFile(kaluma), outPath: join(tmp(), 'k.js'), env, target: 'sim' })).code, /^\(function\(\)\{/)
   // what the check refuses: names Espruino has at its root (E, pins such as D16 and P1)
-  const clashes = rootClashes('var E=1,ab=2,D16=3;let x=4;function P1(){}class Ce{}')
+  const clashes = checkRuntime('var E=1,ab=2,D16=3;let x=4;function P1(){}class Ce{}', 'espruino')
   assert.equal(clashes.length, 3)
   assert.match(clashes[0], /top-level variable E, which Espruino already has at its root scope/)
   assert.match(clashes[1], /D16/)

@@ -66,8 +66,10 @@ export function checkRuntime (code, runtime, where = (line, column) => `bundle:$
   const report = (node, text) => problems.push(`${where(node.loc.start.line, node.loc.start.column)}: ${text}`)
   const refs = []
   analyse(ast, rules, report, refs)
-  if (rules.espruinoOnly) checkDeclarationOrder(refs, report)
-  else checkKalumaCalls(ast, code, report)
+  if (rules.espruinoOnly) {
+    checkDeclarationOrder(refs, report)
+    checkRootNames(ast, report)
+  } else checkKalumaCalls(ast, code, report)
   return [...new Set(problems)]
 }
 
@@ -77,17 +79,14 @@ export function checkRuntime (code, runtime, where = (line, column) => `bundle:$
 // digits). esbuild never takes a name the bundle itself uses, such as E.
 const ROOT_NAME = /^(E|[A-Z][0-9]+)$/
 
-/**
- * The bundle's top-level names that would shadow one of Espruino's own at its root scope, where the
- * minified bundle runs (build.mjs): one message each, empty when there is none.
- * @param {string} code the minified bundle
- */
-export function rootClashes (code) {
-  const ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' })
+// The program's top-level names that would replace one of Espruino's own at its root scope, where the
+// bundle runs (build.mjs): the minifier picks them, so the fix is a rename in src/ that moves its choice.
+function checkRootNames (ast, report) {
   const names = ast.body.flatMap(node =>
     node.type === 'VariableDeclaration' ? node.declarations.flatMap(d => boundNames(d.id)) : node.id ? [node.id] : [])
-  return names.filter(id => ROOT_NAME.test(id.name)).map(id =>
-    `the minifier named a top-level variable ${id.name}, which Espruino already has at its root scope (a pin or E): the program would replace it (fix: report this; renaming a top-level function or variable in src/ changes the names esbuild picks)`)
+  for (const id of names.filter(id => ROOT_NAME.test(id.name))) {
+    report(id, `a top-level variable ${id.name}, which Espruino already has at its root scope (a pin or E): the program would replace it (fix: report this; renaming a top-level function or variable in src/ changes the names esbuild picks)`)
+  }
 }
 
 class Scope {

@@ -104,6 +104,8 @@ export function deviceSettings (config) {
   return {
     // set: the device uses it for {id} instead of deriving one from its serial
     id: config.id || '',
+    // the bytes in the packets that stand for the id (src/id.ts withId replaces them)
+    idMarker: ID_MARKER,
     ssid: config.wifi ? bytes(config.wifi.ssid) : '',
     pass: config.wifi ? bytes(config.wifi.password) : '',
     host: bytes(mqtt.host),
